@@ -1,0 +1,1 @@
+"""Probe suite data (versioned TOML files), shipped inside the package as provenance._probes."""

@@ -1,0 +1,47 @@
+"""The library API: everything the CLI does, callable from a notebook.
+
+Each function takes paths or loaded objects and returns result objects; none of
+them prints. The CLI adds progress bars and exit codes on top.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from provenance.case import Case, init_case, load_case
+from provenance.case.loader import resolve_case_path
+from provenance.collect import CollectionSummary, ProgressCallback
+from provenance.collect import collect as _collect
+from provenance.errors import EvidenceStoreError
+from provenance.evidence import EvidenceStore, VerifyReport
+
+__all__ = ["CollectionSummary", "collect", "init_case", "load_case", "run_case", "verify_evidence"]
+
+
+def _as_case(case: Case | str | Path) -> Case:
+    return case if isinstance(case, Case) else load_case(case)
+
+
+def collect(case: Case | str | Path, *, on_progress: ProgressCallback | None = None) -> CollectionSummary:
+    """Collect (or resume collecting) every answer a case needs into its evidence store."""
+    return _collect(_as_case(case), on_progress=on_progress)
+
+
+def run_case(case: Case | str | Path, *, on_progress: ProgressCallback | None = None) -> CollectionSummary:
+    """Run a whole investigation from its case file; safe to re-run, it resumes."""
+    return collect(case, on_progress=on_progress)
+
+
+def verify_evidence(target: str | Path) -> VerifyReport:
+    """Check an evidence store (given directly, or via its case) and say where it breaks."""
+    target = Path(target)
+    if target.suffix in {".sqlite", ".db"}:
+        path = target
+        case_id = None
+    else:
+        case = load_case(resolve_case_path(target))
+        path, case_id = case.evidence_path, case.id
+    if not path.is_file():
+        raise EvidenceStoreError(f"no evidence store at {path}", hint="run `provenance case collect` first")
+    with EvidenceStore.open_existing(path, case_id=case_id) as store:
+        return store.verify()

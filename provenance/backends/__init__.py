@@ -1,0 +1,55 @@
+"""Model backends behind one interface (see ``base``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from provenance.backends.base import (
+    Backend,
+    Capability,
+    Generation,
+    GenerationParams,
+    ModelIdentity,
+    Scored,
+    TopToken,
+)
+
+__all__ = [
+    "Backend",
+    "Capability",
+    "Generation",
+    "GenerationParams",
+    "ModelIdentity",
+    "Scored",
+    "TopToken",
+    "identify_model",
+    "open_backend",
+]
+
+
+def identify_model(spec, path: Path) -> ModelIdentity:  # noqa: ANN001 - ModelSpec, avoids an import cycle
+    """The identity a model's evidence rows point to, computed WITHOUT loading it.
+
+    Hashing files is enough to know whether stored evidence came from this very
+    model, so a resumed collection need not load a model whose answers are all
+    stored. The same safety checks as loading run first.
+    """
+    from provenance.backends.hf import check_model_dir, local_model_identity
+
+    check_model_dir(path, allow_pickle=spec.allow_pickle, trust_remote_code=spec.trust_remote_code)
+    return local_model_identity(path, spec.name)
+
+
+def open_backend(spec, path: Path, identity: ModelIdentity | None = None) -> Backend:  # noqa: ANN001
+    """Load the backend a case file's model entry describes."""
+    from provenance.backends.hf import HFBackend
+
+    return HFBackend.load(
+        path,
+        name=spec.name,
+        allow_pickle=spec.allow_pickle,
+        trust_remote_code=spec.trust_remote_code,
+        device=spec.device,
+        batch_size=spec.batch_size,
+        identity=identity,
+    )

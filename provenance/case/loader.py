@@ -1,0 +1,86 @@
+"""Read a case file and say exactly what is wrong with it when it is wrong."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from provenance.case.schema import CaseFile, ModelSpec
+from provenance.errors import CaseFileError
+from provenance.hashing import sha256_file
+
+CASE_FILE_NAME = "case.toml"
+
+
+@dataclass(frozen=True)
+class Case:
+    """A validated case file and where it lives."""
+
+    spec: CaseFile
+    path: Path
+    sha256: str
+
+    @property
+    def directory(self) -> Path:
+        return self.path.parent
+
+    @property
+    def id(self) -> str:
+        return self.spec.case.id
+
+    @property
+    def evidence_path(self) -> Path:
+        return self.directory / "evidence.sqlite"
+
+    def model_path(self, model: ModelSpec) -> Path:
+        """A model's path, relative paths taken from the case file's folder."""
+        path = Path(model.path).expanduser()
+        return path if path.is_absolute() else (self.directory / path)
+
+
+def _location(loc: tuple[object, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1] = f"{parts[-1]}[{item}]" if parts else f"[{item}]"
+        else:
+            parts.append(str(item))
+    return ".".join(parts) or "(top level)"
+
+
+def _describe(error: dict) -> str:
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return "unknown key (check its spelling; unknown keys are not ignored)"
+    if kind == "missing":
+        return "required key is missing"
+    return str(error.get("msg", "invalid value"))
+
+
+def resolve_case_path(path: str | Path) -> Path:
+    """Accept a case directory or the case file itself."""
+    path = Path(path)
+    return path / CASE_FILE_NAME if path.is_dir() else path
+
+
+def load_case(path: str | Path) -> Case:
+    """Load and validate ``case.toml`` (or a directory holding one)."""
+    file = resolve_case_path(path)
+    if not file.is_file():
+        raise CaseFileError(f"no case file at {file}", hint="create one with `provenance case init DIR`")
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise CaseFileError(f"{file}: not valid TOML: {exc}", hint="fix the syntax at the position shown") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CaseFileError(f"{file}: cannot read: {exc}") from exc
+    try:
+        spec = CaseFile.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{file}: {_location(e['loc'])}: {_describe(e)}" for e in exc.errors()]
+        message = lines[0] if len(lines) == 1 else f"{len(lines)} problems: " + "; ".join(lines)
+        raise CaseFileError(message, hint="see the commented template from `provenance case init`") from exc
+    return Case(spec=spec, path=file.resolve(), sha256=sha256_file(file))

@@ -1,0 +1,107 @@
+"""What a case file may say, validated with pydantic.
+
+Unknown keys are errors (``extra="forbid"``): a misspelt ``allow_pickel = true``
+silently ignored would change what the investigation did without anyone noticing.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from provenance import config
+
+SUITE_NAMES = ("identity", "refusal", "distribution", "errors", "style", "watermark")
+_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class CaseInfo(_Strict):
+    """Who is investigating what."""
+
+    id: str = Field(pattern=_ID_PATTERN, description="short identifier; the evidence store is bound to it")
+    title: str = Field(min_length=1)
+    analyst: str = Field(min_length=1)
+    seed: int = Field(default=config.DEFAULT_SEED, ge=0)
+    alpha: float = Field(default=config.DEFAULT_ALPHA, gt=0, lt=1)
+
+
+class ModelSpec(_Strict):
+    """One model taking part: how to reach it and what it may do when loaded."""
+
+    name: str = Field(pattern=_ID_PATTERN)
+    backend: Literal["hf"] = "hf"
+    path: str = Field(min_length=1, description="model directory; relative paths are relative to the case file")
+    allow_pickle: bool = False
+    trust_remote_code: bool = False
+    device: str = "auto"
+    batch_size: int = Field(default=16, ge=1, le=4096)
+
+
+class SuiteSpec(_Strict):
+    """Options of one probe suite."""
+
+    enabled: bool = True
+    probes: str | None = Field(default=None, description="probe file under probes/ (default: the suite's own)")
+    max_new_tokens: int = Field(default=config.DEFAULT_MAX_NEW_TOKENS, ge=1, le=4096)
+    temperature: float = Field(default=config.DEFAULT_TEMPERATURE, ge=0, le=5)
+    top_p: float = Field(default=1.0, gt=0, le=1)
+    samples: int = Field(default=1, ge=1, le=1000, description="samples per prompt (seeds seed, seed+1, ...)")
+    limit: int | None = Field(default=None, ge=1, description="use only the first N probes")
+
+    @model_validator(mode="after")
+    def _samples_need_sampling(self) -> SuiteSpec:
+        if self.samples > 1 and self.temperature == 0:
+            raise ValueError("samples > 1 needs temperature > 0 (greedy decoding gives the same answer every time)")
+        return self
+
+
+class Budget(_Strict):
+    """Hard limits on how much a collection may ask of the models."""
+
+    max_requests: int = Field(default=100_000, ge=1)
+
+
+class CaseFile(_Strict):
+    """A whole case file (``case.toml``)."""
+
+    case: CaseInfo
+    suspect: ModelSpec
+    teacher: list[ModelSpec] = Field(min_length=1, description="one or more candidate teachers")
+    control: list[ModelSpec] = Field(default_factory=list)
+    suites: dict[str, SuiteSpec] = Field(min_length=1)
+    budget: Budget = Field(default_factory=Budget)
+
+    @field_validator("suites")
+    @classmethod
+    def _known_suites(cls, suites: dict[str, SuiteSpec]) -> dict[str, SuiteSpec]:
+        unknown = sorted(set(suites) - set(SUITE_NAMES))
+        if unknown:
+            raise ValueError(f"unknown suite(s) {', '.join(unknown)}; known: {', '.join(SUITE_NAMES)}")
+        return suites
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> CaseFile:
+        names = [m.name for m in self.models()]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"model names must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+    def models(self) -> list[ModelSpec]:
+        """Every model in the case: suspect first, then teachers, then controls."""
+        return [self.suspect, *self.teacher, *self.control]
+
+    def role_of(self, name: str) -> str:
+        if name == self.suspect.name:
+            return "suspect"
+        if any(m.name == name for m in self.teacher):
+            return "teacher"
+        return "control"
+
+    def enabled_suites(self) -> dict[str, SuiteSpec]:
+        return {name: spec for name, spec in self.suites.items() if spec.enabled}

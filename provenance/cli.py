@@ -1,0 +1,142 @@
+"""The ``provenance`` command: a thin layer over the library API.
+
+Exit codes (documented in the README, relied on by schedulers):
+  0  done
+  1  a check failed (``verify`` found tampering)
+  2  a problem with the input: bad case file, missing model, unsafe checkpoint,
+     unusable evidence store; the message says what to do
+  3  collection stopped at the case's query budget; what was collected is kept,
+     re-run with a larger budget to resume
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from provenance import api
+from provenance.errors import ProvenanceError
+
+EXIT_CHECK_FAILED = 1
+EXIT_BUDGET = 3
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Forensic model-provenance analysis.")
+case_app = typer.Typer(no_args_is_help=True, help="Create, run and check investigations (case files).")
+app.add_typer(case_app, name="case")
+
+err = Console(stderr=True)
+
+CasePath = Annotated[Path, typer.Argument(help="case directory, or its case.toml")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="print the result as JSON")]
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+    )
+
+
+def _collect_with_progress(case_path: Path) -> api.CollectionSummary:
+    case = api.load_case(case_path)  # a bad case file fails before any progress bar
+    with _progress() as progress:
+        task = progress.add_task("collecting", total=None)
+
+        def on_progress(done: int, total: int, label: str) -> None:
+            progress.update(task, completed=done, total=total, description=f"collecting ({label})")
+
+        return api.collect(case, on_progress=on_progress)
+
+
+@case_app.command("init")
+def case_init(
+    directory: Annotated[Path, typer.Argument(help="folder for the new case")],
+    force: Annotated[bool, typer.Option("--force", help="overwrite an existing case.toml")] = False,
+) -> None:
+    """Write a commented case.toml template."""
+    path = api.init_case(directory, force=force)
+    typer.echo(f"wrote {path}")
+
+
+@case_app.command("collect")
+def case_collect(case: CasePath, as_json: JsonFlag = False) -> None:
+    """Query every model with every probe; store each answer before anything reads it."""
+    summary = _collect_with_progress(case)
+    _print_summary(summary, as_json)
+    if summary.budget_exhausted:
+        raise typer.Exit(EXIT_BUDGET)
+
+
+@case_app.command("run")
+def case_run(case: CasePath, as_json: JsonFlag = False) -> None:
+    """Run the whole investigation: collect (resuming), then every later stage available."""
+    summary = _collect_with_progress(case)
+    _print_summary(summary, as_json)
+    if summary.budget_exhausted:
+        raise typer.Exit(EXIT_BUDGET)
+
+
+@case_app.command("verify")
+def case_verify(case: CasePath, as_json: JsonFlag = False) -> None:
+    """Check the hash chain of a case's evidence store."""
+    _verify(case, as_json)
+
+
+@app.command("verify")
+def verify(
+    target: Annotated[Path, typer.Argument(help="evidence.sqlite, or a case directory / case.toml")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Check an evidence store's hash chain and name the first broken row."""
+    _verify(target, as_json)
+
+
+def _verify(target: Path, as_json: bool) -> None:
+    report = api.verify_evidence(target)
+    if as_json:
+        typer.echo(json.dumps(asdict(report), indent=2))
+    elif report.ok:
+        typer.echo(f"evidence intact: {report.rows_checked} rows, chain head {report.head_hash}")
+    else:
+        err.print(f"[red]evidence broken[/red]: {escape(report.problem or '')}", soft_wrap=True)
+    if not report.ok:
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+def _print_summary(summary: api.CollectionSummary, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(summary.to_dict(), indent=2))
+        return
+    typer.echo(
+        f"evidence: {summary.evidence_path}\n"
+        f"planned {summary.planned}, newly stored {summary.stored}, already stored {summary.cached}"
+    )
+    if summary.budget_exhausted:
+        err.print("[yellow]stopped at the case's query budget[/yellow]; raise [budget].max_requests and re-run to resume")
+
+
+def main() -> None:
+    """Entry point: user errors become one line and exit code 2, bugs keep their traceback."""
+    try:
+        app()
+    except ProvenanceError as exc:
+        err.print(f"[red]error:[/red] {escape(exc.message)}", highlight=False, soft_wrap=True)
+        if exc.hint:
+            err.print(f"hint: {escape(exc.hint)}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

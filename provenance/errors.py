@@ -1,0 +1,45 @@
+"""Errors a user can cause. Each carries a one-line message and a fix.
+
+The CLI turns any ``ProvenanceError`` into ``error: <message>`` plus the hint,
+with exit code 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class ProvenanceError(Exception):
+    """Base class: a problem with the user's input or environment, not a bug."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message} ({self.hint})"
+
+
+class CaseFileError(ProvenanceError):
+    """The case file is missing, malformed, or fails validation."""
+
+
+class ModelLoadError(ProvenanceError):
+    """A model directory is missing, incomplete, or cannot be loaded."""
+
+
+class UnsafeCheckpointError(ModelLoadError):
+    """The model needs pickle or remote code, which the case has not allowed."""
+
+
+class EvidenceStoreError(ProvenanceError):
+    """The evidence store cannot be opened, written, or belongs to another case."""
+
+
+class CapabilityError(ProvenanceError):
+    """A backend was asked for something it declared it cannot do."""
+
+
+class BudgetExhausted(ProvenanceError):
+    """The case's query budget ran out; what was collected is kept."""

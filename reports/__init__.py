@@ -1,0 +1,1 @@
+"""Report templates, shipped inside the package as provenance._reports."""

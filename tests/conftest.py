@@ -1,0 +1,66 @@
+"""Shared fixtures: real tiny transformers models built once per test session."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from provenance.tinymodel import build_tiny_model
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A seeded random GPT-2-shaped chat model (safetensors, BPE tokenizer)."""
+    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-a", seed=1)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_b(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A second, independent tiny model (other seed)."""
+    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-b", seed=2)
+
+
+def write_case(
+    directory: Path,
+    suspect: Path,
+    teacher: Path,
+    *,
+    case_id: str = "test-case",
+    limit: int = 6,
+    batch_size: int = 4,
+    max_requests: int = 100_000,
+    extra: str = "",
+) -> Path:
+    """Write a small valid case file into ``directory`` and return its path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    text = textwrap.dedent(
+        f"""\
+        [case]
+        id = "{case_id}"
+        title = "test"
+        analyst = "pytest"
+        seed = 7
+
+        [suspect]
+        name = "suspect"
+        path = "{suspect}"
+        batch_size = {batch_size}
+
+        [[teacher]]
+        name = "teacher"
+        path = "{teacher}"
+        batch_size = {batch_size}
+
+        [suites.identity]
+        max_new_tokens = 8
+        limit = {limit}
+
+        [budget]
+        max_requests = {max_requests}
+        """
+    )
+    path = directory / "case.toml"
+    path.write_text(text + extra, encoding="utf-8")
+    return path

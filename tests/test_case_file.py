@@ -1,0 +1,56 @@
+"""Case files: the template is valid, and every mistake names the file and the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from provenance.case import init_case, load_case
+from provenance.errors import CaseFileError
+
+from conftest import write_case
+
+
+def test_template_from_init_is_a_valid_case(tmp_path: Path) -> None:
+    path = init_case(tmp_path / "my case")
+    case = load_case(path.parent)
+    assert case.id == "my-case"
+    assert [m.name for m in case.spec.models()] == ["suspect", "teacher", "control"]
+    assert case.model_path(case.spec.suspect) == path.parent / "models/suspect"
+    assert len(case.sha256) == 64
+
+
+def test_init_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    init_case(tmp_path)
+    with pytest.raises(CaseFileError, match="already exists"):
+        init_case(tmp_path)
+    init_case(tmp_path, force=True)
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda t: t.replace("batch_size = 4\n", "batch_sise = 4\n", 1), r"suspect\.batch_sise: unknown key"),
+        (lambda t: t.replace('analyst = "pytest"\n', ""), r"case\.analyst: required key is missing"),
+        (lambda t: t.replace("seed = 7", 'seed = "seven"'), r"case\.seed: .*integer"),
+        (lambda t: t + "\n[suites.telepathy]\n", r"suites: .*unknown suite\(s\) telepathy"),
+        (lambda t: t.replace('name = "teacher"', 'name = "suspect"'), r"model names must be unique; repeated: suspect"),
+        (lambda t: t.replace("limit = 6", "limit = 6\nsamples = 3"), r"samples > 1 needs temperature > 0"),
+        (lambda t: t.replace("[case]", "[case\n"), r"not valid TOML"),
+        (lambda t: t.replace('[[teacher]]\nname = "teacher"', '[[teacher]]\nname = "teacher"\nallow_pickle = "yes"'),
+         r"teacher\[0\]\.allow_pickle"),
+    ],
+)
+def test_bad_case_file_names_file_and_key(tmp_path: Path, edit, expected: str) -> None:
+    path = write_case(tmp_path, Path("/m/a"), Path("/m/b"))
+    path.write_text(edit(path.read_text()))
+    with pytest.raises(CaseFileError, match=expected) as info:
+        load_case(path)
+    assert str(path) in info.value.message
+
+
+def test_missing_case_file_says_how_to_make_one(tmp_path: Path) -> None:
+    with pytest.raises(CaseFileError, match="no case file") as info:
+        load_case(tmp_path)
+    assert "provenance case init" in (info.value.hint or "")

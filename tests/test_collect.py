@@ -1,0 +1,149 @@
+"""Collection into the evidence store: resumable, never re-asks, survives kill -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from provenance.backends import open_backend
+from provenance.case import load_case
+from provenance.collect import collect
+from provenance.evidence import EvidenceStore
+
+from conftest import write_case
+
+
+class _Recorder:
+    """A backend factory that loads the real backend and counts the prompts it is sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.loaded: list[str] = []
+
+    def __call__(self, spec, path, identity):  # noqa: ANN001
+        backend = open_backend(spec, path, identity)
+        self.loaded.append(spec.name)
+        real_generate = backend.generate
+
+        def generate(prompts, params, seed):  # noqa: ANN001
+            self.sent.extend(prompts)
+            return real_generate(prompts, params, seed)
+
+        backend.generate = generate  # type: ignore[method-assign]
+        return backend
+
+
+def test_collect_stores_every_answer_with_its_request_and_model(tmp_path: Path, tiny_model: Path, tiny_model_b: Path) -> None:
+    case = load_case(write_case(tmp_path, tiny_model, tiny_model_b, limit=5))
+    summary = collect(case)
+    assert (summary.planned, summary.stored, summary.cached, summary.complete) == (10, 10, 0, True)
+    with EvidenceStore.open(case.evidence_path, case.id) as store:
+        rows = list(store.rows())
+        models = store.models()
+        assert store.verify().ok
+    assert len(rows) == 10 and len({r.request_key for r in rows}) == 10
+    assert {r.extra["model_name"] for r in rows} == {"suspect", "teacher"}
+    first = rows[0]
+    assert first.method == "generate" and first.suite == "identity" and first.seed == 7
+    assert first.params == {"max_new_tokens": 8, "temperature": 0.0, "top_p": 1.0}
+    assert first.response["token_ids"] and len(first.response["logprobs"]) == len(first.response["token_ids"])
+    assert len(first.extra["suite_sha256"]) == 64
+    identity = models[first.model_key]
+    assert "model.safetensors" in identity["files"]
+
+
+def test_rerun_sends_nothing_and_loads_no_model(tmp_path: Path, tiny_model: Path, tiny_model_b: Path) -> None:
+    case = load_case(write_case(tmp_path, tiny_model, tiny_model_b, limit=4))
+    collect(case)
+    recorder = _Recorder()
+    again = collect(case, backend_factory=recorder)
+    assert (again.stored, again.cached) == (0, 8)
+    assert recorder.sent == [] and recorder.loaded == []
+
+
+def test_changed_weights_are_a_new_model_and_are_asked_again(tmp_path: Path, tiny_model: Path, tiny_model_b: Path) -> None:
+    import shutil
+
+    suspect = Path(shutil.copytree(tiny_model, tmp_path / "suspect-model"))
+    case = load_case(write_case(tmp_path / "case", suspect, tiny_model_b, limit=3))
+    collect(case)
+    (suspect / "config.json").write_text((suspect / "config.json").read_text() + "\n")
+    recorder = _Recorder()
+    again = collect(case, backend_factory=recorder)
+    assert again.stored == 3 and recorder.loaded == ["suspect"]
+
+
+def test_budget_stops_collection_cleanly_and_a_larger_one_resumes(tmp_path: Path, tiny_model: Path, tiny_model_b: Path) -> None:
+    path = write_case(tmp_path, tiny_model, tiny_model_b, limit=6, batch_size=4, max_requests=5)
+    first = collect(load_case(path))
+    assert first.budget_exhausted and first.stored == 5 and not first.complete
+    path.write_text(path.read_text().replace("max_requests = 5", "max_requests = 1000"))
+    recorder = _Recorder()
+    second = collect(load_case(path), backend_factory=recorder)
+    assert second.complete and (second.cached, second.stored) == (5, 7)
+    assert len(recorder.sent) == 7
+
+
+def _count_rows(db: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+            return conn.execute("SELECT COUNT(*) FROM evidence").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_resume_after_kill_resends_nothing(tmp_path: Path, tiny_model: Path, tiny_model_b: Path) -> None:
+    """Really kill -9 a collecting process, then resume: nothing lost, nothing re-asked."""
+    path = write_case(tmp_path, tiny_model, tiny_model_b, limit=73, batch_size=1)
+    db = tmp_path / "evidence.sqlite"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "provenance.cli", "case", "collect", str(path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while _count_rows(db) < 15 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "the collection finished before it could be killed"
+    case = load_case(path)
+    with EvidenceStore.open(db, case.id) as store:
+        report = store.verify()
+        before = {row.request_key for row in store.rows()}
+    assert report.ok, report.problem
+    assert 15 <= len(before) < 146
+
+    recorder = _Recorder()
+    summary = collect(case, backend_factory=recorder)
+    assert summary.complete and summary.cached == len(before) and summary.stored == 146 - len(before)
+    assert len(recorder.sent) == 146 - len(before)
+    with EvidenceStore.open(db, case.id) as store:
+        keys = [row.request_key for row in store.rows()]
+        assert store.verify().ok
+    assert len(keys) == len(set(keys)) == 146
+    assert before <= set(keys)
+
+
+def test_collected_answers_match_a_fresh_generation(tmp_path: Path, tiny_model: Path, tiny_model_b: Path) -> None:
+    """What is stored is what the model says: re-asking the model gives the stored text."""
+    from provenance.backends.base import GenerationParams
+    from provenance.backends.hf import HFBackend
+
+    case = load_case(write_case(tmp_path, tiny_model, tiny_model_b, limit=3))
+    collect(case)
+    with EvidenceStore.open(case.evidence_path, case.id) as store:
+        rows = [r for r in store.rows() if r.extra["model_name"] == "suspect"]
+    backend = HFBackend.load(tiny_model, batch_size=1)
+    fresh = backend.generate([r.prompt for r in rows], GenerationParams(**rows[0].params), rows[0].seed)
+    assert [g.token_ids for g in fresh] == [tuple(r.response["token_ids"]) for r in rows]
+
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
