@@ -213,6 +213,7 @@ class HFBackend(Backend):
             do_sample=False,
             pad_token_id=self.tokenizer.pad_token_id,
             eos_token_id=eos,
+            bos_token_id=self.model.generation_config.bos_token_id,
         )
         for batch in self._batches([len(e) for e in encoded]):
             ids, mask, _ = self._left_pad([encoded[i] for i in batch])
