@@ -4,16 +4,27 @@ The evidence store is the only output. A request whose answer is already stored 
 never sent again, so a killed collection resumes where it stopped, and a model
 whose answers are all stored is not even loaded. Answers are written one row per
 response, committed as soon as the batch that produced them returns.
+
+Two kinds of request are made:
+
+* ``generate``: every model answers every probe of every enabled suite;
+* ``score``: for suites that compare output distributions (``SCORED_SUITES``),
+  the suspect and each control score every teacher answer (log-probability of the
+  teacher's text after the same prompt). This needs the teachers' answers first,
+  so teachers are collected first; then each other model generates and scores
+  while it is loaded, and is released before the next one loads.
 """
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from provenance.backends import Backend, GenerationParams, ModelIdentity, identify_model, open_backend
+from provenance.backends import Backend, Capability, GenerationParams, ModelIdentity, identify_model, open_backend
 from provenance.case import Case, ModelSpec, SuiteSpec
 from provenance.evidence import EvidenceStore
 from provenance.probes import Probe, ProbeSuite, load_suite
@@ -22,18 +33,29 @@ from provenance.probes import Probe, ProbeSuite, load_suite
 ProgressCallback = Callable[[int, int, str], None]
 BackendFactory = Callable[[ModelSpec, Path, ModelIdentity], Backend]
 
+#: Suites whose analysis uses cross-likelihood: teacher answers scored by the others.
+SCORED_SUITES = frozenset({"distribution"})
+
 
 @dataclass(frozen=True)
 class PlannedRequest:
-    """One probe to one model with one seed, and the key its answer is stored under."""
+    """One request to one model, and the key its answer is stored under.
+
+    For ``generate`` requests ``generation`` holds the sampling parameters; for
+    ``score`` requests ``continuation`` is the teacher's answer being scored and
+    ``source_key`` the request key of the teacher's row it came from.
+    """
 
     model: ModelSpec
     model_key: str
     suite: ProbeSuite
     probe: Probe
-    params: GenerationParams
-    seed: int
+    method: str
+    params: dict[str, Any]
+    seed: int | None
     key: str
+    generation: GenerationParams | None = None
+    continuation: str | None = None
 
 
 @dataclass
@@ -46,6 +68,7 @@ class CollectionSummary:
     stored: int = 0
     budget_exhausted: bool = False
     per_model: dict[str, dict[str, int]] = field(default_factory=dict)
+    skipped: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -60,6 +83,7 @@ class CollectionSummary:
             "budget_exhausted": self.budget_exhausted,
             "complete": self.complete,
             "per_model": self.per_model,
+            "skipped": self.skipped,
         }
 
 
@@ -67,7 +91,11 @@ def suite_params(spec: SuiteSpec) -> GenerationParams:
     return GenerationParams(max_new_tokens=spec.max_new_tokens, temperature=spec.temperature, top_p=spec.top_p)
 
 
-def plan_requests(case: Case, model: ModelSpec, model_key: str) -> Iterator[PlannedRequest]:
+def _key(request_fields: dict[str, Any]) -> str:
+    return EvidenceStore.request_key(**request_fields)
+
+
+def plan_generation(case: Case, model: ModelSpec, model_key: str) -> Iterator[PlannedRequest]:
     """Every (suite, probe, sample) this model must answer, in a stable order."""
     for suite_name, spec in case.spec.enabled_suites().items():
         suite = load_suite(spec.probes or suite_name)
@@ -75,26 +103,145 @@ def plan_requests(case: Case, model: ModelSpec, model_key: str) -> Iterator[Plan
         for sample in range(spec.samples):
             seed = case.spec.case.seed + sample
             for probe in suite.limited(spec.limit):
-                key = EvidenceStore.request_key(
-                    model_key=model_key,
-                    method="generate",
-                    suite=suite_name,
-                    probe_id=probe.id,
-                    prompt=probe.prompt,
-                    params=params.to_dict(),
-                    seed=seed,
+                fields = {
+                    "model_key": model_key,
+                    "method": "generate",
+                    "suite": suite_name,
+                    "probe_id": probe.id,
+                    "prompt": probe.prompt,
+                    "params": params.to_dict(),
+                    "seed": seed,
+                }
+                yield PlannedRequest(
+                    model, model_key, suite, probe, "generate", params.to_dict(), seed, _key(fields), generation=params
                 )
-                yield PlannedRequest(model, model_key, suite, probe, params, seed, key)
+
+
+def plan_scoring(
+    scorer: ModelSpec, scorer_key: str, teacher_answers: list[tuple[PlannedRequest, str]]
+) -> Iterator[PlannedRequest]:
+    """Score each stored teacher answer under ``scorer`` (cross-likelihood)."""
+    for teacher_request, text in teacher_answers:
+        params = {"continuation": text, "source_request": teacher_request.key, "teacher": teacher_request.model.name}
+        fields = {
+            "model_key": scorer_key,
+            "method": "score",
+            "suite": teacher_request.suite.name,
+            "probe_id": teacher_request.probe.id,
+            "prompt": teacher_request.probe.prompt,
+            "params": params,
+            "seed": None,
+        }
+        yield PlannedRequest(
+            scorer,
+            scorer_key,
+            teacher_request.suite,
+            teacher_request.probe,
+            "score",
+            params,
+            None,
+            _key(fields),
+            continuation=text,
+        )
 
 
 def _batches(requests: list[PlannedRequest], size: int) -> Iterator[list[PlannedRequest]]:
-    """Requests that can share one generate() call: same params and seed."""
+    """Requests that can share one backend call: same method, suite, params and seed."""
     groups: dict[tuple[object, ...], list[PlannedRequest]] = {}
     for request in requests:
-        groups.setdefault((request.suite.name, request.params, request.seed), []).append(request)
+        shared = request.generation if request.method == "generate" else None
+        groups.setdefault((request.method, request.suite.name, shared, request.seed), []).append(request)
     for group in groups.values():
         for start in range(0, len(group), size):
             yield group[start : start + size]
+
+
+class _Collector:
+    """Runs planned requests against backends, storing each answer as it comes."""
+
+    def __init__(
+        self,
+        case: Case,
+        store: EvidenceStore,
+        summary: CollectionSummary,
+        backend_factory: BackendFactory,
+        on_progress: ProgressCallback | None,
+    ) -> None:
+        self.case = case
+        self.store = store
+        self.summary = summary
+        self.backend_factory = backend_factory
+        self.on_progress = on_progress
+        self.done = 0
+
+    def _tick(self, label: str) -> None:
+        if self.on_progress:
+            self.on_progress(self.done, self.summary.planned, label)
+
+    def run_model(
+        self, model: ModelSpec, identity: ModelIdentity, requests: list[PlannedRequest]
+    ) -> bool:
+        """Answer ``requests`` with ``model``; False when the budget ran out."""
+        counts = self.summary.per_model.setdefault(model.name, {"planned": 0, "cached": 0, "stored": 0})
+        pending = [r for r in requests if self.store.lookup(r.key) is None]
+        counts["planned"] += len(requests)
+        counts["cached"] += len(requests) - len(pending)
+        self.summary.cached += len(requests) - len(pending)
+        self.done += len(requests) - len(pending)
+        self._tick(model.name)
+        if not pending:
+            return True
+        backend = self.backend_factory(model, self.case.model_path(model), identity)
+        try:
+            if any(r.method == "score" for r in pending) and not backend.supports(Capability.SCORE):
+                self.summary.skipped.append(
+                    {"model": model.name, "what": "score", "reason": "the backend cannot score continuations"}
+                )
+                pending = [r for r in pending if r.method != "score"]
+            for batch in _batches(pending, model.batch_size):
+                room = self.case.spec.budget.max_requests - self.store.count()
+                if room <= 0:
+                    self.summary.budget_exhausted = True
+                    return False
+                self._run_batch(model, backend, batch[:room], counts)
+        finally:
+            del backend
+            gc.collect()
+        return True
+
+    def _run_batch(self, model: ModelSpec, backend: Backend, batch: list[PlannedRequest], counts: dict[str, int]) -> None:
+        started = time.perf_counter()
+        prompts = [r.probe.prompt for r in batch]
+        if batch[0].method == "generate":
+            assert batch[0].generation is not None
+            answers: list[Any] = backend.generate(prompts, batch[0].generation, batch[0].seed or 0)
+        else:
+            answers = backend.score(prompts, [r.continuation or "" for r in batch])
+        latency = time.perf_counter() - started
+        for request, answer in zip(batch, answers, strict=True):
+            self.store.append(
+                model_key=request.model_key,
+                method=request.method,
+                suite=request.suite.name,
+                probe_id=request.probe.id,
+                prompt=request.probe.prompt,
+                params=request.params,
+                seed=request.seed,
+                response=answer.to_dict(),
+                latency_s=latency,
+                extra={
+                    "batch_size": len(batch),
+                    "suite_version": request.suite.version,
+                    "suite_sha256": request.suite.sha256,
+                    "model_name": model.name,
+                    "role": self.case.spec.role_of(model.name),
+                    "probe": {"category": request.probe.category, "language": request.probe.language, **request.probe.extra},
+                },
+            )
+            self.summary.stored += 1
+            counts["stored"] += 1
+            self.done += 1
+        self._tick(model.name)
 
 
 def collect(
@@ -105,57 +252,31 @@ def collect(
 ) -> CollectionSummary:
     """Collect every planned answer of ``case`` into its evidence store."""
     summary = CollectionSummary(evidence_path=case.evidence_path)
-    budget = case.spec.budget.max_requests
+    spec = case.spec
     with EvidenceStore.open(case.evidence_path, case.id) as store:
-        plans: list[tuple[ModelSpec, ModelIdentity, list[PlannedRequest]]] = []
-        for model in case.spec.models():
+        identities: dict[str, tuple[ModelIdentity, str]] = {}
+        for model in spec.models():
             identity = identify_model(model, case.model_path(model))
-            model_key = store.register_model(identity.to_dict())
-            plans.append((model, identity, list(plan_requests(case, model, model_key))))
-        summary.planned = sum(len(requests) for _, _, requests in plans)
-        done = 0
-        for model, identity, requests in plans:
-            pending = [r for r in requests if store.lookup(r.key) is None]
-            cached = len(requests) - len(pending)
-            summary.cached += cached
-            summary.per_model[model.name] = {"planned": len(requests), "cached": cached, "stored": 0}
-            done += cached
-            if on_progress:
-                on_progress(done, summary.planned, model.name)
-            if not pending:
-                continue
-            backend = backend_factory(model, case.model_path(model), identity)
-            for batch in _batches(pending, model.batch_size):
-                room = budget - store.count()
-                if room <= 0:
-                    summary.budget_exhausted = True
-                    return summary
-                batch = batch[:room]
-                started = time.perf_counter()
-                answers = backend.generate([r.probe.prompt for r in batch], batch[0].params, batch[0].seed)
-                latency = time.perf_counter() - started
-                for request, answer in zip(batch, answers, strict=True):
-                    store.append(
-                        model_key=request.model_key,
-                        method="generate",
-                        suite=request.suite.name,
-                        probe_id=request.probe.id,
-                        prompt=request.probe.prompt,
-                        params=request.params.to_dict(),
-                        seed=request.seed,
-                        response=answer.to_dict(),
-                        latency_s=latency,
-                        extra={
-                            "batch_size": len(batch),
-                            "suite_version": request.suite.version,
-                            "suite_sha256": request.suite.sha256,
-                            "model_name": model.name,
-                            "role": case.spec.role_of(model.name),
-                        },
-                    )
-                    summary.stored += 1
-                    summary.per_model[model.name]["stored"] += 1
-                    done += 1
-                if on_progress:
-                    on_progress(done, summary.planned, model.name)
+            identities[model.name] = (identity, store.register_model(identity.to_dict()))
+        generation = {m.name: list(plan_generation(case, m, identities[m.name][1])) for m in spec.models()}
+        scored_teacher_requests = [
+            r for t in spec.teacher for r in generation[t.name] if r.suite.name in SCORED_SUITES
+        ]
+        scorers = [spec.suspect, *spec.control]
+        summary.planned = sum(len(v) for v in generation.values()) + len(scored_teacher_requests) * len(scorers)
+        collector = _Collector(case, store, summary, backend_factory, on_progress)
+
+        for teacher in spec.teacher:
+            if not collector.run_model(teacher, identities[teacher.name][0], generation[teacher.name]):
+                return summary
+        teacher_answers = []
+        for request in scored_teacher_requests:
+            row = store.lookup(request.key)
+            if row is not None:
+                teacher_answers.append((request, str(row.response["text"])))
+        for model in scorers:
+            identity, model_key = identities[model.name]
+            requests = generation[model.name] + list(plan_scoring(model, model_key, teacher_answers))
+            if not collector.run_model(model, identity, requests):
+                return summary
     return summary

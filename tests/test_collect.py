@@ -147,3 +147,30 @@ def test_collected_answers_match_a_fresh_generation(tmp_path: Path, tiny_model: 
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def test_distribution_suite_scores_teacher_answers_under_suspect_and_controls(
+    tmp_path: Path, tiny_model: Path, tiny_model_b: Path
+) -> None:
+    probes = tmp_path / "dist.toml"
+    probes.write_text(
+        '[suite]\nname = "distribution"\nversion = "t"\nquestion = "q"\nsource = "s"\n'
+        + "".join(f'[[probe]]\nid = "d{i}"\nprompt = "Tell me about item {i}."\n' for i in range(4))
+    )
+    extra = f'\n[[control]]\nname = "control"\npath = "{tiny_model_b}"\n\n[suites.distribution]\nprobes = "{probes}"\nmax_new_tokens = 6\n'
+    case = load_case(write_case(tmp_path / "case", tiny_model, tiny_model_b, limit=2, extra=extra))
+    summary = collect(case)
+    # generation: 3 models x (2 identity + 4 distribution); scoring: 4 teacher answers x (suspect + control)
+    assert summary.complete and summary.planned == 3 * 6 + 4 * 2 == summary.stored
+    with EvidenceStore.open(case.evidence_path, case.id) as store:
+        rows = list(store.rows())
+    teacher_text = {r.request_key: r.response["text"] for r in rows if r.extra["model_name"] == "teacher"}
+    scores = [r for r in rows if r.method == "score"]
+    assert {r.extra["model_name"] for r in scores} == {"suspect", "control"}
+    for row in scores:
+        assert row.params["continuation"] == teacher_text[row.params["source_request"]]
+        assert len(row.response["logprobs"]) == len(row.response["token_ids"])
+    # the teacher answered before anyone scored its answers
+    first_score = min(r.id for r in scores)
+    assert all(r.id < first_score for r in rows if r.extra["model_name"] == "teacher")
+    assert collect(case).stored == 0
