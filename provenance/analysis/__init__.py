@@ -1,0 +1,1 @@
+"""Analysis: stored evidence in, tested findings out."""

@@ -1,0 +1,117 @@
+"""A read-only view of one case's evidence, shaped for analysis.
+
+Analysis reads only the evidence store (and the case file for roles and alpha),
+never the models: years later the weights may be gone, and the numbers must still
+come out the same. Rows are grouped by the model name recorded with them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from provenance.evidence import EvidenceRow, EvidenceStore
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One stored generation: what was asked, what came back, and where it is stored."""
+
+    row_id: int
+    probe_id: str
+    prompt: str
+    text: str
+    seed: int | None
+    probe: dict[str, Any]
+    token_ids: tuple[int, ...]
+
+    @classmethod
+    def from_row(cls, row: EvidenceRow) -> Answer:
+        return cls(
+            row_id=row.id,
+            probe_id=row.probe_id,
+            prompt=row.prompt,
+            text=str(row.response.get("text", "")),
+            seed=row.seed,
+            probe=dict((row.extra or {}).get("probe", {})),
+            token_ids=tuple(row.response.get("token_ids") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class ScoreRecord:
+    """One stored cross-likelihood score: a teacher answer scored under another model."""
+
+    row_id: int
+    probe_id: str
+    source_request: str
+    logprobs: tuple[float, ...]
+
+    @property
+    def mean_logprob(self) -> float:
+        """Mean log-probability per token (nats); comparable across answers of different length."""
+        return sum(self.logprobs) / len(self.logprobs) if self.logprobs else 0.0
+
+
+@dataclass
+class EvidenceView:
+    """Answers and scores by model name, suite and probe id."""
+
+    answers: dict[str, dict[str, dict[str, list[Answer]]]] = field(default_factory=dict)
+    scores: dict[str, dict[str, dict[str, dict[str, ScoreRecord]]]] = field(default_factory=dict)
+    model_keys: dict[str, str] = field(default_factory=dict)
+    identities: dict[str, dict[str, Any]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    head_hash: str = ""
+    row_count: int = 0
+
+    @classmethod
+    def load(cls, store: EvidenceStore) -> EvidenceView:
+        rows = list(store.rows())
+        models = store.models()
+        view = cls(head_hash=store.head_hash(), row_count=len(rows))
+        latest_key: dict[str, tuple[int, str]] = {}
+        for row in rows:
+            name = str((row.extra or {}).get("model_name", row.model_key[:12]))
+            if name not in latest_key or row.id > latest_key[name][0]:
+                latest_key[name] = (row.id, row.model_key)
+        view.model_keys = {name: key for name, (_, key) in latest_key.items()}
+        view.identities = {name: models.get(key, {}) for name, key in view.model_keys.items()}
+        stale: set[str] = set()
+        answers: dict[str, dict[str, dict[str, list[Answer]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+        scores: dict[str, dict[str, dict[str, dict[str, ScoreRecord]]]] = defaultdict(lambda: defaultdict(dict))
+        for row in rows:
+            name = str((row.extra or {}).get("model_name", row.model_key[:12]))
+            if row.model_key != view.model_keys[name]:
+                stale.add(name)
+                continue
+            if row.method == "generate":
+                answers[name][row.suite][row.probe_id].append(Answer.from_row(row))
+            elif row.method == "score":
+                teacher = str(row.params.get("teacher", ""))
+                scores[name][row.suite].setdefault(teacher, {})[row.probe_id] = ScoreRecord(
+                    row_id=row.id,
+                    probe_id=row.probe_id,
+                    source_request=str(row.params.get("source_request", "")),
+                    logprobs=tuple(float(x) for x in row.response.get("logprobs") or ()),
+                )
+        for name in sorted(stale):
+            view.warnings.append(
+                f"model '{name}' changed (new weights hash) between collections; only rows of its latest version are analysed"
+            )
+        view.answers = {m: {s: dict(p) for s, p in suites.items()} for m, suites in answers.items()}
+        view.scores = {m: {s: dict(t) for s, t in suites.items()} for m, suites in scores.items()}
+        return view
+
+    def first_answers(self, model: str, suite: str) -> dict[str, Answer]:
+        """One answer per probe: the one with the lowest seed (the greedy or first sample)."""
+        by_probe = self.answers.get(model, {}).get(suite, {})
+        return {probe: min(items, key=lambda a: (a.seed or 0, a.row_id)) for probe, items in by_probe.items()}
+
+    def all_answers(self, model: str, suite: str) -> list[Answer]:
+        by_probe = self.answers.get(model, {}).get(suite, {})
+        return [a for probe in sorted(by_probe) for a in sorted(by_probe[probe], key=lambda a: (a.seed or 0, a.row_id))]
+
+    def scores_of(self, scorer: str, suite: str, teacher: str) -> dict[str, ScoreRecord]:
+        return self.scores.get(scorer, {}).get(suite, {}).get(teacher, {})
