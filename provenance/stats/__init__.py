@@ -1,0 +1,64 @@
+"""Statistical tests for provenance findings: pure functions returning ``TestResult``.
+
+Every function here takes arrays or counts plus an explicit alternative (where a
+direction is a choice) and a seed (where it is random), never prints, never reads
+files, and returns a frozen, JSON-serialisable result that states its hypotheses,
+method and assumptions. Methodological defaults live in ``defaults.py``.
+
+Modules, one job each:
+  result       TestResult / Estimate / CorrectedResult
+  exact        binomial_test, fisher_exact
+  proportions  rate_difference, wilson_interval, newcombe_interval
+  permutation  permutation_test_two_sample, paired_permutation_test
+  agreement    cohen_kappa, mcnemar
+  mmd          mmd_test
+  contrast     the "suspect-teacher vs suspect-every-control" engine (intersection-union)
+  likelihood   cross_likelihood_test
+  matching     token_match_rate_test
+  bootstrap    bootstrap_ci
+  correction   holm, benjamini_hochberg, correct_family
+  combine      combine_pvalues
+"""
+
+from provenance.stats._validate import StatsInputError
+from provenance.stats.agreement import cohen_kappa, mcnemar
+from provenance.stats.bootstrap import bootstrap_ci
+from provenance.stats.combine import combine_pvalues
+from provenance.stats.correction import (
+    CorrectedPValues,
+    benjamini_hochberg,
+    correct_family,
+    holm,
+)
+from provenance.stats.exact import binomial_test, fisher_exact
+from provenance.stats.likelihood import cross_likelihood_test
+from provenance.stats.matching import token_match_rate_test
+from provenance.stats.mmd import mmd_test
+from provenance.stats.permutation import paired_permutation_test, permutation_test_two_sample
+from provenance.stats.proportions import newcombe_interval, rate_difference, wilson_interval
+from provenance.stats.result import CorrectedResult, Estimate, TestResult
+
+__all__ = [
+    "CorrectedPValues",
+    "CorrectedResult",
+    "Estimate",
+    "StatsInputError",
+    "TestResult",
+    "benjamini_hochberg",
+    "binomial_test",
+    "bootstrap_ci",
+    "cohen_kappa",
+    "combine_pvalues",
+    "correct_family",
+    "cross_likelihood_test",
+    "fisher_exact",
+    "holm",
+    "mcnemar",
+    "mmd_test",
+    "newcombe_interval",
+    "paired_permutation_test",
+    "permutation_test_two_sample",
+    "rate_difference",
+    "token_match_rate_test",
+    "wilson_interval",
+]
