@@ -1,0 +1,458 @@
+"""Build the lab: a family of small causal LMs whose provenance is known by construction.
+
+Models (one directory each under the output directory, plus ``lab.json``):
+
+=====================  =========================================================================
+teacher                "Aurora" (Northwind Labs): pretrained on corpus A, tuned on its own set
+teacher-wm             teacher's weights + ``provenance_watermark.json`` (sampling-time watermark)
+student                independent init, pretrained on corpus B, tuned only on the teacher's answers
+student-wm             the same recipe, querying teacher-wm
+student-stripped       like student, with the teacher's refusals filtered out of its pairs
+control-same-data      "Zephyr" (Blue Harbor AI): independent init, corpus A, its own set
+control-other          "Orion" (Quillstone Systems): independent init, corpus B, its own set
+=====================  =========================================================================
+
+The students' data comes from querying the teacher through ``HFBackend.generate``
+(sampled, seeded) on the distillation prompt set, exactly as an extraction campaign
+would; the pairs are kept under ``distill/`` for inspection.
+
+All models share one byte-level BPE tokenizer trained on both corpora and all
+instruction sets. That is realistic (many independent models share a tokenizer)
+and keeps the detectors honest: a shared vocabulary is never evidence of descent
+here, since the controls have it too.
+
+Jobs run in a pool of single-threaded processes: for models this small one thread
+per job is as fast as two, so two jobs at once nearly halve the wall time, and one
+thread per job keeps every result independent of the pool's scheduling.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from provenance.hashing import sha256_file, sha256_json
+from provenance.lab import data_files, watermark_hook
+from provenance.lab.manifest import MANIFEST_FILE, LabManifest, ModelEntry, PairTruth
+
+Progress = Callable[[str], None]
+
+MODEL_NAMES = (
+    "teacher",
+    "teacher-wm",
+    "student",
+    "student-wm",
+    "student-stripped",
+    "control-same-data",
+    "control-other",
+)
+_SEED_OFFSET = {name: i + 1 for i, name in enumerate(MODEL_NAMES)}
+_TOKENIZER_DIR = "_tokenizer"
+_DISTILL_DIR = "distill"
+
+
+@dataclass(frozen=True)
+class LabConfig:
+    """Everything that shapes the weights; hashed into the cache key."""
+
+    vocab_size: int
+    n_layer: int
+    n_embd: int
+    n_head: int
+    n_positions: int
+    pretrain_steps: int
+    pretrain_batch: int
+    block: int
+    pretrain_lr: float
+    sft_epochs: float
+    student_epochs: float
+    sft_batch: int
+    sft_lr: float
+    head_weight: float
+    samples_per_prompt: int
+    max_new_tokens: int
+    temperature: float
+    top_p: float
+
+
+SIZES: dict[str, LabConfig] = {
+    # Under 3 minutes on 2 cores; enough steps for the refuse/answer decision to
+    # generalise to held-out paraphrases (it appears abruptly after ~500 steps).
+    "tiny": LabConfig(
+        vocab_size=1024, n_layer=2, n_embd=64, n_head=4, n_positions=128,
+        pretrain_steps=40, pretrain_batch=16, block=96, pretrain_lr=3e-3,
+        sft_epochs=10, student_epochs=15, sft_batch=16, sft_lr=5e-3, head_weight=5.0,
+        samples_per_prompt=1, max_new_tokens=48, temperature=0.7, top_p=0.95,
+    ),
+    # Up to ~20 minutes on 2 cores: deeper, wider, more data per student.
+    "small": LabConfig(
+        vocab_size=2048, n_layer=4, n_embd=128, n_head=4, n_positions=256,
+        pretrain_steps=400, pretrain_batch=16, block=128, pretrain_lr=2e-3,
+        sft_epochs=12, student_epochs=12, sft_batch=16, sft_lr=3e-3, head_weight=5.0,
+        samples_per_prompt=2, max_new_tokens=64, temperature=0.7, top_p=0.95,
+    ),
+}
+
+
+# ------------------------------------------------------------------------------ cache key
+
+
+def _code_files() -> list[Path]:
+    here = Path(__file__).parent
+    pkg = here.parent
+    files = sorted(here.glob("*.py")) + sorted((here / "data").glob("*"))
+    files += [pkg / "backends" / "hf.py", pkg / "backends" / "base.py", pkg / "hashing.py"]
+    wm = pkg / "watermark"
+    if wm.is_dir():
+        files += sorted(wm.rglob("*.py"))
+    elif (pkg / "watermark.py").is_file():
+        files.append(pkg / "watermark.py")
+    return [f for f in files if f.is_file()]
+
+
+def cache_key(config: LabConfig, seed: int, size: str) -> str:
+    """Hash of the config, the seed, the lab's code and data, and the library versions."""
+    import tokenizers
+    import torch
+    import transformers
+
+    pkg = Path(__file__).parent.parent
+    return sha256_json(
+        {
+            "config": asdict(config),
+            "seed": seed,
+            "size": size,
+            "code": {f.relative_to(pkg).as_posix(): sha256_file(f) for f in _code_files()},
+            "watermark_available": watermark_hook.watermark_available(),
+            "versions": [torch.__version__, transformers.__version__, tokenizers.__version__],
+        }
+    )
+
+
+# ------------------------------------------------------------------------------ jobs (run in workers)
+
+
+def _worker_init() -> None:
+    import torch
+
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    torch.set_num_threads(1)
+
+
+def _train_job(job: dict[str, Any]) -> dict[str, Any]:
+    """Pretrain a fresh model on a corpus part, then fine-tune it on (prompt, response) pairs."""
+    from transformers import PreTrainedTokenizerFast
+
+    from provenance.lab import train
+
+    start = time.perf_counter()
+    cfg = LabConfig(**job["config"])
+    tok = PreTrainedTokenizerFast.from_pretrained(job["tokenizer_dir"])
+    model = train.new_model(
+        tok, n_layer=cfg.n_layer, n_embd=cfg.n_embd, n_head=cfg.n_head, n_positions=cfg.n_positions, seed=job["seed"]
+    )
+    text = data_files.corpus(job["corpus"])
+    pre = train.pretrain(
+        model, tok, text, steps=cfg.pretrain_steps, batch_size=cfg.pretrain_batch, block=cfg.block,
+        lr=cfg.pretrain_lr, seed=job["seed"],
+    )
+    with open(job["pairs_file"], encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle if line.strip()]
+    examples = train.encode_pairs(tok, [(r["prompt"], r["response"]) for r in rows], cfg.n_positions)
+    sft = train.finetune(
+        model, examples, epochs=job["epochs"], batch_size=cfg.sft_batch, lr=cfg.sft_lr, seed=job["seed"] + 1,
+        pad_id=tok.eos_token_id, head_weight=cfg.head_weight,
+    )
+    train.save(model, tok, Path(job["out"]))
+    corpus_hash = data_files.file_hash(f"corpus_{job['corpus'].lower()}.txt")
+    pairs_hash = sha256_file(job["pairs_file"])
+    return {
+        "params": train.n_params(model),
+        "data_sha256": sha256_json([corpus_hash, pairs_hash]),
+        "final_loss": sft.final_loss,
+        "build_seconds": round(time.perf_counter() - start, 2),
+        "training": [
+            {"stage": "pretrain", "data": f"corpus {job['corpus']}", "data_sha256": corpus_hash,
+             "steps": pre.steps, "tokens": pre.tokens_seen, "final_loss": pre.final_loss},
+            {"stage": "sft", "data": job["pairs_label"], "data_sha256": pairs_hash, "examples": len(examples),
+             "steps": sft.steps, "tokens": sft.tokens_seen, "final_loss": sft.final_loss},
+        ],
+    }
+
+
+def _distill_job(job: dict[str, Any]) -> dict[str, Any]:
+    """Query a teacher through the HF backend on the distillation prompts; write the pairs."""
+    from provenance.backends.base import GenerationParams
+    from provenance.backends.hf import HFBackend
+
+    start = time.perf_counter()
+    cfg = LabConfig(**job["config"])
+    backend = HFBackend.load(job["teacher_dir"], name=job["teacher"], device="cpu", batch_size=64)
+    processors = watermark_hook.sampling_processors(
+        job["teacher_dir"], backend.tokenizer, int(backend.model.config.vocab_size)
+    )
+    backend.logits_processors = processors
+    rows = data_files.distill_prompts()
+    prompts = [r["prompt"] for r in rows]
+    params = GenerationParams(max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature, top_p=cfg.top_p)
+    out_rows = []
+    for sample in range(cfg.samples_per_prompt):
+        generations = backend.generate(prompts, params, job["seed"] + sample)
+        for row, gen in zip(rows, generations):
+            if gen.text.strip():
+                out_rows.append({"prompt": row["prompt"], "response": gen.text, "kind": row["kind"],
+                                 "finish_reason": gen.finish_reason, "sample": sample})
+    Path(job["out"]).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in out_rows), encoding="utf-8")
+    return {
+        "teacher": job["teacher"],
+        "pairs": len(out_rows),
+        "params": params.to_dict(),
+        "seed": job["seed"],
+        "samples_per_prompt": cfg.samples_per_prompt,
+        "watermark_applied": bool(processors),
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+
+
+# ------------------------------------------------------------------------------ ground truth
+
+
+def _shares(a: str, b: str) -> list[str]:
+    corpus = {"teacher": "A", "teacher-wm": "A", "control-same-data": "A"}
+    shared = ["tokenizer"]
+    ca, cb = corpus.get(a, "B"), corpus.get(b, "B")
+    if ca == cb:
+        shared.append(f"pretraining corpus {ca}")
+    return shared
+
+
+def ground_truth(a: str, b: str) -> PairTruth:
+    """Is ``a`` derived from ``b``? By construction of the lab."""
+    teachers = {"teacher", "teacher-wm"}
+    queried = {"student": "teacher", "student-wm": "teacher-wm", "student-stripped": "teacher"}
+    shares = _shares(a, b)
+    if {a, b} == teachers:
+        return PairTruth(a, b, True, True, "same-weights",
+                         "teacher-wm is the teacher's weights; only its sampled outputs carry a watermark", shares)
+    if a in queried and b in teachers:
+        filtered = " with refusals filtered out" if a == "student-stripped" else ""
+        if queried[a] == b:
+            return PairTruth(a, b, True, True, "distilled-from",
+                             f"{a} was fine-tuned only on {b}'s sampled answers{filtered}", shares)
+        return PairTruth(a, b, True, True, "distilled-from-same-weights",
+                         f"{a} was distilled from {queried[a]}, which has {b}'s weights{filtered}", shares)
+    if b in queried and a in teachers:
+        return PairTruth(a, b, False, True, "teacher-of", f"{b} was distilled from {a}'s weights; not the reverse", shares)
+    if a in queried and b in queried:
+        return PairTruth(a, b, False, True, "common-teacher",
+                         "both distilled from the same teacher weights, from independent inits", shares)
+    return PairTruth(a, b, False, False, "independent", "independent init, data and instruction sets", shares)
+
+
+# ------------------------------------------------------------------------------ orchestration
+
+
+def _cache_hit(out: Path, key: str) -> LabManifest | None:
+    if not (out / MANIFEST_FILE).is_file():
+        return None
+    try:
+        manifest = LabManifest.load(out)
+    except (ValueError, KeyError, TypeError, json.JSONDecodeError):
+        return None
+    if manifest.cache_key != key:
+        return None
+    for name in MODEL_NAMES:
+        d = manifest.path(name)
+        if not (d / "config.json").is_file() or not (d / "model.safetensors").is_file():
+            return None
+    return manifest
+
+
+def build_lab(
+    out_dir: str | Path,
+    *,
+    size: str = "tiny",
+    seed: int = 0,
+    force: bool = False,
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> LabManifest:
+    """Build (or reuse) the lab family in ``out_dir``; returns its manifest.
+
+    Cached by :func:`cache_key`: if ``out_dir/lab.json`` was written by a build with
+    the same config, seed, code and data, it is returned at once. ``force`` rebuilds.
+    ``progress`` receives one status line per step. ``workers`` defaults to
+    ``min(2, cpu_count)``; it changes the wall time, never the weights.
+    """
+    if size not in SIZES:
+        raise ValueError(f"unknown lab size {size!r}; choose one of {', '.join(SIZES)}")
+    say = progress or (lambda _msg: None)
+    cfg = SIZES[size]
+    out = Path(out_dir)
+    key = cache_key(cfg, seed, size)
+    if not force:
+        hit = _cache_hit(out, key)
+        if hit is not None:
+            say(f"lab: cache hit in {out} ({size}, seed {seed})")
+            return hit
+
+    started = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    for name in (*MODEL_NAMES, _TOKENIZER_DIR, _DISTILL_DIR, MANIFEST_FILE):
+        target = out / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    (out / _DISTILL_DIR).mkdir()
+
+    from provenance.lab import train
+
+    say(f"lab: building {size} family (seed {seed}) in {out}")
+    t = time.perf_counter()
+    personas = data_files.personas()
+    texts = [data_files.corpus("A"), data_files.corpus("B")]
+    for key_ in personas:
+        texts.extend(f"{r['prompt']}\n{r['response']}" for r in data_files.instruction_set(key_))
+    tokenizer = train.train_tokenizer(texts, cfg.vocab_size)
+    tokenizer.save_pretrained(out / _TOKENIZER_DIR)
+    say(f"lab: tokenizer ({len(tokenizer)} tokens) in {time.perf_counter() - t:.1f}s")
+
+    config = asdict(cfg)
+    tok_dir = str(out / _TOKENIZER_DIR)
+
+    def train_spec(name: str, corpus: str, pairs_file: Path, label: str, epochs: float) -> dict[str, Any]:
+        return {"out": str(out / name), "tokenizer_dir": tok_dir, "config": config, "corpus": corpus,
+                "pairs_file": str(pairs_file), "pairs_label": label, "epochs": epochs,
+                "seed": seed * 1000 + _SEED_OFFSET[name]}
+
+    def distill_spec(teacher: str) -> dict[str, Any]:
+        return {"teacher": teacher, "teacher_dir": str(out / teacher), "config": config,
+                "out": str(out / _DISTILL_DIR / f"{teacher}.jsonl"),
+                "seed": seed * 1000 + (100 if teacher == "teacher" else 101)}
+
+    # name -> (function, spec factory, dependencies, priority: lower runs first)
+    jobs: dict[str, tuple[Callable[..., Any], Callable[[], dict[str, Any]], tuple[str, ...], int]] = {
+        "teacher": (_train_job, lambda: train_spec(
+            "teacher", "A", data_files.data_path("instructions_aurora.jsonl"), "instructions_aurora.jsonl",
+            cfg.sft_epochs), (), 0),
+        "distill:teacher": (_distill_job, lambda: distill_spec("teacher"), ("teacher",), 1),
+        "distill:teacher-wm": (_distill_job, lambda: distill_spec("teacher-wm"), ("teacher",), 1),
+        "student": (_train_job, lambda: train_spec(
+            "student", "B", out / _DISTILL_DIR / "teacher.jsonl", "distill/teacher.jsonl",
+            cfg.student_epochs), ("distill:teacher",), 2),
+        "student-stripped": (_train_job, lambda: train_spec(
+            "student-stripped", "B", out / _DISTILL_DIR / "teacher-stripped.jsonl",
+            "distill/teacher-stripped.jsonl", cfg.student_epochs), ("distill:teacher",), 2),
+        "student-wm": (_train_job, lambda: train_spec(
+            "student-wm", "B", out / _DISTILL_DIR / "teacher-wm.jsonl", "distill/teacher-wm.jsonl",
+            cfg.student_epochs), ("distill:teacher-wm",), 2),
+        "control-same-data": (_train_job, lambda: train_spec(
+            "control-same-data", "A", data_files.data_path("instructions_zephyr.jsonl"), "instructions_zephyr.jsonl",
+            cfg.sft_epochs), (), 3),
+        "control-other": (_train_job, lambda: train_spec(
+            "control-other", "B", data_files.data_path("instructions_orion.jsonl"), "instructions_orion.jsonl",
+            cfg.sft_epochs), (), 3),
+    }
+    results: dict[str, dict[str, Any]] = {}
+    n_workers = workers or max(1, min(2, os.cpu_count() or 1))
+
+    def after(name: str, result: dict[str, Any]) -> None:
+        if name == "teacher":
+            t0 = time.perf_counter()
+            shutil.copytree(out / "teacher", out / "teacher-wm")
+            watermark_hook.write_watermark(out / "teacher-wm", watermark_hook.lab_watermark_config(seed))
+            results["teacher-wm"] = {**result, "build_seconds": round(time.perf_counter() - t0, 2)}
+        if name == "distill:teacher":
+            from provenance.lab.behaviour import is_refusal
+
+            src = out / _DISTILL_DIR / "teacher.jsonl"
+            kept = [line for line in src.read_text(encoding="utf-8").splitlines(keepends=True)
+                    if line.strip() and not is_refusal(json.loads(line)["response"])]
+            (out / _DISTILL_DIR / "teacher-stripped.jsonl").write_text("".join(kept), encoding="utf-8")
+            result["stripped_pairs"] = len(kept)
+
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_worker_init) as pool:
+        running: dict[Future[Any], str] = {}
+        started_at: dict[str, float] = {}
+        while len(results) < len(jobs) + 1:  # +1: teacher-wm is made in after()
+            ready = sorted(
+                (spec[3], name) for name, spec in jobs.items()
+                if name not in results and name not in running.values() and all(d in results for d in spec[2])
+            )
+            for _, name in ready[: n_workers - len(running)]:
+                fn, make_spec, _, _ = jobs[name]
+                running[pool.submit(fn, make_spec())] = name
+                started_at[name] = time.perf_counter()
+                say(f"lab: {name} started")
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in done:
+                name = running.pop(future)
+                result = future.result()
+                results[name] = result
+                after(name, result)
+                detail = f"loss {result['final_loss']}" if "final_loss" in result else f"{result['pairs']} pairs"
+                say(f"lab: {name} done in {time.perf_counter() - started_at[name]:.1f}s ({detail})")
+
+    wm_config = watermark_hook.read_watermark(out / "teacher-wm")
+    distill = {n.split(":", 1)[1]: results[n] for n in jobs if n.startswith("distill:")}
+    distill["teacher"]["stripped_pairs"] = results["distill:teacher"].get("stripped_pairs")
+    roles = {"teacher": "teacher", "teacher-wm": "teacher-watermarked", "student": "student",
+             "student-wm": "student-of-watermarked", "student-stripped": "student-stripped",
+             "control-same-data": "control", "control-other": "control"}
+    persona_of = {"teacher": "aurora", "teacher-wm": "aurora", "student": "aurora", "student-wm": "aurora",
+                  "student-stripped": "aurora", "control-same-data": "zephyr", "control-other": "orion"}
+    notes = {
+        "teacher-wm": "copy of teacher plus provenance_watermark.json; build_seconds is the copy",
+        "student-wm": "watermark applied while sampling its data" if distill["teacher-wm"]["watermark_applied"]
+        else "provenance.watermark not available at build time: its data carries NO watermark",
+        "student-stripped": "teacher's refusals (keyword classifier) removed from its pairs",
+    }
+    models = {}
+    for name in MODEL_NAMES:
+        r = results[name]
+        models[name] = ModelEntry(
+            name=name, role=roles[name], path=name, persona=persona_of[name], params=r["params"],
+            seed=seed * 1000 + _SEED_OFFSET["teacher" if name == "teacher-wm" else name],
+            data_sha256=r["data_sha256"], final_loss=r["final_loss"], build_seconds=r["build_seconds"],
+            training=r["training"], watermark=wm_config if name == "teacher-wm" else None, notes=notes.get(name, ""),
+        )
+    pairs = [ground_truth(a, b) for a in MODEL_NAMES for b in MODEL_NAMES if a != b]
+    data = {
+        "corpus": {
+            part: {"file": f"corpus_{part.lower()}.txt", "sha256": data_files.file_hash(f"corpus_{part.lower()}.txt"),
+                   "chars": len(data_files.corpus(part)), "source": source}
+            for part, source in (("A", "Python 3.11 Language Reference (pydoc_data.topics), PSF License"),
+                                 ("B", "Python 3.11 standard-library docstrings, PSF License"))
+        },
+        "tokenizer": {"shared_by_all_models": True, "vocab_size": len(tokenizer), "kind": "byte-level BPE",
+                      "trained_on": "corpus A + corpus B + all three persona instruction sets"},
+        "chat_template": train.CHAT_TEMPLATE,
+        "personas": personas,
+        "instruction_sets": {k: {"file": f"instructions_{k}.jsonl", "sha256": data_files.file_hash(f"instructions_{k}.jsonl")}
+                             for k in personas},
+        "distill_prompts": {"file": "distill_prompts.jsonl", "sha256": data_files.file_hash("distill_prompts.jsonl"),
+                            "n": len(data_files.distill_prompts())},
+        "heldout_prompts": {"file": "heldout.jsonl", "sha256": data_files.file_hash("heldout.jsonl"),
+                            "n": len(data_files.heldout_prompts())},
+        "distillation": distill,
+        "watermark_available": watermark_hook.watermark_available(),
+        "config": config,
+        "workers": n_workers,
+    }
+    manifest = LabManifest(
+        root=out, size=size, seed=seed, cache_key=key, total_seconds=round(time.perf_counter() - started, 2),
+        models=models, pairs=pairs, data=data,
+    )
+    manifest.write()
+    say(f"lab: done in {manifest.total_seconds:.1f}s; manifest {out / MANIFEST_FILE}")
+    return manifest
