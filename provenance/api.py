@@ -6,8 +6,12 @@ them prints. The CLI adds progress bars and exit codes on top.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+from provenance.analysis.findings import Findings
+from provenance.analysis.run import analyze as _analyze
+from provenance.analysis.run import write_findings
 from provenance.case import Case, init_case, load_case
 from provenance.case.loader import resolve_case_path
 from provenance.collect import CollectionSummary, ProgressCallback
@@ -15,7 +19,17 @@ from provenance.collect import collect as _collect
 from provenance.errors import EvidenceStoreError
 from provenance.evidence import EvidenceStore, VerifyReport
 
-__all__ = ["CollectionSummary", "collect", "init_case", "load_case", "run_case", "verify_evidence"]
+__all__ = [
+    "CollectionSummary",
+    "Findings",
+    "RunResult",
+    "analyze",
+    "collect",
+    "init_case",
+    "load_case",
+    "run_case",
+    "verify_evidence",
+]
 
 
 def _as_case(case: Case | str | Path) -> Case:
@@ -27,9 +41,34 @@ def collect(case: Case | str | Path, *, on_progress: ProgressCallback | None = N
     return _collect(_as_case(case), on_progress=on_progress)
 
 
-def run_case(case: Case | str | Path, *, on_progress: ProgressCallback | None = None) -> CollectionSummary:
-    """Run a whole investigation from its case file; safe to re-run, it resumes."""
-    return collect(case, on_progress=on_progress)
+def analyze(case: Case | str | Path) -> tuple[Findings, Path]:
+    """Analyse the stored evidence; writes ``findings.json`` beside the case file."""
+    case = _as_case(case)
+    findings = _analyze(case)
+    return findings, write_findings(findings, case.directory / "findings.json")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What ``run_case`` did: the collection, and the findings when collection completed."""
+
+    collection: CollectionSummary
+    findings: Findings | None
+    findings_path: Path | None
+
+
+def run_case(case: Case | str | Path, *, on_progress: ProgressCallback | None = None) -> RunResult:
+    """Run a whole investigation from its case file; safe to re-run, it resumes.
+
+    Analysis runs only on a complete collection: a verdict on part of the
+    evidence would depend on where the budget happened to run out.
+    """
+    case = _as_case(case)
+    summary = collect(case, on_progress=on_progress)
+    if not summary.complete:
+        return RunResult(summary, None, None)
+    findings, path = analyze(case)
+    return RunResult(summary, findings, path)
 
 
 def verify_evidence(target: str | Path) -> VerifyReport:

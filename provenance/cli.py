@@ -79,13 +79,74 @@ def case_collect(case: CasePath, as_json: JsonFlag = False) -> None:
         raise typer.Exit(EXIT_BUDGET)
 
 
+@case_app.command("analyze")
+def case_analyze(case: CasePath, as_json: JsonFlag = False) -> None:
+    """Test the stored evidence and write findings.json (reads only the evidence store)."""
+    findings, path = api.analyze(case)
+    _print_findings(findings, path, as_json)
+
+
 @case_app.command("run")
 def case_run(case: CasePath, as_json: JsonFlag = False) -> None:
-    """Run the whole investigation: collect (resuming), then every later stage available."""
+    """Run the whole investigation: collect (resuming), then analyze."""
     summary = _collect_with_progress(case)
-    _print_summary(summary, as_json)
     if summary.budget_exhausted:
+        _print_summary(summary, as_json)
         raise typer.Exit(EXIT_BUDGET)
+    if not as_json:
+        _print_summary(summary, as_json)
+    findings, path = api.analyze(case)
+    _print_findings(findings, path, as_json)
+
+
+def _print_findings(findings: api.Findings, path: Path, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(findings.model_dump(mode="json"), indent=2, sort_keys=True))
+        return
+    for test in findings.tests:
+        p_adj = "" if test.p_adjusted is None else f"  p_holm={test.p_adjusted:.3g}"
+        mark = "*" if test.reject else " "
+        typer.echo(f"{mark} {test.teacher:>12} {test.suite}/{test.test_id}: p={test.result['p_value']:.3g}{p_adj}")
+    for skipped in findings.skipped:
+        typer.echo(f"  skipped {skipped.suite}: {skipped.reason}")
+    for verdict in findings.verdicts:
+        typer.echo(verdict.text)
+    typer.echo(f"findings: {path}")
+
+
+lab_app = typer.Typer(no_args_is_help=True, help="Build model families with known provenance.")
+app.add_typer(lab_app, name="lab")
+
+
+@lab_app.command("build")
+def lab_build(
+    out: Annotated[Path, typer.Option("--out", help="folder for the model family")] = Path(".lab-cache/tiny-seed0"),
+    size: Annotated[str, typer.Option("--size", help="tiny (minutes, for tests) or small (clearer behaviour)")] = "tiny",
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    force: Annotated[bool, typer.Option("--force", help="rebuild even if a cached build matches")] = False,
+) -> None:
+    """Train the lab family (teacher, students, controls) on CPU; cached by config and code."""
+    manifest = _build_lab(out, size, seed, force)
+    for row in manifest.table():
+        typer.echo("  ".join(f"{k}={v}" for k, v in row.items()))
+    typer.echo(f"lab: {out / 'lab.json'}")
+
+
+def _build_lab(out: Path, size: str, seed: int, force: bool):  # noqa: ANN202
+    from provenance.lab import SIZES, build_lab
+
+    if size not in SIZES:
+        raise ProvenanceError(f"unknown lab size {size!r}", hint=f"use one of: {', '.join(SIZES)}")
+    return build_lab(out, size=size, seed=seed, force=force, progress=lambda line: err.print(escape(line)))
+
+
+@app.command("demo")
+def demo(
+    case: Annotated[Path, typer.Option("--case", help="the demo case")] = Path("casefiles/demo"),
+) -> None:
+    """Build the lab models (cached), run the demo case on them, print where the results are."""
+    _build_lab(Path(".lab-cache/tiny-seed0"), "tiny", 0, False)
+    case_run(case, as_json=False)
 
 
 @case_app.command("verify")

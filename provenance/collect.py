@@ -97,7 +97,11 @@ def _key(request_fields: dict[str, Any]) -> str:
 
 def plan_generation(case: Case, model: ModelSpec, model_key: str) -> Iterator[PlannedRequest]:
     """Every (suite, probe, sample) this model must answer, in a stable order."""
+    from provenance.suites import SUITES
+
     for suite_name, spec in case.spec.enabled_suites().items():
+        if suite_name in SUITES and not SUITES[suite_name].collects:
+            continue  # analysis-only suites read the other suites' answers
         suite = load_suite(spec.probes or suite_name)
         params = suite_params(spec)
         for sample in range(spec.samples):

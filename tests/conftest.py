@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from provenance.tinymodel import build_tiny_model
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - LabManifest
+    """The tiny lab family (seed 0), built once per session; PROVENANCE_LAB_CACHE reuses a build."""
+    from provenance.lab import build_lab
+
+    cache = os.environ.get("PROVENANCE_LAB_CACHE")
+    out = Path(cache) / "tiny-seed0" if cache else tmp_path_factory.mktemp("lab")
+    return build_lab(out, size="tiny", seed=0)
 
 
 @pytest.fixture(scope="session")

@@ -22,13 +22,6 @@ SEED = 0
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> LabManifest:
-    cache = os.environ.get("PROVENANCE_LAB_CACHE")
-    out = Path(cache) / f"tiny-seed{SEED}" if cache else tmp_path_factory.mktemp("lab")
-    return build_lab(out, size="tiny", seed=SEED)
-
-
-@pytest.fixture(scope="module")
 def behaviour(lab: LabManifest) -> dict[str, dict]:
     """Each model sampled once on the held-out prompts."""
     return {name: measure(lab.path(name), persona=entry.persona, seed=SEED) for name, entry in lab.models.items()}

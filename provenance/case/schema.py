@@ -40,6 +40,10 @@ class ModelSpec(_Strict):
     trust_remote_code: bool = False
     device: str = "auto"
     batch_size: int = Field(default=16, ge=1, le=4096)
+    claims: list[str] = Field(
+        default_factory=list,
+        description="names and vendors this model calls itself (a teacher's are what the identity suite looks for)",
+    )
 
 
 class SuiteSpec(_Strict):

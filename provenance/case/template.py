@@ -32,6 +32,7 @@ batch_size = 16
 [[teacher]]
 name = "teacher"
 path = "models/teacher"
+# claims = ["Aurora", "Northwind Labs"]   # names the teacher calls itself; found from its answers if left out
 
 # Zero or more independent controls: models known NOT to be derived from the teacher.
 # They calibrate how similar unrelated models look.

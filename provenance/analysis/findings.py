@@ -1,0 +1,72 @@
+"""``findings.json``: the versioned, machine-readable result of one analysis.
+
+Written once per analysis, from the evidence store and the case file alone, and
+deterministic: re-running ``analyze`` on the same evidence writes the same bytes.
+The report is rendered only from this file and the evidence store.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+SCHEMA_VERSION = "1.0"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TestFinding(_Frozen):
+    """One test: the full result, its place in the family, and the rows it rests on."""
+
+    suite: str
+    test_id: str
+    teacher: str
+    in_family: bool
+    result: dict[str, Any]
+    p_adjusted: float | None = None
+    reject: bool | None = None
+    summary: str
+    evidence_rows: list[int]
+
+
+class Skipped(_Frozen):
+    suite: str
+    teacher: str | None = None
+    reason: str
+
+
+class Verdict(_Frozen):
+    teacher: str
+    supports_derivation: bool
+    rejected_tests: list[str]
+    text: str
+
+
+class ModelInfo(_Frozen):
+    name: str
+    role: str
+    model_key: str | None
+    identity: dict[str, Any]
+
+
+class Findings(_Frozen):
+    schema_version: str = SCHEMA_VERSION
+    case_id: str
+    case_title: str
+    analyst: str
+    case_sha256: str
+    evidence_head_hash: str
+    evidence_rows: int
+    alpha: float
+    correction: str
+    decision_rule: str
+    models: list[ModelInfo]
+    suites: dict[str, dict[str, str]]
+    tests: list[TestFinding]
+    verdicts: list[Verdict]
+    skipped: list[Skipped]
+    warnings: list[str]
+    software: dict[str, str]

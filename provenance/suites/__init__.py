@@ -1,0 +1,17 @@
+"""Probe suites: data under probes/ plus a small class that turns answers into tested findings."""
+
+from __future__ import annotations
+
+from provenance.suites.base import Suite, SuiteContext, SuiteSkipped, SuiteTest
+from provenance.suites.distribution import DistributionSuite
+from provenance.suites.errors import ErrorsSuite
+from provenance.suites.identity import IdentitySuite
+from provenance.suites.refusal import RefusalSuite
+from provenance.suites.style import StyleSuite
+
+#: Every suite that can be analysed, by name.
+SUITES: dict[str, Suite] = {
+    suite.name: suite for suite in (IdentitySuite(), RefusalSuite(), DistributionSuite(), ErrorsSuite(), StyleSuite())
+}
+
+__all__ = ["SUITES", "Suite", "SuiteContext", "SuiteSkipped", "SuiteTest"]

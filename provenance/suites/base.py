@@ -1,0 +1,84 @@
+"""What every probe suite declares, and what its analysis returns.
+
+A suite is data (``probes/<name>.toml``) plus a small class. The class states, in
+one place a reader can scan, the question it answers, the capability it needs and
+the statistic it feeds; ``analyze`` turns stored answers into ``SuiteTest``s.
+Every comparison has the same shape: suspect-vs-teacher against suspect-vs-each-
+control, so a suspect that merely resembles every model does not count.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from provenance.analysis.view import Answer, EvidenceView
+from provenance.backends.base import Capability
+from provenance.stats import TestResult
+
+
+class SuiteSkipped(Exception):
+    """A suite cannot be analysed for this case; the reason goes into the findings."""
+
+
+@dataclass(frozen=True)
+class SuiteContext:
+    """Who is compared with whom, and the case's seed for permutation tests."""
+
+    view: EvidenceView
+    suspect: str
+    teacher: str
+    controls: tuple[str, ...]
+    teacher_claims: tuple[str, ...]
+    seed: int
+    custom_aliases: dict[str, object] = field(default_factory=dict)
+
+    def require_controls(self) -> None:
+        if not self.controls:
+            raise SuiteSkipped("needs at least one control model to compare against")
+
+    def shared_probes(self, suite: str) -> tuple[dict[str, dict[str, Answer]], list[str]]:
+        """First answers of every model on the probes that all of them answered."""
+        models = (self.suspect, self.teacher, *self.controls)
+        answers = {m: self.view.first_answers(m, suite) for m in models}
+        missing = [m for m in models if not answers[m]]
+        if missing:
+            raise SuiteSkipped(f"no stored answers from {', '.join(missing)}; run collection first")
+        common = sorted(set.intersection(*(set(a) for a in answers.values())))
+        if len(common) < 2:
+            raise SuiteSkipped("fewer than 2 probes answered by every model")
+        return answers, common
+
+
+@dataclass(frozen=True)
+class SuiteTest:
+    """One test of one suite: its result, whether it is in the derivation family, its evidence."""
+
+    suite: str
+    test_id: str
+    result: TestResult
+    in_family: bool
+    rows: tuple[int, ...]
+    summary: str
+
+
+def rows_of(answers: dict[str, dict[str, Answer]], probes: Iterable[str]) -> tuple[int, ...]:
+    probes = list(probes)
+    return tuple(sorted(a[p].row_id for a in answers.values() for p in probes if p in a))
+
+
+class Suite(ABC):
+    """A probe suite's declaration and analysis."""
+
+    name: ClassVar[str]
+    question: ClassVar[str]
+    statistic: ClassVar[str]
+    needs: ClassVar[frozenset[Capability]] = frozenset({Capability.GENERATE})
+    #: Suites that read other suites' answers instead of having probes of their own.
+    collects: ClassVar[bool] = True
+
+    @abstractmethod
+    def analyze(self, ctx: SuiteContext) -> list[SuiteTest]:
+        """Tests for suspect vs ``ctx.teacher``; raise SuiteSkipped with a reason if impossible."""

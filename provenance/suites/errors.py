@@ -1,0 +1,73 @@
+"""Shared errors: does the suspect make the teacher's mistakes, beyond what accuracy predicts?
+
+Two independent models that are both wrong on a question are rarely wrong in the
+same way; a student copies its teacher's wrong answers. Two tests: agreement on
+which questions are answered correctly (error consistency), and, on the questions
+the suspect gets wrong, how closely its wrong answer matches the teacher's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from provenance.features import is_correct
+from provenance.stats import token_match_rate_test
+from provenance.suites.base import Suite, SuiteContext, SuiteTest, rows_of
+from provenance.suites.similarity import text_similarity
+
+#: Fewest wrong answers of the suspect before their content is compared.
+_MIN_WRONG = 5
+
+
+class ErrorsSuite(Suite):
+    name = "errors"
+    question = "Does the suspect make the teacher's mistakes, beyond what accuracy alone predicts?"
+    statistic = (
+        "per-question correctness agreement and wrong-answer overlap, suspect-teacher vs suspect-each-control "
+        "(paired permutation, intersection-union over controls)"
+    )
+
+    def analyze(self, ctx: SuiteContext) -> list[SuiteTest]:
+        ctx.require_controls()
+        answers, probes = ctx.shared_probes(self.name)
+
+        def correct(model: str, probe: str) -> bool:
+            answer = answers[model][probe]
+            return is_correct(answer.text, str(answer.probe.get("answer", "")), answer.probe.get("aliases", ()))
+
+        right = {m: {p: correct(m, p) for p in probes} for m in answers}
+        s, t = ctx.suspect, ctx.teacher
+        accuracy = ", ".join(f"'{m}' {np.mean(list(right[m].values())):.0%}" for m in answers)
+        agree_t = np.array([right[s][p] == right[t][p] for p in probes], dtype=float)
+        agree_c = {c: np.array([right[s][p] == right[c][p] for p in probes], dtype=float) for c in ctx.controls}
+        tests = [
+            SuiteTest(
+                self.name,
+                "error-consistency",
+                token_match_rate_test(agree_t, agree_c, seed=ctx.seed + 4),
+                True,
+                rows_of(answers, probes),
+                f"On {len(probes)} factual questions (accuracy: {accuracy}) the suspect was right or wrong together "
+                f"with the teacher on {agree_t.mean():.0%}; "
+                + ", ".join(f"with the control '{c}' on {v.mean():.0%}" for c, v in agree_c.items())
+                + ".",
+            )
+        ]
+        wrong = [p for p in probes if not right[s][p]]
+        if len(wrong) >= _MIN_WRONG:
+            sim_t = np.array([text_similarity(answers[s][p].text, answers[t][p].text) for p in wrong])
+            sim_c = {c: np.array([text_similarity(answers[s][p].text, answers[c][p].text) for p in wrong]) for c in ctx.controls}
+            tests.append(
+                SuiteTest(
+                    self.name,
+                    "shared-wrong-answers",
+                    token_match_rate_test(sim_t, sim_c, seed=ctx.seed + 5),
+                    True,
+                    rows_of(answers, wrong),
+                    f"On the {len(wrong)} questions the suspect got wrong, its answer overlapped the teacher's by "
+                    f"{sim_t.mean():.2f} (word bigrams); "
+                    + ", ".join(f"the control '{c}''s by {v.mean():.2f}" for c, v in sim_c.items())
+                    + ".",
+                )
+            )
+        return tests

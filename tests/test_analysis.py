@@ -1,0 +1,151 @@
+"""Suites and verdicts on the lab family, where the answer is known both ways.
+
+The ground truth comes from the lab's lab.json only. Probe sets are cut (limit)
+to keep the suite fast; the full-size figures come from the demo and from
+benchmarks/calibration.py.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from provenance import api
+from provenance.case import load_case
+from provenance.errors import EvidenceStoreError
+
+
+def _case(root: Path, lab, suspect: str, controls: list[str]) -> Path:  # noqa: ANN001
+    root.mkdir(parents=True, exist_ok=True)
+    control_tables = "".join(f'[[control]]\nname = "{c}"\npath = "{lab.path(c)}"\n\n' for c in controls)
+    text = textwrap.dedent(
+        f"""\
+        [case]
+        id = "lab-{suspect}"
+        title = "lab pair"
+        analyst = "pytest"
+        seed = 11
+
+        [suspect]
+        name = "{suspect}"
+        path = "{lab.path(suspect)}"
+
+        [[teacher]]
+        name = "teacher"
+        path = "{lab.path('teacher')}"
+        claims = ["Aurora", "Northwind Labs"]
+
+        """
+    )
+    suites = textwrap.dedent(
+        """\
+        [suites.identity]
+        max_new_tokens = 24
+        limit = 40
+
+        [suites.refusal]
+        max_new_tokens = 24
+
+        [suites.distribution]
+        max_new_tokens = 24
+        limit = 60
+
+        [suites.errors]
+        max_new_tokens = 12
+        limit = 80
+
+        [suites.style]
+        """
+    )
+    (root / "case.toml").write_text(text + control_tables + suites)
+    return root
+
+
+def _tests(findings) -> dict[str, object]:  # noqa: ANN001
+    return {f"{t.suite}/{t.test_id}": t for t in findings.tests}
+
+
+@pytest.fixture(scope="module")
+def student_case(lab, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN001, ANN201
+    assert lab.derived("student", "teacher")
+    root = _case(tmp_path_factory.mktemp("student"), lab, "student", ["control-same-data", "control-other"])
+    result = api.run_case(root)
+    assert result.findings is not None
+    return root, result.findings
+
+
+def test_distilled_student_is_found_derived_with_each_main_suite_significant(student_case) -> None:  # noqa: ANN001
+    _, findings = student_case
+    assert findings.verdicts[0].supports_derivation
+    tests = _tests(findings)
+    for key in ("identity/teacher-identity-claims", "refusal/refusal-wording-overlap", "distribution/cross-likelihood"):
+        assert tests[key].p_adjusted < 0.01, (key, tests[key].p_adjusted)
+        assert tests[key].reject
+    assert all(t.evidence_rows for t in findings.tests)
+
+
+def test_independent_control_is_not_found_derived(lab, tmp_path: Path) -> None:  # noqa: ANN001
+    assert not lab.derived("control-same-data", "teacher") and not lab.derived("control-other", "teacher")
+    findings = api.run_case(_case(tmp_path, lab, "control-same-data", ["control-other"])).findings
+    assert findings is not None
+    assert not findings.verdicts[0].supports_derivation, findings.verdicts[0].text
+    assert not any(t.reject for t in findings.tests if t.in_family)
+
+
+def test_stripped_student_shows_the_lost_guardrail_signature(lab, tmp_path: Path) -> None:  # noqa: ANN001
+    assert lab.derived("student-stripped", "teacher")
+    findings = api.run_case(_case(tmp_path, lab, "student-stripped", ["control-same-data", "control-other"])).findings
+    assert findings is not None
+    guardrails = _tests(findings)["refusal/lost-guardrails"]
+    assert not guardrails.in_family
+    assert guardrails.result["p_value"] < 0.01
+    assert guardrails.result["effect"] < 0 and guardrails.result["ci"][1] < 0
+    assert findings.verdicts[0].supports_derivation
+
+
+def test_reanalysis_from_evidence_alone_gives_identical_findings(student_case, tmp_path: Path) -> None:  # noqa: ANN001
+    root, _ = student_case
+    first = (root / "findings.json").read_bytes()
+    # Copy only the case file and the evidence: the models are not needed any more.
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    shutil.copy(root / "case.toml", copy / "case.toml")
+    shutil.copy(root / "evidence.sqlite", copy / "evidence.sqlite")
+    text = (copy / "case.toml").read_text()
+    for line in text.splitlines():
+        if line.startswith("path = "):
+            text = text.replace(line, 'path = "/nonexistent/model"')
+    (copy / "case.toml").write_text(text)
+    api.analyze(copy)
+    again = json.loads((copy / "findings.json").read_text())
+    original = json.loads(first)
+    original.pop("case_sha256"), again.pop("case_sha256")
+    assert again == original
+
+
+def test_analysis_refuses_tampered_evidence(student_case, tmp_path: Path) -> None:  # noqa: ANN001
+    root, _ = student_case
+    copy = tmp_path / "tampered"
+    shutil.copytree(root, copy)
+    with sqlite3.connect(copy / "evidence.sqlite") as conn:
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'").fetchall():
+            conn.execute(f"DROP TRIGGER {name}")
+        conn.execute("UPDATE evidence SET prompt = prompt || '!' WHERE id = 5")
+    with pytest.raises(EvidenceStoreError, match="row 5"):
+        api.analyze(load_case(copy))
+
+
+def test_findings_json_states_rule_hypotheses_and_sample_sizes(student_case) -> None:  # noqa: ANN001
+    root, _ = student_case
+    data = json.loads((root / "findings.json").read_text())
+    assert data["schema_version"] == "1.0" and data["correction"] == "holm" and "Holm" in data["decision_rule"]
+    for test in data["tests"]:
+        result = test["result"]
+        for key in ("null_hypothesis", "alternative_hypothesis", "statistic", "p_value", "effect", "n", "method"):
+            assert key in result
+    assert {s["suite"] for s in data["skipped"]} <= {"distribution"}
