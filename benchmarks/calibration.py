@@ -1,0 +1,96 @@
+"""Calibration on the lab: how often each suite finds derivation, by ground truth.
+
+Run:  .venv/bin/python benchmarks/calibration.py --seeds 0 1 2 [--size tiny] [--alpha 0.05]
+
+For every lab seed: builds (or reuses) the lab family, then runs one case per
+suspect against the teacher, with every independent lab model other than the
+suspect as a control. A suite "finds" derivation in a run when any of its family
+tests has a Holm-adjusted p-value below --alpha. Truth comes from lab.json only.
+Prints a Markdown table: per suspect and suite, finds / runs; and the observed
+false-positive rate over all (seed x suite) runs on non-derived suspects.
+"""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from provenance import api
+from provenance.lab import build_lab
+
+SUSPECTS = ("student", "student-stripped", "control-same-data", "control-other")
+CONTROLS = ("control-same-data", "control-other")
+SUITES = ("identity", "refusal", "distribution", "errors", "style")
+
+
+def case_text(lab, suspect: str, seed: int) -> str:  # noqa: ANN001
+    controls = "".join(
+        f'[[control]]\nname = "{c}"\npath = "{lab.path(c)}"\n\n' for c in CONTROLS if c != suspect
+    )
+    suites = "".join(f"[suites.{s}]\nmax_new_tokens = {16 if s == 'errors' else 32}\n\n" for s in SUITES if s != "style")
+    return textwrap.dedent(
+        f"""\
+        [case]
+        id = "calibration-{seed}-{suspect}"
+        title = "calibration"
+        analyst = "benchmarks/calibration.py"
+        seed = {1000 + seed}
+
+        [suspect]
+        name = "{suspect}"
+        path = "{lab.path(suspect)}"
+
+        [[teacher]]
+        name = "teacher"
+        path = "{lab.path('teacher')}"
+        claims = ["Aurora", "Northwind Labs"]
+
+        """
+    ) + controls + suites + "[suites.style]\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--size", default="tiny")
+    parser.add_argument("--alpha", type=float, default=0.05)
+    parser.add_argument("--workdir", type=Path, default=Path(".lab-cache/calibration"))
+    args = parser.parse_args()
+
+    finds: dict[tuple[str, str], list[bool]] = defaultdict(list)
+    verdicts: dict[str, list[bool]] = defaultdict(list)
+    truth: dict[str, bool] = {}
+    started = time.perf_counter()
+    for seed in args.seeds:
+        lab = build_lab(Path(".lab-cache").resolve() / f"{args.size}-seed{seed}", size=args.size, seed=seed)
+        for suspect in SUSPECTS:
+            truth[suspect] = lab.derived(suspect, "teacher")
+            root = args.workdir / f"seed{seed}-{suspect}"
+            root.mkdir(parents=True, exist_ok=True)
+            (root / "case.toml").write_text(case_text(lab, suspect, seed))
+            findings = api.run_case(root).findings
+            assert findings is not None
+            verdicts[suspect].append(findings.verdicts[0].supports_derivation)
+            for suite in SUITES:
+                tests = [t for t in findings.tests if t.suite == suite and t.in_family]
+                if tests:
+                    finds[(suspect, suite)].append(any((t.p_adjusted or 1.0) < args.alpha for t in tests))
+            print(f"seed {seed} {suspect}: verdict {verdicts[suspect][-1]} ({time.perf_counter() - started:.0f}s)", flush=True)
+
+    print(f"\nalpha = {args.alpha} (Holm-adjusted within each case), seeds {args.seeds}, size {args.size}\n")
+    print("| suspect | derived (lab.json) | verdict at case alpha 0.01 | " + " | ".join(SUITES) + " |")
+    print("|---|---|---|" + "---|" * len(SUITES))
+    for suspect in SUSPECTS:
+        cells = [f"{sum(finds[(suspect, s)])}/{len(finds[(suspect, s)])}" for s in SUITES]
+        print(f"| {suspect} | {truth[suspect]} | {sum(verdicts[suspect])}/{len(verdicts[suspect])} | " + " | ".join(cells) + " |")
+    null_runs = [f for (suspect, _), runs in finds.items() if not truth[suspect] for f in runs]
+    print(f"\nfalse-positive rate over (seed x suite) runs on independent suspects: "
+          f"{sum(null_runs)}/{len(null_runs)} = {sum(null_runs) / max(1, len(null_runs)):.3f}")
+    print(f"total time {time.perf_counter() - started:.0f}s")
+
+
+if __name__ == "__main__":
+    main()
