@@ -13,7 +13,7 @@ import numpy as np
 from provenance.features import is_correct
 from provenance.stats import token_match_rate_test
 from provenance.suites.base import Suite, SuiteContext, SuiteTest, rows_of
-from provenance.suites.similarity import text_similarity
+from provenance.suites.similarity import boilerplate_words, content_words, jaccard
 
 #: Fewest wrong answers of the suspect before their content is compared.
 _MIN_WRONG = 5
@@ -55,8 +55,15 @@ class ErrorsSuite(Suite):
         ]
         wrong = [p for p in probes if not right[s][p]]
         if len(wrong) >= _MIN_WRONG:
-            sim_t = np.array([text_similarity(answers[s][p].text, answers[t][p].text) for p in wrong])
-            sim_c = {c: np.array([text_similarity(answers[s][p].text, answers[c][p].text) for p in wrong]) for c in ctx.controls}
+            # Compare what was answered, not how: each model's own framing words ("The answer
+            # is ...") and the question's words are removed before comparing.
+            frame = {m: boilerplate_words(a[p].text for p in probes) for m, a in answers.items()}
+            words = {
+                m: {p: content_words(answers[m][p].text, frame[m] | content_words(answers[m][p].prompt, set())) for p in wrong}
+                for m in answers
+            }
+            sim_t = np.array([jaccard(words[s][p], words[t][p]) for p in wrong])
+            sim_c = {c: np.array([jaccard(words[s][p], words[c][p]) for p in wrong]) for c in ctx.controls}
             tests.append(
                 SuiteTest(
                     self.name,
@@ -64,8 +71,8 @@ class ErrorsSuite(Suite):
                     token_match_rate_test(sim_t, sim_c, seed=ctx.seed + 5),
                     True,
                     rows_of(answers, wrong),
-                    f"On the {len(wrong)} questions the suspect got wrong, its answer overlapped the teacher's by "
-                    f"{sim_t.mean():.2f} (word bigrams); "
+                    f"On the {len(wrong)} questions the suspect got wrong, its answer's content words overlapped the teacher's by "
+                    f"{sim_t.mean():.2f} (Jaccard, framing words removed); "
                     + ", ".join(f"the control '{c}''s by {v.mean():.2f}" for c, v in sim_c.items())
                     + ".",
                 )
