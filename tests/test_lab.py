@@ -7,7 +7,6 @@ stale one rebuild by itself).
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
