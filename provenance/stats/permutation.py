@@ -200,17 +200,7 @@ def permutation_test_two_sample(
     p, b = p_from_null(observed, null, alternative, exact=exact)
     est = (_effect_ci((xa, ya), effect_fn, n_resamples, level, rng)
            if xa.size > 1 and ya.size > 1 else None)
-    details: dict[str, Any] = {
-        "n_permutations_requested": m,
-        "n_permutations": int(null.size),
-        "exact_enumeration": exact,
-        "b": b,
-        "seed": seed_used,
-    }
-    if est is not None:
-        details.update(n_resamples=est.details["n_resamples"], ci_method=est.method)
-    else:
-        details["ci_note"] = "no interval requested (n_resamples=0) or a sample of size 1"
+    details = _null_details(m, null, exact, b, seed_used, est, "a sample of size 1")
     return TestResult(
         name="two-sample permutation test",
         null_hypothesis=f"{label_x} and {label_y} are draws from the same distribution (labels exchangeable)",
@@ -259,18 +249,8 @@ def paired_permutation_test(
     null, exact = sign_flip_null(da, m, rng)
     p, b = p_from_null(observed, null, alternative, exact=exact)
     est = _effect_ci(da, "mean", n_resamples, level, rng) if da.size > 1 else None
-    details: dict[str, Any] = {
-        "n_permutations_requested": m,
-        "n_permutations": int(null.size),
-        "exact_enumeration": exact,
-        "b": b,
-        "seed": seed_used,
-        "n_zero_differences": int(np.count_nonzero(da == 0)),
-    }
-    if est is not None:
-        details.update(n_resamples=est.details["n_resamples"], ci_method=est.method)
-    else:
-        details["ci_note"] = "no interval requested (n_resamples=0) or a single pair"
+    details = _null_details(m, null, exact, b, seed_used, est, "a single pair")
+    details["n_zero_differences"] = int(np.count_nonzero(da == 0))
     return TestResult(
         name="paired permutation test",
         null_hypothesis=f"each {label} is symmetric about 0 (its sign is exchangeable)",
@@ -299,3 +279,21 @@ def validate_statistic(statistic: str | TwoSampleStatistic) -> None:
         raise StatsInputError(
             f"unknown statistic {statistic!r}", hint=f"use one of {sorted(_TWO_SAMPLE)} or a callable"
         )
+
+
+def _null_details(
+    requested: int, null: np.ndarray, exact: bool, b: int, seed_used: Any, est: Any, too_small: str
+) -> dict[str, Any]:
+    """What a permutation test records about its null distribution and its interval."""
+    details: dict[str, Any] = {
+        "n_permutations_requested": requested,
+        "n_permutations": int(null.size),
+        "exact_enumeration": exact,
+        "b": b,
+        "seed": seed_used,
+    }
+    if est is not None:
+        details.update(n_resamples=est.details["n_resamples"], ci_method=est.method)
+    else:
+        details["ci_note"] = f"no interval requested (n_resamples=0) or {too_small}"
+    return details
