@@ -48,9 +48,10 @@ def build_tiny_model(
     n_positions: int = 256,
 ) -> Path:
     """Write a seeded random GPT-2-shaped model and its tokenizer to ``out_dir``."""
-    import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+    from transformers import PreTrainedTokenizerFast
+
+    from provenance.lab.train import new_model
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -69,19 +70,16 @@ def build_tiny_model(
         tokenizer.chat_template = CHAT_TEMPLATE
     tokenizer.save_pretrained(out)
 
-    torch.manual_seed(seed)
-    config = GPT2Config(
-        vocab_size=len(tokenizer),
-        n_positions=n_positions,
-        n_embd=n_embd,
+    # A wider init than GPT-2's 0.02 gives peaked next-token distributions, so greedy
+    # decoding has clear winners instead of near-ties.
+    model = new_model(
+        tokenizer,
         n_layer=n_layer,
+        n_embd=n_embd,
         n_head=n_head,
-        bos_token_id=tokenizer.eos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        # A wider init than GPT-2's 0.02 gives peaked next-token distributions, so
-        # greedy decoding has clear winners instead of near-ties.
+        n_positions=n_positions,
+        seed=seed,
         initializer_range=0.2,
     )
-    model = GPT2LMHeadModel(config)
     model.save_pretrained(out, safe_serialization=True)
     return out

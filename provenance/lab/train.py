@@ -55,7 +55,16 @@ def train_tokenizer(texts: Sequence[str], vocab_size: int) -> Any:
     return tokenizer
 
 
-def new_model(tokenizer: Any, *, n_layer: int, n_embd: int, n_head: int, n_positions: int, seed: int) -> Any:
+def new_model(
+    tokenizer: Any,
+    *,
+    n_layer: int,
+    n_embd: int,
+    n_head: int,
+    n_positions: int,
+    seed: int,
+    initializer_range: float = 0.02,
+) -> Any:
     """A freshly initialised GPT-2-shaped causal LM (seeded)."""
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
@@ -70,6 +79,7 @@ def new_model(tokenizer: Any, *, n_layer: int, n_embd: int, n_head: int, n_posit
         bos_token_id=tokenizer.eos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.eos_token_id,
+        initializer_range=initializer_range,
     )
     return GPT2LMHeadModel(config)
 
