@@ -49,7 +49,8 @@ def _progress() -> Progress:
     )
 
 
-def _collect_with_progress(case_path: Path) -> api.CollectionSummary:
+def _with_progress(step, case_path: Path):  # noqa: ANN001, ANN202 - api.collect or api.run_case
+    """Run a collecting library call with a progress bar on stderr."""
     case = api.load_case(case_path)  # a bad case file fails before any progress bar
     with _progress() as progress:
         task = progress.add_task("collecting", total=None)
@@ -57,7 +58,7 @@ def _collect_with_progress(case_path: Path) -> api.CollectionSummary:
         def on_progress(done: int, total: int, label: str) -> None:
             progress.update(task, completed=done, total=total, description=f"collecting ({label})")
 
-        return api.collect(case, on_progress=on_progress)
+        return step(case, on_progress=on_progress)
 
 
 @case_app.command("init")
@@ -73,7 +74,7 @@ def case_init(
 @case_app.command("collect")
 def case_collect(case: CasePath, as_json: JsonFlag = False) -> None:
     """Query every model with every probe; store each answer before anything reads it."""
-    summary = _collect_with_progress(case)
+    summary = _with_progress(api.collect, case)
     _print_summary(summary, as_json)
     if summary.budget_exhausted:
         raise typer.Exit(EXIT_BUDGET)
@@ -89,14 +90,13 @@ def case_analyze(case: CasePath, as_json: JsonFlag = False) -> None:
 @case_app.command("run")
 def case_run(case: CasePath, as_json: JsonFlag = False) -> None:
     """Run the whole investigation: collect (resuming), then analyze."""
-    summary = _collect_with_progress(case)
-    if summary.budget_exhausted:
-        _print_summary(summary, as_json)
+    result = _with_progress(api.run_case, case)
+    if result.findings is None:
+        _print_summary(result.collection, as_json)
         raise typer.Exit(EXIT_BUDGET)
     if not as_json:
-        _print_summary(summary, as_json)
-    findings, path = api.analyze(case)
-    _print_findings(findings, path, as_json)
+        _print_summary(result.collection, as_json)
+    _print_findings(result.findings, result.findings_path, as_json)
 
 
 def _print_findings(findings: api.Findings, path: Path, as_json: bool) -> None:

@@ -42,8 +42,8 @@ class PlannedRequest:
     """One request to one model, and the key its answer is stored under.
 
     For ``generate`` requests ``generation`` holds the sampling parameters; for
-    ``score`` requests ``continuation`` is the teacher's answer being scored and
-    ``source_key`` the request key of the teacher's row it came from.
+    ``score`` requests ``continuation`` is the teacher's answer being scored (its
+    source row's request key is in ``params["source_request"]``).
     """
 
     model: ModelSpec
@@ -198,9 +198,13 @@ class _Collector:
         backend = self.backend_factory(model, self.case.model_path(model), identity)
         try:
             if any(r.method == "score" for r in pending) and not backend.supports(Capability.SCORE):
+                unscorable = [r for r in pending if r.method == "score"]
                 self.summary.skipped.append(
                     {"model": model.name, "what": "score", "reason": "the backend cannot score continuations"}
                 )
+                # Requests that cannot be made are not planned: the collection is still complete.
+                self.summary.planned -= len(unscorable)
+                counts["planned"] -= len(unscorable)
                 pending = [r for r in pending if r.method != "score"]
             for batch in _batches(pending, model.batch_size):
                 room = self.case.spec.budget.max_requests - self.store.count()

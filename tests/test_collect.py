@@ -174,3 +174,26 @@ def test_distribution_suite_scores_teacher_answers_under_suspect_and_controls(
     first_score = min(r.id for r in scores)
     assert all(r.id < first_score for r in rows if r.extra["model_name"] == "teacher")
     assert collect(case).stored == 0
+
+
+def test_backend_that_cannot_score_still_completes_with_the_skip_recorded(
+    tmp_path: Path, tiny_model: Path, tiny_model_b: Path
+) -> None:
+    from provenance.backends import Capability
+
+    def generate_only(spec, path, identity):  # noqa: ANN001, ANN202 - a real backend declaring less
+        backend = open_backend(spec, path, identity)
+        if spec.name != "teacher":
+            backend.capabilities = frozenset({Capability.GENERATE})
+        return backend
+
+    probes = tmp_path / "dist.toml"
+    probes.write_text(
+        '[suite]\nname = "distribution"\nversion = "t"\nquestion = "q"\nsource = "s"\n'
+        + "".join(f'[[probe]]\nid = "d{i}"\nprompt = "Item {i}?"\n' for i in range(3))
+    )
+    extra = f'\n[suites.distribution]\nprobes = "{probes}"\nmax_new_tokens = 4\n'
+    case = load_case(write_case(tmp_path / "case", tiny_model, tiny_model_b, limit=1, extra=extra))
+    summary = collect(case, backend_factory=generate_only)
+    assert summary.complete and summary.planned == summary.stored == 2 * 4
+    assert summary.skipped == [{"model": "suspect", "what": "score", "reason": "the backend cannot score continuations"}]
