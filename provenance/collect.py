@@ -149,6 +149,12 @@ def plan_scoring(
         )
 
 
+def _tokens_of(extra: dict[str, Any] | None) -> int:
+    """Tokens an API reported for one stored answer (0 for local models)."""
+    usage = ((extra or {}).get("response_meta") or {}).get("usage") or {}
+    return int(usage.get("total_tokens") or 0)
+
+
 def _batches(requests: list[PlannedRequest], size: int) -> Iterator[list[PlannedRequest]]:
     """Requests that can share one backend call: same method, suite, params and seed."""
     groups: dict[tuple[object, ...], list[PlannedRequest]] = {}
@@ -177,6 +183,8 @@ class _Collector:
         self.backend_factory = backend_factory
         self.on_progress = on_progress
         self.done = 0
+        #: Tokens API backends reported using, stored ones included (the token budget).
+        self.tokens_used = sum(_tokens_of(row.extra) for row in store.rows())
 
     def _tick(self, label: str) -> None:
         if self.on_progress:
@@ -208,7 +216,8 @@ class _Collector:
                 pending = [r for r in pending if r.method != "score"]
             for batch in _batches(pending, model.batch_size):
                 room = self.case.spec.budget.max_requests - self.store.count()
-                if room <= 0:
+                max_tokens = self.case.spec.budget.max_tokens
+                if room <= 0 or (max_tokens is not None and self.tokens_used >= max_tokens):
                     self.summary.budget_exhausted = True
                     return False
                 self._run_batch(model, backend, batch[:room], counts)
@@ -238,6 +247,7 @@ class _Collector:
                 response=answer.to_dict(),
                 latency_s=latency,
                 extra={
+                    **({"response_meta": answer.meta} if answer.meta else {}),
                     "batch_size": len(batch),
                     "suite_version": request.suite.version,
                     "suite_sha256": request.suite.sha256,
@@ -247,6 +257,7 @@ class _Collector:
                 },
             )
             self.summary.stored += 1
+            self.tokens_used += _tokens_of({"response_meta": answer.meta})
             counts["stored"] += 1
             self.done += 1
         self._tick(model.name)

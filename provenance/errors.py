@@ -43,3 +43,14 @@ class CapabilityError(ProvenanceError):
 
 class BudgetExhausted(ProvenanceError):
     """The case's query budget ran out; what was collected is kept."""
+
+
+class EndpointError(ProvenanceError):
+    """An API endpoint cannot be reached, refuses the key, or keeps failing.
+
+    Messages never contain the API key: the client redacts it from anything it quotes.
+    """
+
+
+class TranscriptError(ProvenanceError):
+    """A recorded-transcript file is missing, malformed, or lacks a prompt the case asks."""

@@ -34,6 +34,14 @@ def identify_model(spec, path: Path) -> ModelIdentity:  # noqa: ANN001 - ModelSp
     model, so a resumed collection need not load a model whose answers are all
     stored. The same safety checks as loading run first.
     """
+    if spec.backend == "openai":
+        from provenance.backends.openai import openai_identity
+
+        return openai_identity(spec)  # no request is sent: the identity is the endpoint and model name
+    if spec.backend == "transcript":
+        from provenance.backends.transcript import transcript_identity
+
+        return transcript_identity(spec, path)
     from provenance.backends.hf import check_model_dir, local_model_identity
 
     check_model_dir(path, allow_pickle=spec.allow_pickle, trust_remote_code=spec.trust_remote_code)
@@ -42,6 +50,14 @@ def identify_model(spec, path: Path) -> ModelIdentity:  # noqa: ANN001 - ModelSp
 
 def open_backend(spec, path: Path, identity: ModelIdentity | None = None) -> Backend:  # noqa: ANN001
     """Load the backend a case file's model entry describes."""
+    if spec.backend == "openai":
+        from provenance.backends.openai import OpenAIBackend
+
+        return OpenAIBackend.from_spec(spec, identity)
+    if spec.backend == "transcript":
+        from provenance.backends.transcript import TranscriptBackend
+
+        return TranscriptBackend.load(path, name=spec.name, identity=identity)
     from provenance.backends.hf import HFBackend
 
     return HFBackend.load(

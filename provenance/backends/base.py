@@ -67,6 +67,10 @@ class Generation:
     token_ids: tuple[int, ...] = ()
     logprobs: tuple[float, ...] | None = None
     finish_reason: str = "stop"
+    #: Who answered, per response (API backends: endpoint, returned model, fingerprint,
+    #: response id, headers, latency, usage). Stored in the evidence row's ``extra``,
+    #: not in the response, so the same answer compares equal whichever backend gave it.
+    meta: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -98,6 +102,8 @@ class Scored:
 
     token_ids: tuple[int, ...]
     logprobs: tuple[float, ...]
+    #: As ``Generation.meta``: per-response identity evidence, stored in ``extra``.
+    meta: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def total(self) -> float:

@@ -36,7 +36,12 @@ class Case:
         return self.directory / "evidence.sqlite"
 
     def model_path(self, model: ModelSpec) -> Path:
-        """A model's path, relative paths taken from the case file's folder."""
+        """A model's path, relative paths taken from the case file's folder.
+
+        An API model has no files; its path is the case folder (backends ignore it).
+        """
+        if model.path is None:
+            return self.directory
         path = Path(model.path).expanduser()
         return path if path.is_absolute() else (self.directory / path)
 

@@ -6,6 +6,7 @@ silently ignored would change what the investigation did without anyone noticing
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -30,12 +31,31 @@ class CaseInfo(_Strict):
     alpha: float = Field(default=config.DEFAULT_ALPHA, gt=0, lt=1)
 
 
+#: Keys that belong to one backend only; setting one for another backend is an error.
+_BACKEND_KEYS = {
+    "hf": ("allow_pickle", "trust_remote_code", "device"),
+    "openai": (
+        "base_url", "model", "api_key_env", "api", "prompt_template", "concurrency",
+        "requests_per_minute", "tokens_per_minute", "timeout_s", "max_retries",
+    ),
+    "transcript": (),
+}  # fmt: skip
+
+
 class ModelSpec(_Strict):
-    """One model taking part: how to reach it and what it may do when loaded."""
+    """One model taking part: how to reach it and what it may do when loaded.
+
+    One flat table per model (rather than a union of tables) so that a mistake is
+    reported at ``suspect.<key>``; which keys belong to which backend is checked below.
+    """
 
     name: str = Field(pattern=_ID_PATTERN)
-    backend: Literal["hf"] = "hf"
-    path: str = Field(min_length=1, description="model directory; relative paths are relative to the case file")
+    backend: Literal["hf", "openai", "transcript"] = "hf"
+    path: str | None = Field(
+        default=None,
+        min_length=1,
+        description="hf: model directory; transcript: JSONL file; relative paths are relative to the case file",
+    )
     allow_pickle: bool = False
     trust_remote_code: bool = False
     device: str = "auto"
@@ -44,6 +64,47 @@ class ModelSpec(_Strict):
         default_factory=list,
         description="names and vendors this model calls itself (a teacher's are what the identity suite looks for)",
     )
+    # -- backend = "openai": an OpenAI-compatible HTTP endpoint --------------------------
+    base_url: str | None = Field(default=None, description="e.g. https://host/v1")
+    model: str | None = Field(default=None, min_length=1, description="model name sent with every request")
+    api_key_env: str | None = Field(
+        default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="NAME of the environment variable holding the key"
+    )
+    api: Literal["chat", "completions"] = "chat"
+    prompt_template: str | None = Field(
+        default=None,
+        pattern=r"\{prompt\}",
+        description="how the server formats a user message as raw text ({prompt} marks it); needed to score",
+    )
+    concurrency: int = Field(default=4, ge=1, le=256)
+    requests_per_minute: int | None = Field(default=None, ge=1)
+    tokens_per_minute: int | None = Field(default=None, ge=1)
+    timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    max_retries: int = Field(default=6, ge=0, le=20)
+
+    @field_validator("base_url")
+    @classmethod
+    def _plain_url(cls, url: str | None) -> str | None:
+        # Credentials in a URL would be stored as evidence; the key goes in api_key_env.
+        if url is not None and not re.fullmatch(r"https?://[^\s@/?#]+(/[^\s?#@]*)?", url):
+            raise ValueError("base_url must look like http(s)://host[:port]/path, with no user, password or query")
+        return url
+
+    @model_validator(mode="after")
+    def _keys_match_backend(self) -> ModelSpec:
+        for backend, keys in _BACKEND_KEYS.items():
+            misplaced = [k for k in keys if k in self.model_fields_set and backend != self.backend]
+            if misplaced:
+                raise ValueError(f"{', '.join(misplaced)} belong(s) to backend = \"{backend}\", not \"{self.backend}\"")
+        if self.backend == "openai":
+            if self.path is not None:
+                raise ValueError('an openai model has no path; give base_url and model')
+            if self.base_url is None or self.model is None:
+                raise ValueError('backend = "openai" needs base_url and model')
+        elif self.path is None:
+            what = "a JSONL file of recorded answers" if self.backend == "transcript" else "the model directory"
+            raise ValueError(f"backend = \"{self.backend}\" needs path ({what})")
+        return self
 
 
 class SuiteSpec(_Strict):
@@ -68,6 +129,9 @@ class Budget(_Strict):
     """Hard limits on how much a collection may ask of the models."""
 
     max_requests: int = Field(default=100_000, ge=1)
+    max_tokens: int | None = Field(
+        default=None, ge=1, description="tokens (prompt + completion) that API backends report using; None = no limit"
+    )
 
 
 class CaseFile(_Strict):
