@@ -280,6 +280,24 @@ def test_unreachable_endpoint_is_a_clear_error(tmp_path: Path) -> None:
     assert "base_url" in info.value.hint
 
 
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda t: t.replace('model = "tiny"\n', ""), r"suspect: .*needs base_url and model"),
+        (lambda t: t.replace("http://127.0.0.1", "http://user:pw@127.0.0.1"), r"suspect\.base_url: .*no user, password"),
+        (lambda t: t.replace("concurrency = 2", "concurrency = 2\nallow_pickle = true"), r"allow_pickle belong\(s\) to backend = \"hf\""),
+        (lambda t: t.replace('path = "/m/t"', 'path = "/m/t"\nbase_url = "http://x/v1"'), r"teacher\[0\]: .*base_url belong"),
+        (lambda t: t.replace("timeout_s = 5", "timeout_s = 0"), r"suspect\.timeout_s"),
+        (lambda t: t.replace('api_key_env = "K"', 'api_key_env = "not a name"'), r"suspect\.api_key_env"),
+    ],
+)
+def test_bad_api_model_entries_name_the_key(tmp_path: Path, edit, expected: str) -> None:  # noqa: ANN001
+    path = http_case(tmp_path, "http://127.0.0.1:9/v1", Path("/m/t"), suspect_extra='api_key_env = "K"\n')
+    path.write_text(edit(path.read_text()))
+    with pytest.raises(CaseFileError, match=expected):
+        load_case(path)
+
+
 # ---------------------------------------------------------------- the key stays secret
 
 
