@@ -298,6 +298,21 @@ def test_bad_api_model_entries_name_the_key(tmp_path: Path, edit, expected: str)
         load_case(path)
 
 
+def test_the_templates_api_model_example_is_a_valid_case_entry(tmp_path: Path) -> None:
+    from provenance.case import init_case
+
+    path = init_case(tmp_path / "case")
+    lines = path.read_text().splitlines()
+    start = lines.index("# Any model may instead be reached over an OpenAI-compatible API:") + 1
+    end = next(i for i in range(start, len(lines)) if lines[i] == "#")
+    example = "\n".join(line.removeprefix("# ") for line in lines[start:end])
+    path.write_text(path.read_text() + "\n" + example + "\n")
+    model = load_case(path).spec.control[-1]
+    assert (model.backend, model.api_key_env, model.prompt_template) == (
+        "openai", "VENDOR_API_KEY", "<|user|>\n{prompt}\n<|assistant|>\n"
+    )
+
+
 # ---------------------------------------------------------------- the key stays secret
 
 

@@ -40,6 +40,25 @@ path = "models/teacher"
 name = "control"
 path = "models/control"
 
+# Any model may instead be reached over an OpenAI-compatible API:
+# [[control]]
+# name = "api-model"
+# backend = "openai"
+# base_url = "https://api.example.com/v1"
+# model = "vendor-model-name"        # sent with every request
+# api_key_env = "VENDOR_API_KEY"     # the NAME of the variable holding the key, never the key
+# api = "chat"                       # or "completions" (raw text through prompt_template)
+# prompt_template = "<|user|>\\n{{prompt}}\\n<|assistant|>\\n"  # how the server formats a message; needed to score
+# concurrency = 4                    # requests in flight at once
+# requests_per_minute = 60           # pacing below the provider's limits
+# tokens_per_minute = 100000
+# timeout_s = 60
+# max_retries = 6                    # on 429, 408, 5xx, timeouts, dropped connections
+#
+# or read from answers recorded elsewhere (JSONL: prompt, response, model, timestamp, source, logprobs?):
+# backend = "transcript"
+# path = "recorded.jsonl"
+
 # Probe suites to run, each with its own options.
 [suites.identity]
 max_new_tokens = 48
@@ -49,6 +68,7 @@ samples = 1                       # samples per prompt (needs temperature > 0 to
 
 [budget]
 max_requests = 100000             # collection stops cleanly when reached; rerun to resume
+# max_tokens = 2000000             # tokens API models report using (prompt + completion); same rule
 """
 
 
