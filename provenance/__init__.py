@@ -12,7 +12,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_API = {"run_case", "collect", "analyze", "load_case", "init_case", "verify_evidence"}
+_API = {"run_case", "collect", "analyze", "load_case", "init_case", "verify_evidence", "render_report", "verify_report"}
 
 
 def __getattr__(name: str) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from provenance.analysis.findings import Findings
 from provenance.analysis.run import analyze as _analyze
@@ -18,17 +19,26 @@ from provenance.collect import CollectionSummary, ProgressCallback
 from provenance.collect import collect as _collect
 from provenance.errors import EvidenceStoreError
 from provenance.evidence import EvidenceStore, VerifyReport
+from provenance.report.keys import generate_key
+
+if TYPE_CHECKING:  # importing the renderer loads weasyprint and matplotlib: only when a report is made
+    from provenance.report import ReportCheck, ReportResult
 
 __all__ = [
     "CollectionSummary",
     "Findings",
+    "ReportCheck",
+    "ReportResult",
     "RunResult",
     "analyze",
     "collect",
+    "generate_key",
     "init_case",
     "load_case",
+    "render_report",
     "run_case",
     "verify_evidence",
+    "verify_report",
 ]
 
 
@@ -84,3 +94,29 @@ def verify_evidence(target: str | Path) -> VerifyReport:
         raise EvidenceStoreError(f"no evidence store at {path}", hint="run `provenance case collect` first")
     with EvidenceStore.open_existing(path, case_id=case_id) as store:
         return store.verify()
+
+
+def render_report(
+    case: Case | str | Path,
+    *,
+    key: str | Path | None = None,
+    signer_note: str | None = None,
+    out_dir: str | Path | None = None,
+) -> ReportResult:
+    """Render report.pdf (PDF/A-3b, signed when ``key`` is given) and report.html from findings.json and the evidence."""
+    from provenance.report.render import render_report as _render_report
+
+    return _render_report(_as_case(case), key_path=key, signer_note=signer_note, out_dir=out_dir)
+
+
+def verify_report(
+    pdf: str | Path,
+    *,
+    evidence: str | Path | None = None,
+    public_key: str | Path | None = None,
+    allow_unsigned: bool = False,
+) -> ReportCheck:
+    """Check a report's signatures and attachments and, with ``evidence``, every row it cites."""
+    from provenance.report.verify import verify_report as _verify_report
+
+    return _verify_report(pdf, evidence=evidence, public_key=public_key, allow_unsigned=allow_unsigned)

@@ -7,6 +7,8 @@ Exit codes (documented in the README, relied on by schedulers):
      unusable evidence store; the message says what to do
   3  collection stopped at the case's query budget; what was collected is kept,
      re-run with a larger budget to resume
+``provenance audit run|diff`` exit 0 (nothing new), 1 (a new finding) or 2 (an
+error, or a pair failed); see ``provenance.audit.cli``.
 """
 
 from __future__ import annotations
@@ -114,6 +116,10 @@ def _print_findings(findings: api.Findings, path: Path, as_json: bool) -> None:
     typer.echo(f"findings: {path}")
 
 
+from provenance.audit.cli import audit_app  # noqa: E402 - kept beside the other sub-apps
+
+app.add_typer(audit_app, name="audit")
+
 lab_app = typer.Typer(no_args_is_help=True, help="Build model families with known provenance.")
 app.add_typer(lab_app, name="lab")
 
@@ -144,9 +150,14 @@ def _build_lab(out: Path, size: str, seed: int, force: bool):  # noqa: ANN202
 def demo(
     case: Annotated[Path, typer.Option("--case", help="the demo case")] = Path("casefiles/demo"),
 ) -> None:
-    """Build the lab models (cached), run the demo case on them, print where the results are."""
+    """Build the lab models (cached), run the demo case on them, write the signed report."""
     _build_lab(Path(".lab-cache/tiny-seed0"), "tiny", 0, False)
     case_run(case, as_json=False)
+    key = DEMO_KEY
+    if not key.exists():
+        api.generate_key(key)
+        err.print(f"generated a demo signing key at {key} (it identifies no one)")
+    _report(case, key, None, False, signer_note=DEMO_KEY_NOTE)
 
 
 @case_app.command("verify")
@@ -157,11 +168,88 @@ def case_verify(case: CasePath, as_json: JsonFlag = False) -> None:
 
 @app.command("verify")
 def verify(
-    target: Annotated[Path, typer.Argument(help="evidence.sqlite, or a case directory / case.toml")],
+    target: Annotated[Path, typer.Argument(help="report.pdf, evidence.sqlite, or a case directory / case.toml")],
+    evidence: Annotated[
+        Path | None, typer.Option("--evidence", help="for a report: the evidence store, to check every cited row")
+    ] = None,
+    public_key: Annotated[
+        Path | None, typer.Option("--public-key", help="for a report: the analyst's .pub file the signature must match")
+    ] = None,
+    allow_unsigned: Annotated[
+        bool, typer.Option("--allow-unsigned", help="for a report: accept a report rendered without a key")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Check an evidence store's hash chain and name the first broken row."""
-    _verify(target, as_json)
+    """Check a report's signatures, attachments and cited evidence; or an evidence store's hash chain."""
+    if target.suffix.lower() == ".pdf":
+        _verify_report(target, evidence, public_key, allow_unsigned, as_json)
+    else:
+        _verify(target, as_json)
+
+
+DEMO_KEY = Path(".lab-cache/demo-signing-key.pem")
+DEMO_KEY_NOTE = "Signed with a DEMO key that `provenance demo` generated; it identifies no one."
+
+
+@app.command("keygen")
+def keygen(
+    keyfile: Annotated[Path, typer.Argument(help="where to write the private key (mode 0600); KEYFILE.pub gets the public key")],
+    force: Annotated[bool, typer.Option("--force", help="replace an existing key")] = False,
+) -> None:
+    """Create an Ed25519 signing key for reports."""
+    from provenance.report.keys import fingerprint
+
+    public = api.generate_key(keyfile, force=force)
+    typer.echo(f"wrote {keyfile} (private, mode 0600: keep it secret) and {keyfile}.pub")
+    typer.echo(f"fingerprint {fingerprint(public)}: publish it so others can check your reports")
+
+
+KeyOption = Annotated[Path | None, typer.Option("--key", help="private key file from `provenance keygen`; without it the report is unsigned")]
+OutOption = Annotated[Path | None, typer.Option("--out", help="folder for report.pdf and report.html (default: the case folder)")]
+
+
+@app.command("report")
+def report(case: CasePath, key: KeyOption = None, out: OutOption = None, as_json: JsonFlag = False) -> None:
+    """Render report.pdf (PDF/A-3b, evidence attached, signed with --key) and report.html from findings.json."""
+    _report(case, key, out, as_json)
+
+
+@case_app.command("report")
+def case_report(case: CasePath, key: KeyOption = None, out: OutOption = None, as_json: JsonFlag = False) -> None:
+    """Render report.pdf and report.html from findings.json (same as `provenance report`)."""
+    _report(case, key, out, as_json)
+
+
+def _report(case: Path, key: Path | None, out: Path | None, as_json: bool, signer_note: str | None = None) -> None:
+    result = api.render_report(case, key=key, signer_note=signer_note, out_dir=out)
+    if as_json:
+        data = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(result).items()}
+        typer.echo(json.dumps(data, indent=2))
+        return
+    signed = f"signed, key {result.key_fingerprint}" if result.signed else "UNSIGNED (give --key to sign)"
+    typer.echo(
+        f"report: {result.pdf_path} ({result.pages} pages, {result.pdf_bytes / 1024:.0f} KiB, PDF/A-3b, {signed})\n"
+        f"html:   {result.html_path}\nreport hash {result.report_hash}; rendered in {result.seconds:.1f} s"
+    )
+    if not result.signed:
+        err.print("[yellow]the report is not signed[/yellow]: `provenance verify` will say so")
+
+
+def _verify_report(pdf: Path, evidence: Path | None, public_key: Path | None, allow_unsigned: bool, as_json: bool) -> None:
+    result = api.verify_report(pdf, evidence=evidence, public_key=public_key, allow_unsigned=allow_unsigned)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        for check in result.checks:
+            mark = "ok  " if check.ok else "FAIL"
+            line = f"{mark} {check.name}: {check.detail}"
+            (typer.echo if check.ok else lambda text: err.print(escape(text), soft_wrap=True, highlight=False))(line)
+        if result.ok:
+            typer.echo(f"report verified: {pdf} (report hash {result.report_hash})")
+        else:
+            err.print(f"[red]report NOT verified[/red]: {escape('; '.join(result.problems))}", soft_wrap=True, highlight=False)
+    if not result.ok:
+        raise typer.Exit(EXIT_CHECK_FAILED)
 
 
 def _verify(target: Path, as_json: bool) -> None:

@@ -34,6 +34,9 @@ def test_wheel_holds_every_subpackage_and_the_probe_data(wheel: Path) -> None:
     assert in_repo <= shipped, f"subpackages missing from pyproject's package list: {sorted(in_repo - shipped)}"
     for probe_file in (ROOT / "probes").glob("*.toml"):
         assert f"provenance/_probes/{probe_file.name}" in names
+    for report_file in ("report.html.j2", "report.css", "fonts.css", "assets/DejaVuSans.ttf", "assets/WenQuanYiMicroHei.ttf",
+                        "assets/FONTS.md", "assets/calibration.json"):  # fmt: skip
+        assert f"provenance/_reports/{report_file}" in names, report_file
 
 
 def test_installed_wheel_finds_its_probes_outside_the_checkout(wheel: Path, tmp_path: Path) -> None:

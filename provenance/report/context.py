@@ -1,0 +1,293 @@
+"""Everything the templates show, gathered from findings.json, the evidence and the case file.
+
+No model is asked anything here: numbers come from findings.json, quotes and
+figures from the stored evidence rows, names and roles from the case file. The
+result is a plain dict of plain values so the templates stay logic-free, and any
+suite that appears in findings.json (one added after this module was written
+included) gets its methods, results table, effect figure and exhibits.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from importlib import metadata
+from typing import Any
+
+from provenance.analysis.findings import Findings, TestFinding
+from provenance.analysis.view import Answer, EvidenceView
+from provenance.case import Case
+from provenance.evidence import EvidenceRow
+from provenance.report import plots
+from provenance.report.assets import reports_dir
+
+#: Exhibits per suite: the pairs of answers with the largest word overlap (see EXHIBIT_RULE).
+EXHIBITS_PER_SUITE = 3
+EXHIBIT_RULE = (
+    "For each suite, the exhibits are the {k} prompts (among those whose answers the suite's tests cite) on which "
+    "the suspect's and the teacher's first answers share the largest fraction of words (Jaccard index of lower-cased "
+    "word sets; ties broken by probe id), with the first control's answer to the same prompt for contrast. They "
+    "illustrate the tests; they are not the evidence on their own: every test above uses all of its cited rows."
+)
+REPORT_LIBRARIES = ("provenance", "weasyprint", "pydyf", "jinja2", "matplotlib", "cryptography", "pypdf")
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _versions(names: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def calibration_record() -> dict[str, Any]:
+    """Measured false-positive rates per suite (from docs/calibration.md), shipped with the report."""
+    return json.loads((reports_dir() / "assets" / "calibration.json").read_text(encoding="utf-8"))
+
+
+def fmt_p(value: Any) -> str:
+    """A p-value as a court reader expects it: 3 significant digits, tiny values in e-notation."""
+    if value is None:
+        return "n/a"
+    value = float(value)
+    if value == 0:
+        return "0"
+    return f"{value:.3g}" if value >= 1e-4 else f"{value:.2e}"
+
+
+def fmt_num(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, str):
+        return {"Infinity": "∞", "-Infinity": "−∞"}.get(value, value)
+    value = float(value)
+    if not math.isfinite(value):
+        return "∞" if value > 0 else ("−∞" if value < 0 else "undefined")
+    return f"{value:.4g}"
+
+
+def _test_row(test: TestFinding) -> dict[str, Any]:
+    result = test.result
+    ci = result.get("ci")
+    return {
+        "suite": test.suite,
+        "test_id": test.test_id,
+        "teacher": test.teacher,
+        "in_family": test.in_family,
+        "reject": test.reject,
+        "statistic": f"{result.get('statistic_name', 'statistic')} = {fmt_num(result.get('statistic'))}",
+        "p": fmt_p(result.get("p_value")),
+        "p_adj": fmt_p(test.p_adjusted) if test.in_family else "not in family",
+        "effect": f"{result.get('effect_name', 'effect')} = {fmt_num(result.get('effect'))}",
+        "ci": "none" if ci is None else f"[{fmt_num(ci[0])}, {fmt_num(ci[1])}] ({float(result.get('ci_level', 0.95)):.0%})",
+        "n": ", ".join(f"{k} {v}" for k, v in (result.get("n") or {}).items()),
+        "summary": test.summary,
+        "rows": len(test.evidence_rows),
+        "note": (result.get("details") or {}).get("note"),
+    }
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
+
+
+def _jaccard(a: str, b: str) -> float:
+    wa, wb = _words(a), _words(b)
+    return len(wa & wb) / len(wa | wb) if wa | wb else 0.0
+
+
+def _answer(answer: Answer | None, model: str, role: str) -> dict[str, Any] | None:
+    if answer is None:
+        return None
+    return {"model": model, "role": role, "row_id": answer.row_id, "text": answer.text}
+
+
+def exhibits_for(suite: str, tests: Sequence[TestFinding], view: EvidenceView, suspect: str, controls: Sequence[str]) -> list[dict[str, Any]]:
+    """The suite's exhibits by EXHIBIT_RULE, per teacher that it tested."""
+    cited = {row for t in tests for row in t.evidence_rows}
+    out: list[dict[str, Any]] = []
+    for teacher in sorted({t.teacher for t in tests}):
+        mine = view.first_answers(suspect, suite)
+        theirs = view.first_answers(teacher, suite)
+        control = view.first_answers(controls[0], suite) if controls else {}
+        candidates = [
+            (-_jaccard(mine[p].text, theirs[p].text), p)
+            for p in sorted(set(mine) & set(theirs))
+            if mine[p].row_id in cited or theirs[p].row_id in cited
+        ]
+        for negative_overlap, probe in sorted(candidates)[:EXHIBITS_PER_SUITE]:
+            out.append(
+                {
+                    "suite": suite,
+                    "teacher": teacher,
+                    "probe_id": probe,
+                    "prompt": mine[probe].prompt,
+                    "overlap": f"{-negative_overlap:.2f}",
+                    "suspect": _answer(mine[probe], suspect, "suspect"),
+                    "teacher_answer": _answer(theirs[probe], teacher, "teacher"),
+                    "control": _answer(control.get(probe), controls[0], "control") if controls else None,
+                }
+            )
+    return out
+
+
+def _probe_set(rows: Sequence[EvidenceRow], suite: str) -> dict[str, Any]:
+    mine = [r for r in rows if r.suite == suite and r.method == "generate"]
+    hashes = sorted({str((r.extra or {}).get("suite_sha256", "")) for r in mine} - {""})
+    versions = sorted({str((r.extra or {}).get("suite_version", "")) for r in mine} - {""})
+    languages = Counter(str(((r.extra or {}).get("probe") or {}).get("language", "")) for r in mine)
+    return {
+        "probes": len({r.probe_id for r in mine}),
+        "rows": len(mine),
+        "sha256": hashes,
+        "versions": versions,
+        "languages": ", ".join(sorted(lang for lang in languages if lang)) or "not recorded",
+    }
+
+
+def _figures(suite: str, tests: Sequence[TestFinding], view: EvidenceView, case: Case, roles: dict[str, str]) -> tuple[list[dict[str, str]], list[str]]:
+    """The suite's figures, and notes for the special figures that could not be drawn."""
+    figures: list[dict[str, str]] = []
+    notes: list[str] = []
+    effect = plots.effects_figure(tests)
+    if effect:
+        figures.append({"title": "Effect sizes with confidence intervals", "svg": effect})
+    spec = case.spec
+    teachers = sorted({t.teacher for t in tests})
+    try:
+        if suite == "identity":
+            from provenance.features import load_aliases
+
+            aliases = load_aliases(None)
+            for teacher in spec.teacher:
+                if teacher.name in teachers and teacher.claims:
+                    svg = plots.identity_figure(view, roles, tuple(teacher.claims), aliases)
+                    if svg:
+                        figures.append({"title": f"Identity-claim rates per model ({teacher.name})", "svg": svg})
+        elif suite == "refusal":
+            svg = plots.refusal_figure(view, roles)
+            if svg:
+                figures.append({"title": "Refusal agreement between models", "svg": svg})
+        elif suite == "distribution":
+            for teacher in teachers:
+                svg = plots.cross_likelihood_figure(view, roles, teacher)
+                if svg:
+                    figures.append({"title": f"Cross-likelihood of {teacher}'s answers", "svg": svg})
+        elif suite == "watermark":
+            svg = plots.statistic_figure(tests, reference=None, xlabel="test statistic (e.g. green-token z-score)")
+            if svg:
+                figures.append({"title": "Watermark test statistics", "svg": svg})
+    except Exception as exc:  # noqa: BLE001 - a figure must never cost the report its numbers
+        notes.append(f"the {suite} figure could not be drawn ({type(exc).__name__}: {exc}); the table above is complete")
+    return figures, notes
+
+
+def build_context(findings: Findings, case: Case, rows: Sequence[EvidenceRow], view: EvidenceView, models: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The template context (without the manifest hash and signature, which render.py adds)."""
+    spec = case.spec
+    roles = {m.name: m.role for m in findings.models}
+    suspect = spec.suspect.name
+    controls = [c.name for c in spec.control]
+    calibration = calibration_record()
+
+    per_model: dict[str, list[EvidenceRow]] = defaultdict(list)
+    for row in rows:
+        per_model[row.model_key].append(row)
+    model_rows = []
+    for info in findings.models:
+        mine = per_model.get(info.model_key or "", [])
+        identity = info.identity or models.get(info.model_key or "", {})
+        model_rows.append(
+            {
+                "name": info.name,
+                "role": info.role,
+                "model_key": info.model_key or "no evidence",
+                "backend": identity.get("backend", "unknown"),
+                "identity": sorted((k, json.dumps(v, sort_keys=True) if not isinstance(v, str) else v) for k, v in identity.items() if k != "files"),
+                "files": sorted((identity.get("files") or {}).items()),
+                "rows": len(mine),
+                "first": min((r.created_at for r in mine), default="none"),
+                "last": max((r.created_at for r in mine), default="none"),
+            }
+        )
+
+    suites = []
+    tested = sorted({t.suite for t in findings.tests}, key=lambda s: (list(findings.suites).index(s) if s in findings.suites else 99, s))
+    for suite in list(dict.fromkeys([*findings.suites, *tested])):
+        tests = [t for t in findings.tests if t.suite == suite]
+        methods = []
+        for test_id in dict.fromkeys(t.test_id for t in tests):
+            first = next(t for t in tests if t.test_id == test_id)
+            result = first.result
+            fpr = calibration.get("suites", {}).get(suite, {})
+            methods.append(
+                {
+                    "test_id": test_id,
+                    "in_family": first.in_family,
+                    "null": result.get("null_hypothesis", ""),
+                    "alternative": result.get("alternative_hypothesis", ""),
+                    "direction": result.get("alternative", ""),
+                    "method": result.get("method", ""),
+                    "assumptions": result.get("assumptions", []),
+                    "fpr": fpr.get("rate") if first.in_family else None,
+                }
+            )
+        figures, notes = _figures(suite, tests, view, case, roles)
+        info = findings.suites.get(suite, {})
+        fpr = calibration.get("suites", {}).get(suite)
+        suites.append(
+            {
+                "name": suite,
+                "question": info.get("question", "(not declared)"),
+                "statistic": info.get("statistic", ""),
+                "probe_set": _probe_set(rows, suite),
+                "methods": methods,
+                "fpr": fpr,
+                "tests": [_test_row(t) for t in tests],
+                "figures": figures,
+                "figure_notes": notes,
+                "skipped": [s.reason for s in findings.skipped if s.suite == suite],
+                "exhibits": exhibits_for(suite, tests, view, suspect, controls) if tests else [],
+            }
+        )
+
+    created = [r.created_at for r in rows]
+    by_suite = Counter(r.suite for r in rows)
+    by_method = Counter(r.method for r in rows)
+    rejected = [t for t in findings.tests if t.reject]
+    return {
+        "findings": findings,
+        "case": {"id": findings.case_id, "title": findings.case_title, "analyst": findings.analyst, "sha256": findings.case_sha256, "file_name": case.path.name, "text": case.path.read_text(encoding="utf-8"), "seed": spec.case.seed},
+        "verdicts": findings.verdicts,
+        "rejected": [_test_row(t) for t in rejected],
+        "suspect": suspect,
+        "teachers": [t.name for t in spec.teacher],
+        "controls": controls,
+        "models": model_rows,
+        "suites": suites,
+        "exhibit_rule": EXHIBIT_RULE.format(k=EXHIBITS_PER_SUITE),
+        "calibration": calibration,
+        "skipped": findings.skipped,
+        "warnings": list(findings.warnings),
+        "software": findings.software,
+        "report_software": _versions(REPORT_LIBRARIES),
+        "custody": {
+            "head_hash": findings.evidence_head_hash,
+            "rows": findings.evidence_rows,
+            "first": min(created, default="none"),
+            "last": max(created, default="none"),
+            "by_suite": sorted(by_suite.items()),
+            "by_method": sorted(by_method.items()),
+            "models": len(models),
+        },
+        "seeds": sorted({r.seed for r in rows if r.seed is not None})[:20],
+        "seed_count": len({r.seed for r in rows if r.seed is not None}),
+        "fmt_p": fmt_p,
+    }

@@ -1,0 +1,87 @@
+"""Ed25519 signing keys: creating one, loading it, naming it.
+
+The analyst's private key stays on the analyst's machine: a report carries only the
+public key and its fingerprint. A key file readable by others is refused rather
+than silently used, because a signature is worth only as much as the key's secrecy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from pathlib import Path
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from provenance.report.errors import KeyFileError
+
+
+def public_bytes(key: Ed25519PublicKey) -> bytes:
+    """The 32 raw bytes of a public key (what reports embed, as hex)."""
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def fingerprint(key: Ed25519PublicKey | bytes) -> str:
+    """``SHA256:<first 32 hex digits>`` of the raw public key: short enough to read aloud."""
+    raw = key if isinstance(key, bytes) else public_bytes(key)
+    return "SHA256:" + hashlib.sha256(raw).hexdigest()[:32]
+
+
+def generate_key(path: str | Path, *, force: bool = False) -> Ed25519PublicKey:
+    """Write a new Ed25519 private key (PEM, PKCS#8, mode 0600) and its ``.pub`` beside it."""
+    path = Path(path)
+    if path.exists() and not force:
+        raise KeyFileError(f"{path} already exists", hint="choose another path, or pass --force to replace the key")
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+    os.chmod(tmp, 0o600)  # umask cannot widen it, but an existing tmp file kept its mode
+    tmp.replace(path)
+    public = key.public_key()
+    pub_pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    path.with_name(path.name + ".pub").write_bytes(pub_pem)
+    return public
+
+
+def load_private_key(path: str | Path) -> Ed25519PrivateKey:
+    """Load the analyst's key; refuse one that group or others can read."""
+    path = Path(path)
+    if not path.is_file():
+        raise KeyFileError(f"no signing key at {path}", hint="create one with `provenance keygen KEYFILE`")
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise KeyFileError(
+            f"signing key {path} is readable by other users (mode {mode:04o})",
+            hint=f"run `chmod 600 {path}`; a key others can read proves nothing",
+        )
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise KeyFileError(
+            f"{path} is not an unencrypted PEM private key", hint="create one with `provenance keygen KEYFILE`"
+        ) from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise KeyFileError(f"{path} holds a {type(key).__name__}, not an Ed25519 key", hint="create one with `provenance keygen`")
+    return key
+
+
+def load_public_key(path: str | Path) -> Ed25519PublicKey:
+    """A public key from a ``.pub`` PEM file, or derived from a private key file."""
+    path = Path(path)
+    if not path.is_file():
+        raise KeyFileError(f"no key at {path}", hint="give the analyst's .pub file")
+    data = path.read_bytes()
+    try:
+        key = serialization.load_pem_public_key(data)
+    except (ValueError, UnsupportedAlgorithm):
+        return load_private_key(path).public_key()
+    if not isinstance(key, Ed25519PublicKey):
+        raise KeyFileError(f"{path} is not an Ed25519 public key", hint="give the analyst's .pub file")
+    return key

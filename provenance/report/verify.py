@@ -1,0 +1,249 @@
+"""``verify_report``: is this PDF the report that was signed, and is its evidence unchanged?
+
+Every check is run and reported by name, so a failure says what was changed: the
+PDF's bytes (document signature), the manifest (manifest signature), an attachment
+(its hash against the signed manifest), the signer (against a pinned public key),
+or, given the evidence store, a row that the report cites (its recomputed hash
+against the manifest). An unsigned report is never reported as verified unless
+the caller explicitly accepts unsigned reports.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from provenance.evidence import EvidenceStore
+from provenance.hashing import sha256_json
+from provenance.report import manifest as mf
+from provenance.report.errors import ReportError
+from provenance.report.keys import fingerprint, load_public_key
+from provenance.report.sign import SignatureSlotError, document_signature_ok, signature_ok
+
+#: How many bad rows a failure message names before it only counts them.
+_NAMED_ROWS = 10
+
+
+@dataclass(frozen=True)
+class Check:
+    """One named check and its outcome, with a message a lawyer can read."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class ReportCheck:
+    """The outcome of ``verify_report``: ``ok`` only if every check passed."""
+
+    path: str
+    signed: bool = False
+    key_fingerprint: str | None = None
+    report_hash: str | None = None
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+    @property
+    def problems(self) -> list[str]:
+        return [f"{c.name}: {c.detail}" for c in self.checks if not c.ok]
+
+    def add(self, name: str, ok: bool, detail: str) -> bool:
+        self.checks.append(Check(name, ok, detail))
+        return ok
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "ok": self.ok,
+            "signed": self.signed,
+            "key_fingerprint": self.key_fingerprint,
+            "report_hash": self.report_hash,
+            "checks": [c.__dict__ for c in self.checks],
+        }
+
+
+def read_attachments(data: bytes) -> dict[str, bytes]:
+    """The PDF's embedded files by name; raises ValueError when the PDF cannot be parsed.
+
+    A name embedded more than once maps to ``b""`` so that it fails its hash check.
+    """
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        found = PdfReader(io.BytesIO(data), strict=False).attachments
+        return {name: contents[0] if len(contents) == 1 else b"" for name, contents in found.items()}
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        raise ValueError(f"{type(exc).__name__}: {exc}") from None
+
+
+_RAW_SIGNATURE = re.compile(rb'\{"algorithm":"Ed25519".{0,2000}?"signed":true\}', re.DOTALL)
+
+
+def raw_signature_record(data: bytes) -> dict[str, Any] | None:
+    """signature.json read straight from the file's bytes (it is stored uncompressed).
+
+    Why not only through the PDF parser: a damaged or edited PDF may not parse, and
+    the document signature must still be checked and reported as the failure.
+    """
+    matches = _RAW_SIGNATURE.findall(data)
+    if len(matches) != 1:
+        return None
+    try:
+        return json.loads(matches[0])
+    except ValueError:
+        return None
+
+
+def verify_report(
+    pdf_path: str | Path,
+    *,
+    evidence: str | Path | None = None,
+    public_key: str | Path | None = None,
+    allow_unsigned: bool = False,
+) -> ReportCheck:
+    """Check a report's signatures, attachments and (with the store) its cited evidence rows."""
+    path = Path(pdf_path)
+    if not path.is_file():
+        raise ReportError(f"no report at {path}", hint="check the path")
+    data = path.read_bytes()
+    if not data.startswith(b"%PDF-"):
+        raise ReportError(f"{path} is not a PDF", hint="give the report.pdf that `provenance report` wrote")
+    result = ReportCheck(path=str(path))
+    try:
+        attachments = read_attachments(data)
+    except ValueError as exc:
+        attachments = {}
+        result.add("PDF structure", False, f"the PDF cannot be parsed ({exc}): it was damaged or edited")
+    raw = raw_signature_record(data)
+    if mf.SIGNATURE not in attachments and raw is not None:
+        attachments[mf.SIGNATURE] = mf.canonical_bytes(raw)
+    missing = [n for n in (mf.MANIFEST, mf.SIGNATURE) if n not in attachments]
+    if missing:
+        result.add("attachments", False, f"missing {', '.join(missing)}: not a provenance report, or its signature was removed")
+        if raw is not None:  # still say whether the bytes are as signed
+            _signature_checks(result, data, raw, b"", {}, allow_unsigned)
+        return result
+    try:
+        signature = json.loads(attachments[mf.SIGNATURE])
+        manifest_bytes = attachments[mf.MANIFEST]
+        manifest = json.loads(manifest_bytes)
+    except ValueError:
+        result.add("attachments", False, "manifest.json or signature.json is not valid JSON (edited)")
+        return result
+    if raw is not None and raw != signature:
+        result.add("signature block", False, "the signature.json attachment differs from the signature stored in the file")
+    result.report_hash = mf.sha256_bytes(manifest_bytes)
+
+    key = _signature_checks(result, data, signature, manifest_bytes, manifest, allow_unsigned)
+    if key is not None and public_key is not None:
+        expected = fingerprint(load_public_key(public_key))
+        result.add(
+            "signer",
+            result.key_fingerprint == expected,
+            f"signed by key {result.key_fingerprint}" + ("" if result.key_fingerprint == expected else f", not by the expected key {expected}"),
+        )
+    _attachment_checks(result, attachments, manifest)
+    if evidence is not None:
+        _evidence_checks(result, Path(evidence), manifest, attachments)
+    return result
+
+
+def _signature_checks(result: ReportCheck, data: bytes, signature: dict[str, Any], manifest_bytes: bytes,
+                      manifest: dict[str, Any], allow_unsigned: bool) -> Ed25519PublicKey | None:  # fmt: skip
+    result.add(
+        "manifest hash",
+        signature.get("manifest_sha256") == result.report_hash,
+        f"report hash {result.report_hash}"
+        + ("" if signature.get("manifest_sha256") == result.report_hash else f" but signature.json names {signature.get('manifest_sha256')} (manifest replaced)"),
+    )
+    if not signature.get("signed"):
+        result.add(
+            "signature",
+            allow_unsigned,
+            "the report is NOT SIGNED: its hashes detect accidental damage, but anyone could have produced it"
+            + (" (accepted: --allow-unsigned)" if allow_unsigned else "; re-render with `provenance report --key KEYFILE`"),
+        )
+        return None
+    result.signed = True
+    try:
+        raw = bytes.fromhex(signature["public_key"])
+        key = Ed25519PublicKey.from_public_bytes(raw)
+    except (KeyError, ValueError, TypeError):
+        result.add("signature", False, "signature.json holds no valid Ed25519 public key")
+        return None
+    result.key_fingerprint = fingerprint(raw)
+    signer = manifest.get("signer") or {}
+    result.add(
+        "signer in manifest",
+        signer.get("public_key") == signature["public_key"],
+        "the signed manifest names the signing key" if signer.get("public_key") == signature["public_key"] else "the manifest names another key than signature.json (re-signed by someone else)",
+    )
+    ok = signature_ok(manifest_bytes, str(signature.get("manifest_signature", "")), key)
+    result.add("manifest signature", ok, "valid" if ok else "does not match manifest.json: the manifest was changed after signing")
+    try:
+        ok = document_signature_ok(data, key)
+        detail = "valid: no byte of the PDF changed since signing" if ok else "does not match: bytes of the PDF were changed after it was signed"
+    except SignatureSlotError as exc:
+        ok, detail = False, f"cannot be located ({exc}): the signature block was altered"
+    result.add("document signature", ok, detail)
+    return key
+
+
+def _attachment_checks(result: ReportCheck, attachments: dict[str, bytes], manifest: dict[str, Any]) -> None:
+    for name, expected in sorted((manifest.get("attachments") or {}).items()):
+        if name not in attachments:
+            result.add(f"attachment {name}", False, "missing from the PDF")
+            continue
+        actual = mf.sha256_bytes(attachments[name])
+        result.add(
+            f"attachment {name}",
+            actual == expected,
+            "matches the signed manifest" if actual == expected else f"SHA-256 {actual[:16]}… does not match the signed manifest's {expected[:16]}… (replaced or edited)",
+        )
+    try:
+        findings = json.loads(attachments.get(mf.FINDINGS, b"{}"))
+    except ValueError:
+        findings = {}
+    head = (manifest.get("evidence") or {}).get("head_hash")
+    if findings.get("evidence_head_hash") != head:
+        result.add("findings vs manifest", False, "findings.json names another evidence chain head than the manifest")
+
+
+def _evidence_checks(result: ReportCheck, store_path: Path, manifest: dict[str, Any], attachments: dict[str, bytes]) -> None:
+    """Every cited row present and unchanged; the chain intact; the store not cut short."""
+    with EvidenceStore.open_existing(store_path) as store:
+        chain = store.verify()
+        result.add("evidence chain", chain.ok, f"intact, {chain.rows_checked} rows" if chain.ok else str(chain.problem))
+        cited = (manifest.get("evidence") or {}).get("cited") or []
+        stored = {row.id: row for row in store.rows()}
+    expected_rows = int((manifest.get("evidence") or {}).get("row_count", 0))
+    head = (manifest.get("evidence") or {}).get("head_hash")
+    if len(stored) < expected_rows:
+        result.add("evidence rows", False, f"the store holds {len(stored)} rows; the report was made from {expected_rows} (rows removed)")
+    elif expected_rows and (stored[expected_rows].row_hash if expected_rows in stored else None) != head:
+        result.add("evidence head", False, f"row {expected_rows} is not the chain head the report was made from")
+    bad: list[str] = []
+    for row_id, row_hash in cited:
+        row = stored.get(row_id)
+        if row is None:
+            bad.append(f"row {row_id} is missing")
+        elif sha256_json(row.content()) != row_hash:
+            bad.append(f"row {row_id} changed (its content no longer hashes to the value in the report)")
+        elif row.row_hash != row_hash:
+            bad.append(f"row {row_id} has another hash than the report cites (chain rewritten)")
+    detail = f"all {len(cited)} cited rows present and unchanged"
+    if bad:
+        more = f" and {len(bad) - _NAMED_ROWS} more" if len(bad) > _NAMED_ROWS else ""
+        detail = "; ".join(bad[:_NAMED_ROWS]) + more
+    result.add("cited evidence rows", not bad, detail)
