@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from provenance.backends import Backend, Capability, GenerationParams, ModelIdentity, identify_model, open_backend
+from provenance.backends import Backend, BatchInterrupted, Capability, GenerationParams, ModelIdentity, identify_model, open_backend
 from provenance.case import Case, ModelSpec, SuiteSpec
 from provenance.evidence import EvidenceStore
 from provenance.probes import Probe, ProbeSuite, load_suite
@@ -229,11 +229,16 @@ class _Collector:
     def _run_batch(self, model: ModelSpec, backend: Backend, batch: list[PlannedRequest], counts: dict[str, int]) -> None:
         started = time.perf_counter()
         prompts = [r.probe.prompt for r in batch]
-        if batch[0].method == "generate":
-            assert batch[0].generation is not None
-            answers: list[Any] = backend.generate(prompts, batch[0].generation, batch[0].seed or 0)
-        else:
-            answers = backend.score(prompts, [r.continuation or "" for r in batch])
+        failure: BaseException | None = None
+        try:
+            if batch[0].method == "generate":
+                assert batch[0].generation is not None
+                answers: list[Any] = backend.generate(prompts, batch[0].generation, batch[0].seed or 0)
+            else:
+                answers = backend.score(prompts, [r.continuation or "" for r in batch])
+        except BatchInterrupted as partial:  # answers that came back are paid for: store them, then fail
+            batch, answers = [batch[i] for i in sorted(partial.done)], [partial.done[i] for i in sorted(partial.done)]
+            failure = partial.cause
         latency = time.perf_counter() - started
         for request, answer in zip(batch, answers, strict=True):
             self.store.append(
@@ -247,7 +252,7 @@ class _Collector:
                 response=answer.to_dict(),
                 latency_s=latency,
                 extra={
-                    **({"response_meta": answer.meta} if answer.meta else {}),
+                    **({"response_meta": answer.meta} if getattr(answer, "meta", None) else {}),
                     "batch_size": len(batch),
                     "suite_version": request.suite.version,
                     "suite_sha256": request.suite.sha256,
@@ -257,10 +262,12 @@ class _Collector:
                 },
             )
             self.summary.stored += 1
-            self.tokens_used += _tokens_of({"response_meta": answer.meta})
+            self.tokens_used += _tokens_of({"response_meta": getattr(answer, "meta", None)})
             counts["stored"] += 1
             self.done += 1
         self._tick(model.name)
+        if failure is not None:
+            raise failure
 
 
 def collect(

@@ -257,6 +257,20 @@ def test_transient_faults_are_retried_and_nothing_is_lost_or_duplicated(
         assert at[1] - at[0] >= 0.4  # Retry-After was honoured
 
 
+def test_answers_of_a_batch_that_fails_part_way_are_kept_and_not_asked_again(
+    tmp_path: Path, fresh: OpenAICompatServer, tiny_model_b: Path
+) -> None:
+    path = http_case(tmp_path, fresh.base_url, tiny_model_b, limit=4, suspect_extra="max_retries = 1\n")
+    fresh.inject(Fault("500", match="What are you?"), Fault("500", match="What are you?"))  # fails for good
+    with pytest.raises(EndpointError, match="gave up after 2 attempts"):
+        collect(load_case(path))
+    kept = [r.prompt for r in suspect_rows(path)]
+    assert sorted(kept) == sorted(["Who are you?", "What is your name?", "Introduce yourself."])  # one batch of 4
+    fresh.reset()
+    assert collect(load_case(path)).complete
+    assert sent_prompts(fresh) == ["What are you?"]
+
+
 def test_client_errors_are_not_retried_and_say_what_to_fix(fresh: OpenAICompatServer) -> None:
     from provenance.backends.base import ModelIdentity
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from provenance.backends.base import (
     Backend,
+    BatchInterrupted,
     Capability,
     Generation,
     GenerationParams,
@@ -16,6 +17,7 @@ from provenance.backends.base import (
 
 __all__ = [
     "Backend",
+    "BatchInterrupted",
     "Capability",
     "Generation",
     "GenerationParams",

@@ -160,6 +160,20 @@ class ModelIdentity:
         }
 
 
+class BatchInterrupted(Exception):
+    """A batch call failed part-way; the answers already obtained are in ``done``.
+
+    API answers are paid for, so a backend that sends a batch's requests separately
+    raises this (instead of the bare ``cause``) and collection stores ``done`` (prompt
+    index -> answer) before re-raising ``cause``.
+    """
+
+    def __init__(self, done: dict[int, Any], cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.done = done
+        self.cause = cause
+
+
 class Backend(ABC):
     """A model the investigation can query.
 

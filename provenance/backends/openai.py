@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 
 from provenance.backends.base import (
     Backend,
+    BatchInterrupted,
     Capability,
     Generation,
     GenerationParams,
@@ -226,11 +227,33 @@ class OpenAIBackend(Backend):
         return result
 
     def _map(self, fn: Callable[[int], _T], count: int) -> list[_T]:
-        """``fn(i)`` for every index, ``concurrency`` at a time, results in order."""
+        """``fn(i)`` for every index, ``concurrency`` at a time, results in order.
+
+        If a request fails for good, the others still finish (they are paid for) and
+        ``BatchInterrupted`` carries their answers, so collection can store them.
+        """
+        done: dict[int, _T] = {}
+        failure: BaseException | None = None
         if count <= 1 or self.concurrency == 1:
-            return [fn(i) for i in range(count)]
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, count)) as pool:
-            return list(pool.map(fn, range(count)))
+            for i in range(count):
+                try:
+                    done[i] = fn(i)
+                except Exception as exc:  # noqa: BLE001 - re-raised below, with what was obtained
+                    failure = exc
+                    break
+        else:
+            with ThreadPoolExecutor(max_workers=min(self.concurrency, count)) as pool:
+                futures = {pool.submit(fn, i): i for i in range(count)}
+                for future, i in futures.items():
+                    try:
+                        done[i] = future.result()
+                    except Exception as exc:  # noqa: BLE001
+                        failure = failure or exc
+        if failure is not None:
+            if not done:
+                raise failure
+            raise BatchInterrupted(done, failure) from failure
+        return [done[i] for i in range(count)]
 
     def _shape_error(self, path: str, what: str) -> EndpointError:
         return EndpointError(
