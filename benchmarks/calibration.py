@@ -19,7 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from provenance import api
-from provenance.lab import build_lab
+from provenance.lab import LabManifest, build_lab
 
 SUSPECTS = ("student", "student-stripped", "control-same-data", "control-other")
 CONTROLS = ("control-same-data", "control-other")
@@ -58,14 +58,24 @@ def main() -> None:
     parser.add_argument("--size", default="tiny")
     parser.add_argument("--alpha", type=float, default=0.05)
     parser.add_argument("--workdir", type=Path, default=Path(".lab-cache/calibration"))
+    parser.add_argument(
+        "--reuse-labs", action="store_true",
+        help="use a lab already built under .lab-cache/ as it is, even if built by older lab code "
+        "(keeps stored evidence valid: the models, hence their identities, do not change)",
+    )
     args = parser.parse_args()
 
     finds: dict[tuple[str, str], list[bool]] = defaultdict(list)
     verdicts: dict[str, list[bool]] = defaultdict(list)
     truth: dict[str, bool] = {}
+    false_findings: list[str] = []
     started = time.perf_counter()
     for seed in args.seeds:
-        lab = build_lab(Path(".lab-cache").resolve() / f"{args.size}-seed{seed}", size=args.size, seed=seed)
+        lab_dir = Path(".lab-cache").resolve() / f"{args.size}-seed{seed}"
+        if args.reuse_labs and (lab_dir / "lab.json").is_file():
+            lab = LabManifest.load(lab_dir)
+        else:
+            lab = build_lab(lab_dir, size=args.size, seed=seed)
         for suspect in SUSPECTS:
             truth[suspect] = lab.derived(suspect, "teacher")
             root = args.workdir / f"seed{seed}-{suspect}"
@@ -77,7 +87,13 @@ def main() -> None:
             for suite in SUITES:
                 tests = [t for t in findings.tests if t.suite == suite and t.in_family]
                 if tests:
-                    finds[(suspect, suite)].append(any((t.p_adjusted or 1.0) < args.alpha for t in tests))
+                    found = [t for t in tests if (t.p_adjusted or 1.0) < args.alpha]
+                    finds[(suspect, suite)].append(bool(found))
+                    if found and not truth[suspect]:
+                        false_findings.append(
+                            f"seed {seed} {suspect} {suite}: "
+                            + ", ".join(f"{t.test_id} p_adj={t.p_adjusted:.3g}" for t in found)
+                        )
             print(f"seed {seed} {suspect}: verdict {verdicts[suspect][-1]} ({time.perf_counter() - started:.0f}s)", flush=True)
 
     print(f"\nalpha = {args.alpha} (Holm-adjusted within each case), seeds {args.seeds}, size {args.size}\n")
@@ -89,6 +105,8 @@ def main() -> None:
     null_runs = [f for (suspect, _), runs in finds.items() if not truth[suspect] for f in runs]
     print(f"\nfalse-positive rate over (seed x suite) runs on independent suspects: "
           f"{sum(null_runs)}/{len(null_runs)} = {sum(null_runs) / max(1, len(null_runs)):.3f}")
+    for line in false_findings:
+        print(f"  false finding: {line}")
     print(f"total time {time.perf_counter() - started:.0f}s")
 
 

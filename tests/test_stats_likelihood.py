@@ -203,3 +203,58 @@ def test_token_match_holds_its_false_positive_rate_when_the_suspect_resembles_a_
 def test_token_match_rejects_rates_outside_zero_one() -> None:
     with pytest.raises(StatsInputError):
         token_match_rate_test([3, 4, 5], {"c": [1, 2, 3]}, seed=0)
+
+
+def _margin_runs(
+    suspect_distance: float, seed: int, runs: int = N_RUNS, n: int = N_SAMPLES, **margin: object
+) -> list[float]:
+    """p-values over runs with the teacher's own scores (distance 0) and 3 controls at distance 1."""
+    rng = np.random.default_rng(seed)
+    ps = []
+    for _ in range(runs):
+        u, w = _world(rng, n)
+        teacher = _score(u, w, 0.0, rng)
+        suspect = _score(u, w, suspect_distance, rng)
+        ps.append(cross_likelihood_test(suspect, _controls(u, w, rng), seed=rng, teacher_self_scores=teacher,
+                                        **margin, **FAST).p_value)
+    return ps
+
+
+def test_without_a_margin_a_slightly_closer_independent_model_is_found_closer() -> None:
+    # The lab's failure: an independent model 10% of the way to the teacher "wins" on many samples.
+    assert _fpr(_margin_runs(0.9, seed=20, runs=60, n=300)) > 0.5
+
+
+def test_the_gap_share_margin_holds_its_false_positive_rate_for_a_slightly_closer_independent_model() -> None:
+    assert _fpr(_margin_runs(0.9, seed=21, n=300, min_gap_share=0.25)) <= FPR_LIMIT
+
+
+def test_the_gap_share_margin_holds_its_false_positive_rate_at_the_boundary() -> None:
+    # A suspect exactly 25% of the way to the teacher is the null's boundary: rejections at about alpha.
+    assert _fpr(_margin_runs(0.75, seed=22, min_gap_share=0.25)) <= FPR_LIMIT
+
+
+def test_the_gap_share_margin_still_rejects_for_a_student_that_recovers_most_of_the_gap() -> None:
+    ps = _margin_runs(0.3, seed=23, runs=40, min_gap_share=0.25)
+    assert np.mean(np.array(ps) <= 0.01) >= 0.9
+
+
+def test_the_gap_share_is_reported_per_control() -> None:
+    rng = np.random.default_rng(24)
+    u, w = _world(rng, 200)
+    teacher = _score(u, w, 0.0, rng)
+    r = cross_likelihood_test(_score(u, w, 0.4, rng), {"c": _score(u, w, 1.0, rng)}, seed=1,
+                              teacher_self_scores=teacher, min_gap_share=0.25, **FAST)
+    assert r.details["gap_share"]["c"] == pytest.approx(0.6, abs=0.1)
+    assert "25% of the teacher's own advantage" in r.null_hypothesis
+
+
+def test_a_margin_needs_the_teachers_own_scores_one_per_sample() -> None:
+    with pytest.raises(StatsInputError, match="teacher_self_scores"):
+        cross_likelihood_test([1.0, 2.0, 3.0], {"c": [0.0, 1.0, 2.0]}, seed=0, min_gap_share=0.25)
+    with pytest.raises(StatsInputError, match="one per sample"):
+        cross_likelihood_test([1.0, 2.0, 3.0], {"c": [0.0, 1.0, 2.0]}, seed=0, teacher_self_scores=[3.0, 3.0],
+                              min_gap_share=0.25)
+    with pytest.raises(StatsInputError, match=r"\[0, 1\)"):
+        cross_likelihood_test([1.0, 2.0, 3.0], {"c": [0.0, 1.0, 2.0]}, seed=0, teacher_self_scores=[3.0] * 3,
+                              min_gap_share=1.0)

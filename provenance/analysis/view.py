@@ -25,6 +25,15 @@ class Answer:
     seed: int | None
     probe: dict[str, Any]
     token_ids: tuple[int, ...]
+    #: The generating model's own log-probability of each generated token (empty if the backend gave none).
+    logprobs: tuple[float, ...] = ()
+    #: The stored request's key (what a score row's ``source_request`` points at).
+    request_key: str = ""
+
+    @property
+    def mean_logprob(self) -> float | None:
+        """The model's own mean log-probability per token of this answer (nats), if known."""
+        return sum(self.logprobs) / len(self.logprobs) if self.logprobs else None
 
     @classmethod
     def from_row(cls, row: EvidenceRow) -> Answer:
@@ -36,6 +45,8 @@ class Answer:
             seed=row.seed,
             probe=dict((row.extra or {}).get("probe", {})),
             token_ids=tuple(row.response.get("token_ids") or ()),
+            logprobs=tuple(float(x) for x in row.response.get("logprobs") or ()),
+            request_key=row.request_key,
         )
 
 
@@ -54,12 +65,27 @@ class ScoreRecord:
         return sum(self.logprobs) / len(self.logprobs) if self.logprobs else 0.0
 
 
+@dataclass(frozen=True)
+class ReadingRecord:
+    """One stored watermark reading: per-position green mass of a text under a model (reading mode)."""
+
+    row_id: int
+    probe_id: str
+    teacher: str
+    scheme: dict[str, Any]
+    token_ids: tuple[int, ...]
+    mass: tuple[float, ...]
+    collision: tuple[float, ...]
+
+
 @dataclass
 class EvidenceView:
     """Answers and scores by model name, suite and probe id."""
 
     answers: dict[str, dict[str, dict[str, list[Answer]]]] = field(default_factory=dict)
     scores: dict[str, dict[str, dict[str, dict[str, ScoreRecord]]]] = field(default_factory=dict)
+    #: Watermark reading-mode rows, by reader model, in row order.
+    readings: dict[str, list[ReadingRecord]] = field(default_factory=dict)
     model_keys: dict[str, str] = field(default_factory=dict)
     identities: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -88,14 +114,27 @@ class EvidenceView:
                 continue
             if row.method == "generate":
                 answers[name][row.suite][row.probe_id].append(Answer.from_row(row))
+            elif row.method == "score" and "reading" in row.params:
+                view.readings.setdefault(name, []).append(
+                    ReadingRecord(
+                        row_id=row.id,
+                        probe_id=row.probe_id,
+                        teacher=str(row.params.get("teacher", "")),
+                        scheme=dict(row.params["reading"]),
+                        token_ids=tuple(int(t) for t in row.response.get("token_ids") or ()),
+                        mass=tuple(float(x) for x in row.response.get("mass") or ()),
+                        collision=tuple(float(x) for x in row.response.get("collision") or ()),
+                    )
+                )
             elif row.method == "score":
-                teacher = str(row.params.get("teacher", ""))
-                scores[name][row.suite].setdefault(teacher, {})[row.probe_id] = ScoreRecord(
+                record = ScoreRecord(
                     row_id=row.id,
                     probe_id=row.probe_id,
                     source_request=str(row.params.get("source_request", "")),
                     logprobs=tuple(float(x) for x in row.response.get("logprobs") or ()),
                 )
+                teacher = str(row.params.get("teacher", ""))
+                scores[name][row.suite].setdefault(teacher, {})[row.probe_id] = record
         for name in sorted(stale):
             view.warnings.append(
                 f"model '{name}' changed (new weights hash) between collections; only rows of its latest version are analysed"

@@ -13,11 +13,12 @@ The structure and the multi-control rule are explained in ``contrast.py``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from numpy.typing import ArrayLike
 
-from provenance.stats._validate import Seed
-from provenance.stats.contrast import Competitors, contrast_against_controls
+from provenance.stats._validate import Seed, StatsInputError, as_1d
+from provenance.stats.contrast import Competitors, competitors_matrix, contrast_against_controls
 from provenance.stats.defaults import DEFAULT_CI_LEVEL, DEFAULT_N_PERMUTATIONS, DEFAULT_N_RESAMPLES
 from provenance.stats.result import TestResult
 
@@ -30,6 +31,8 @@ def cross_likelihood_test(
     control_names: Sequence[str] | None = None,
     reference_suspect_scores: ArrayLike | None = None,
     reference_control_scores: Competitors | None = None,
+    teacher_self_scores: ArrayLike | None = None,
+    min_gap_share: float = 0.0,
     n_permutations: int = DEFAULT_N_PERMUTATIONS,
     n_resamples: int = DEFAULT_N_RESAMPLES,
     level: float = DEFAULT_CI_LEVEL,
@@ -53,8 +56,36 @@ def cross_likelihood_test(
     samples, which stops a suspect that is simply a stronger model than the
     controls from counting. Recommended whenever the suspect may be larger or
     better trained than the controls.
+
+    Optional margin: ``teacher_self_scores[i]`` is the teacher's own score of sample i
+    (from its generation) and ``min_gap_share`` = g in [0, 1). Each control's score is
+    then replaced by the bar (1 - g) * control_i + g * teacher_i, so the suspect must
+    recover more than a share g of the teacher's own advantage over that control, not
+    merely beat it. Independent models differ by small, consistent amounts on any
+    text; with hundreds of samples such a difference is "significant" without a margin.
+    ``details["gap_share"]`` gives each control's observed share,
+    mean(suspect - control) / mean(teacher - control).
     """
     use_ref = reference_suspect_scores is not None
+    margin = teacher_self_scores is not None and min_gap_share > 0
+    gap_share: dict[str, float] = {}
+    if teacher_self_scores is not None:
+        if not 0 <= min_gap_share < 1:
+            raise StatsInputError(f"min_gap_share must be in [0, 1), got {min_gap_share}")
+        prim = as_1d(suspect_scores, "log-likelihood of teacher samples (suspect)", min_size=2)
+        names, comp = competitors_matrix(control_scores, prim.size, "log-likelihood of teacher samples (controls)",
+                                         control_names)
+        teacher = as_1d(teacher_self_scores, "teacher's own log-likelihood of its samples", min_size=2)
+        if teacher.size != prim.size:
+            raise StatsInputError(f"teacher_self_scores must have {prim.size} values (one per sample), got {teacher.size}")
+        for k, cname in enumerate(names):
+            gap = float((teacher - comp[k]).mean())
+            gap_share[cname] = float((prim - comp[k]).mean()) / gap if gap > 0 else float("nan")
+        if margin:
+            control_scores = {c: (1 - min_gap_share) * comp[k] + min_gap_share * teacher for k, c in enumerate(names)}
+            control_names = None
+    elif min_gap_share:
+        raise StatsInputError("min_gap_share needs teacher_self_scores (the teacher's own score of each sample)")
     assumptions: tuple[str, ...] = (
         "teacher samples are independent draws from the teacher, not chosen after looking at scores",
         "controls are independent of the teacher (not derived from it or from its outputs)",
@@ -72,7 +103,13 @@ def cross_likelihood_test(
             "without reference samples: the suspect is not a generally stronger model than every "
             "control (such a suspect would also win on text unrelated to the teacher)",
         )
-    return contrast_against_controls(
+    if margin:
+        assumptions += (
+            f"an independent model recovers at most {min_gap_share:.0%} of the teacher's own advantage "
+            "over a control on the teacher's samples (pre-registered margin; measured on the lab)",
+        )
+    bar = f" by more than {min_gap_share:.0%} of the teacher's own advantage over it" if margin else ""
+    result = contrast_against_controls(
         suspect_scores,
         control_scores,
         seed=seed,
@@ -88,14 +125,20 @@ def cross_likelihood_test(
         units="teacher_samples",
         null_words=(
             "for at least one control, the suspect assigns the teacher's samples no higher "
-            "likelihood than that control does"
+            "likelihood than that control does" + bar
             + (" (beyond its advantage on reference text)" if use_ref else "")
         ),
         alt_words=(
-            "the suspect assigns the teacher's samples higher likelihood than every control does"
+            "the suspect assigns the teacher's samples higher likelihood than every control does" + bar
             + (", beyond its advantage on reference text" if use_ref else "")
         ),
-        difference_label="per-sample log-likelihood difference, suspect minus {control}",
-        effect_label="mean log-likelihood of teacher samples, suspect minus {control}",
+        difference_label="per-sample log-likelihood difference, suspect minus {control}"
+        + (f" (bar: {min_gap_share:.0%} of the way from {{control}} to the teacher)" if margin else ""),
+        effect_label="mean log-likelihood of teacher samples, suspect minus {control}"
+        + (f" (bar: {min_gap_share:.0%} of the way to the teacher)" if margin else ""),
         assumptions=assumptions,
     )
+    if teacher_self_scores is None:
+        return result
+    details = {**result.details, "gap_share": gap_share, "min_gap_share": float(min_gap_share)}
+    return replace(result, details=details)

@@ -2,7 +2,9 @@
 
 Where the suspect can score text (open weights), the sharpest test is cross-
 likelihood: a student trained on teacher samples assigns them higher probability
-than an independent model does. Where it can only generate (an API), the answers
+than an independent model does, recovering much of the teacher's own familiarity
+with them; independent models differ too, but recover little of it
+(``config.CROSS_LIKELIHOOD_MIN_GAP_SHARE`` is the pre-registered bar). Where it can only generate (an API), the answers
 themselves are compared: word-bigram overlap with the teacher's answer to the same
 prompt, against overlap with each control's.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from provenance.backends.base import Capability
+from provenance.config import CROSS_LIKELIHOOD_MIN_GAP_SHARE
 from provenance.stats import cross_likelihood_test, token_match_rate_test
 from provenance.suites.base import Suite, SuiteContext, SuiteTest, rows_of
 from provenance.suites.similarity import text_similarity
@@ -56,11 +59,34 @@ class DistributionSuite(Suite):
             return []
         s = np.array([suspect[p].mean_logprob for p in probes])
         c = {name: np.array([v[p].mean_logprob for p in probes]) for name, v in controls.items()}
-        result = cross_likelihood_test(s, c, seed=ctx.seed + 3)
+        teacher = self._teacher_self_scores(ctx, [suspect[p].source_request for p in probes])
+        if teacher is None:
+            result = cross_likelihood_test(s, c, seed=ctx.seed + 3)
+            margin = (" The teacher's own log-probabilities were not stored, so no margin applies: "
+                      "any advantage over every control counts.")
+        else:
+            result = cross_likelihood_test(
+                s, c, seed=ctx.seed + 3, teacher_self_scores=teacher, min_gap_share=CROSS_LIKELIHOOD_MIN_GAP_SHARE
+            )
+            shares = result.details["gap_share"]
+            margin = (
+                f" The teacher itself gave them {teacher.mean():.3f}; of its advantage over each control the suspect "
+                "recovered " + ", ".join(f"{shares[n]:.0%} ('{n}')" for n in c)
+                + f"; the test asks for more than {CROSS_LIKELIHOOD_MIN_GAP_SHARE:.0%}."
+            )
         summary = (
             f"The suspect gave the teacher's {len(probes)} answers a mean log-probability of {s.mean():.3f} nats/token; "
             + ", ".join(f"the control '{n}' {v.mean():.3f}" for n, v in c.items())
             + "."
+            + margin
         )
         rows = tuple(sorted([suspect[p].row_id for p in probes] + [v[p].row_id for v in controls.values() for p in probes]))
         return [SuiteTest(self.name, "cross-likelihood", result, True, rows, summary)]
+
+    def _teacher_self_scores(self, ctx: SuiteContext, source_requests: list[str]) -> np.ndarray | None:
+        """The teacher's own mean log-prob of each scored answer, from its generation rows; None if any is missing."""
+        by_key = {a.request_key: a for a in ctx.view.all_answers(ctx.teacher, self.name)}
+        own = [by_key[k].mean_logprob if k in by_key else None for k in source_requests]
+        if any(v is None for v in own):
+            return None
+        return np.array(own, dtype=float)
