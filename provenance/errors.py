@@ -25,6 +25,10 @@ class CaseFileError(ProvenanceError):
     """The case file is missing, malformed, or fails validation."""
 
 
+class AuditFileError(ProvenanceError):
+    """The audit file is missing, malformed, or fails validation (named file and key path)."""
+
+
 class ModelLoadError(ProvenanceError):
     """A model directory is missing, incomplete, or cannot be loaded."""
 

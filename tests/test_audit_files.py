@@ -1,0 +1,177 @@
+"""Audit files, folder scanning, diffs and the index: the parts of an audit that run no model.
+
+The audits themselves, on the lab's real models, are in test_audit.py.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from provenance.audit import load_audit
+from provenance.audit.casefile import case_text, write_case
+from provenance.audit.diff import EXIT_ERROR, EXIT_NEW_FINDING, EXIT_NOTHING_NEW, diff_pairs
+from provenance.audit.index import index_data, write_index
+from provenance.audit.scan import discover, model_dir_problem
+from provenance.errors import AuditFileError
+
+
+def _audit_file(directory: Path, body: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "audit.toml"
+    path.write_text(textwrap.dedent(body), encoding="utf-8")
+    return path
+
+
+BASE = """\
+    [audit]
+    id = "watch"
+    title = "weekly watch"
+    analyst = "pytest"
+    output = "out"
+
+    [[scan]]
+    path = "incoming"
+
+    [[teacher]]
+    name = "aurora"
+    path = "models/teacher"
+    claims = ["Aurora"]
+
+    [suites.identity]
+    limit = 4
+    """
+
+
+def test_misspelt_key_names_the_file_and_key_path(tmp_path: Path) -> None:
+    path = _audit_file(tmp_path, BASE.replace('claims = ["Aurora"]', 'claims = ["Aurora"]\n    allow_pickel = true'))
+    with pytest.raises(AuditFileError) as info:
+        load_audit(path)
+    assert str(path) in info.value.message and "teacher[0].allow_pickel" in info.value.message
+    assert "unknown key" in info.value.message and info.value.hint
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda t: t.replace("[[scan]]\npath = \"incoming\"\n", ""), "nothing to audit"),
+        (lambda t: t.replace("[suites.identity]", "[suites.identiti]"), "unknown suite"),
+        (lambda t: t.replace('id = "watch"', 'id = "no spaces please"'), "audit.id"),
+        (lambda t: t + "[[scan]]\npath = 'x'\nallow_pickle = true\n", r"scan\[1\]\.allow_pickle"),
+        (lambda t: t.replace("title", "titel"), "audit.titel"),
+    ],
+)
+def test_invalid_audit_files_are_refused_with_the_key(tmp_path: Path, edit, expected: str) -> None:  # noqa: ANN001
+    path = _audit_file(tmp_path, edit(textwrap.dedent(BASE)))
+    with pytest.raises(AuditFileError, match=expected):
+        load_audit(path)
+
+
+def test_bad_toml_and_missing_file_are_audit_file_errors(tmp_path: Path) -> None:
+    with pytest.raises(AuditFileError, match="no audit file"):
+        load_audit(tmp_path / "absent.toml")
+    bad = _audit_file(tmp_path, "[audit\n")
+    with pytest.raises(AuditFileError, match="not valid TOML"):
+        load_audit(bad)
+
+
+def test_pair_case_file_is_a_valid_case_with_absolute_paths(tmp_path: Path) -> None:
+    audit = load_audit(_audit_file(tmp_path, BASE + '\n[budget]\nmax_requests = 500\n\n[suites.style]\n'))
+    teacher = audit.spec.teacher[0]
+    suspect = teacher.model_copy(update={"name": "aurora", "path": "/elsewhere/suspect", "claims": []})
+    case = write_case(tmp_path / "pair", case_text(audit, case_id="watch.x.aurora", suspect=suspect, teacher=teacher, controls=[]))
+    spec = case.spec
+    assert spec.suspect.name == "suspect-aurora"  # renamed: a case's model names must differ
+    assert spec.teacher[0].path == str(tmp_path / "models" / "teacher")
+    assert spec.teacher[0].claims == ["Aurora"]
+    assert spec.suites["identity"].limit == 4 and "style" in spec.suites
+    assert spec.budget.max_requests == 500 and spec.case.alpha == audit.spec.audit.alpha
+
+
+def test_scan_refuses_half_copied_and_unreadable_model_directories(tmp_path: Path, tiny_model: Path) -> None:
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    complete = incoming / "complete"
+    shutil.copytree(tiny_model, complete)
+    assert model_dir_problem(complete) is None
+
+    half = incoming / "half"
+    shutil.copytree(tiny_model, half)
+    weights = half / "model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 2])  # a copy in progress: the header promises more bytes
+    assert "still being copied" in (model_dir_problem(half) or "")
+
+    header_only = incoming / "header-only"
+    shutil.copytree(tiny_model, header_only)
+    (header_only / "model.safetensors").write_bytes(data[:5])
+    assert "shorter than a safetensors header" in (model_dir_problem(header_only) or "")
+
+    no_config = incoming / "no-config"
+    shutil.copytree(tiny_model, no_config)
+    (no_config / "config.json").unlink()
+    assert "no config.json" in (model_dir_problem(no_config) or "")
+
+    dangling = incoming / "dangling"
+    shutil.copytree(tiny_model, dangling)
+    (dangling / "tokenizer.json").unlink()
+    (dangling / "tokenizer.json").symlink_to(tmp_path / "gone.json")
+    assert "cannot read tokenizer.json" in (model_dir_problem(dangling) or "")
+
+    (incoming / ".partial-download").mkdir()  # copy tools write to hidden names first
+    (incoming / "notes.txt").write_text("not a model")
+
+    audit = load_audit(_audit_file(tmp_path, BASE))
+    found = {s.name: s for s in discover(audit)}
+    assert set(found) == {"complete", "half", "header-only", "no-config", "dangling"}
+    assert found["complete"].problem is None and found["complete"].source == "scan:incoming"
+    assert all(found[n].problem for n in ("half", "header-only", "no-config", "dangling"))
+
+
+def _row(suspect: str, status: str, derived: bool | None, suspect_hash: str = "s1", error: str | None = None) -> dict:
+    return {"suspect": suspect, "teacher": "aurora", "status": status, "supports_derivation": derived,
+            "suspect_hash": suspect_hash, "teacher_hash": "t", "error": error}  # fmt: skip
+
+
+def test_diff_reports_new_models_changed_verdicts_and_new_findings() -> None:
+    before = [_row("a", "done", False), _row("b", "done", True), _row("c", "done", False, "c1"), _row("gone", "done", False)]
+    after = [
+        _row("a", "reused", False),
+        _row("b", "reused", True),  # still derived, same files: not new
+        _row("c", "done", True, "c2"),  # a new version of c, now derived: new
+        _row("new", "done", True),
+        _row("broken", "failed", None, None, "config.json is not valid JSON"),
+    ]
+    diff = diff_pairs(1, before, 2, after)
+    assert diff.new_models == ["broken", "new"]
+    assert diff.new_findings == [("c", "aurora"), ("new", "aurora")]
+    whats = {(c.suspect, c.what) for c in diff.changes}
+    assert whats == {("c", "model changed"), ("new", "new model"), ("broken", "new model"), ("gone", "gone")}
+    assert diff.failed == [("broken", "aurora", "config.json is not valid JSON")]
+    assert diff.exit_code == EXIT_NEW_FINDING
+
+
+def test_diff_exit_codes_nothing_new_and_failure() -> None:
+    rows = [_row("a", "done", True)]
+    assert diff_pairs(1, rows, 2, [_row("a", "reused", True)]).exit_code == EXIT_NOTHING_NEW
+    assert diff_pairs(None, [], 1, rows).exit_code == EXIT_NEW_FINDING  # a first run's findings are all new
+    failed = diff_pairs(1, rows, 2, [_row("a", "reused", True), _row("b", "failed", None, None, "x")])
+    assert failed.exit_code == EXIT_ERROR
+    changed = diff_pairs(1, rows, 2, [_row("a", "done", False)])
+    assert [c.what for c in changed.changes] == ["verdict changed"] and changed.exit_code == EXIT_NOTHING_NEW
+
+
+def test_index_html_escapes_hostile_names_and_messages(tmp_path: Path) -> None:
+    hostile = '<script>alert("x")</script>'
+    row = {**_row(hostile, "failed", None, None, f"cannot load {hostile}"), "source": "scan:<b>", "verdict": hostile,
+           "pair_key": None, "case_dir": None, "findings_path": None, "report_path": None, "seconds": 1.0}  # fmt: skip
+    diff = diff_pairs(None, [], 1, [row])
+    json_path, html_path = write_index(tmp_path, index_data("watch", hostile, {"id": 1, "executor": "pool:1"}, [row], diff, tmp_path))
+    html = html_path.read_text()
+    assert "<script>" not in html and "&lt;script&gt;" in html and "<b>" not in html
+    data = json.loads(json_path.read_text())
+    assert data["pairs"][0]["suspect"] == hostile and data["counts"]["failed"] == 1
