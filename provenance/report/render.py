@@ -239,6 +239,10 @@ def _view_upto(view: EvidenceView, store_rows: list) -> EvidenceView:  # noqa: A
         for probes in suites.values():
             for probe, answers in list(probes.items()):
                 probes[probe] = [a for a in answers if a.row_id <= last]
+    for suites in view.scores.values():
+        for teachers in suites.values():
+            for teacher, records in teachers.items():
+                teachers[teacher] = {p: r for p, r in records.items() if r.row_id <= last}
     return view
 
 
