@@ -355,3 +355,20 @@ def test_quote_escapes_marks_invisible_characters_and_cuts_long_text() -> None:
     assert "[U+0000]" in html and "[U+202E]" in html and "[U+D800]" in html and "\t\n" in html
     cut = str(quote("a" * 50, limit=10, row_id=7))
     assert cut.startswith("a" * 10 + "<span") and "cut at 10 of 50 characters; the full text is evidence row 7" in cut
+
+
+def test_false_positive_rates_the_report_quotes_match_docs_calibration() -> None:
+    """The report quotes reports/assets/calibration.json; it must say what docs/calibration.md measured."""
+    from provenance.report.context import calibration_record
+
+    record = calibration_record()
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "calibration.md").read_text(encoding="utf-8")
+    table = [[c.strip().strip("*") for c in line.strip().strip("|").split("|")] for line in doc.splitlines() if line.startswith("| ")]
+    header = table[0]
+    independent = [row for row in table if row[0] in ("control-same-data", "control-other")]
+    for suite, quoted in record["suites"].items():
+        column = header.index(suite)
+        found = sum(int(row[column].split("/")[0]) for row in independent)
+        runs = sum(int(row[column].split("/")[1]) for row in independent)
+        assert (quoted["false_positives"], quoted["runs"]) == (found, runs), suite
+    assert record["overall"].split(" ")[0] in doc
