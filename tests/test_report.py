@@ -317,6 +317,21 @@ def test_report_needs_findings_made_from_this_case_file(case_dir: Path, tmp_path
         api.render_report(copy)
 
 
+def test_a_suite_the_report_does_not_know_is_rendered_generically(case_dir: Path, tmp_path: Path) -> None:
+    """New suites (watermark, ...) appear in findings.json before the templates learn of them."""
+    copy = tmp_path / "case"
+    shutil.copytree(case_dir, copy, ignore=shutil.ignore_patterns("report.*"))
+    findings = json.loads((copy / "findings.json").read_text())
+    test = {**findings["tests"][0], "suite": "future-suite", "test_id": "green-token-z", "summary": "A summary <b>escaped</b>."}
+    findings["tests"].append(test)
+    findings["suites"]["future-suite"] = {"question": "Does a new suite render?", "statistic": "z"}
+    (copy / "findings.json").write_text(json.dumps(findings))
+    result = api.render_report(copy)
+    text = _text(PdfReader(result.pdf_path)).replace("\n", " ")
+    assert "future-suite" in text and "Does a new suite render?" in text and "green-token-z" in text
+    assert "not measured for this suite" in text and "A summary <b>escaped</b>." in text
+
+
 def test_verify_of_something_that_is_not_a_pdf_is_bad_input(tmp_path: Path, capsys) -> None:
     (tmp_path / "x.pdf").write_text("hello")
     code, _, err = run_cli(capsys, "verify", str(tmp_path / "x.pdf"))
