@@ -145,7 +145,10 @@ def test_report_is_pdfa_3b_with_every_font_embedded(signed) -> None:  # noqa: AN
     root = reader.trailer["/Root"]
     xmp = root["/Metadata"].get_object().get_data().decode("utf-8")
     assert "pdfaid:part" in xmp and ">3<" in xmp.replace('"3"', ">3<") and "B" in xmp
-    assert "/OutputIntents" in root
+    assert "/OutputIntents" in root and "/ID" in reader.trailer and not reader.is_encrypted
+    # PDF/A-3 associated files: each attachment is listed in the catalog's /AF with its relationship
+    related = {str(f.get_object()["/F"]): str(f.get_object()["/AFRelationship"]) for f in root["/AF"]}
+    assert set(related) == ATTACHMENTS and related["findings.json"] == "/Data" and related["case.toml"] == "/Source"
     fonts = {}
     for page in reader.pages:
         for font in (page["/Resources"].get("/Font") or {}).values():
