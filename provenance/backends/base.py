@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -25,6 +25,9 @@ class Capability(str, enum.Enum):
     GENERATE = "generate"
     SCORE = "score"
     TOP_LOGPROBS = "top_logprobs"
+    #: The whole next-token distribution at every position of a given text (open weights
+    #: only; needed by the watermark suite's reading mode, see ``Backend.subset_mass``).
+    NEXT_TOKEN_DISTRIBUTION = "next_token_distribution"
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,26 @@ class Scored:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Scored:
         return cls(token_ids=tuple(data["token_ids"]), logprobs=tuple(data["logprobs"]))
+
+
+@dataclass(frozen=True)
+class SubsetMass:
+    """Per position of a given continuation: the model's probability of a token set.
+
+    ``mass[i]`` is the total probability, under the model's next-token distribution
+    after the prompt and ``token_ids[:i]``, of the tokens in the set the caller's
+    function chose for that prefix; ``collision[i]`` is that distribution's sum of
+    squared probabilities (what the null variance of such a mass depends on).
+    """
+
+    token_ids: tuple[int, ...]
+    mass: tuple[float, ...]
+    collision: tuple[float, ...]
+    #: As ``Generation.meta``: per-response identity evidence, stored in ``extra``.
+    meta: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"token_ids": list(self.token_ids), "mass": list(self.mass), "collision": list(self.collision)}
 
 
 @dataclass(frozen=True)
@@ -218,3 +241,20 @@ class Backend(ABC):
     def top_logprobs(self, prompts: Sequence[str], k: int) -> list[list[TopToken]]:
         """The ``k`` most likely next tokens after each formatted prompt, most likely first."""
         raise NotImplementedError(f"{type(self).__name__} cannot report top log-probs")
+
+    def subset_mass(
+        self,
+        prompts: Sequence[str],
+        continuations: Sequence[str],
+        subset: Callable[[Sequence[int], int], Any],
+    ) -> list[SubsetMass]:
+        """Probability of a token set at every position of ``continuations[i]`` after ``prompts[i]``.
+
+        Prompt and continuation are formatted and tokenised exactly as in ``score``.
+        ``subset(prefix_ids, vocab_size)`` gets the token ids before a position (formatted
+        prompt plus the continuation so far) and the width of the model's output
+        layer, and returns a boolean mask of that length;
+        the backend returns numbers only and never interprets them (the watermark
+        suite passes green lists here and tests the masses itself).
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot report next-token distributions")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from provenance.backends.base import (
     GenerationParams,
     ModelIdentity,
     Scored,
+    SubsetMass,
     TopToken,
 )
 from provenance.errors import ModelLoadError, UnsafeCheckpointError
@@ -93,7 +94,9 @@ def local_model_identity(path: Path, name: str) -> ModelIdentity:
 class HFBackend(Backend):
     """A causal LM loaded from a local directory with ``transformers``."""
 
-    capabilities = frozenset({Capability.GENERATE, Capability.SCORE, Capability.TOP_LOGPROBS})
+    capabilities = frozenset(
+        {Capability.GENERATE, Capability.SCORE, Capability.TOP_LOGPROBS, Capability.NEXT_TOKEN_DISTRIBUTION}
+    )
 
     def __init__(self, model: Any, tokenizer: Any, identity: ModelIdentity, *, batch_size: int = 16) -> None:
         import torch
@@ -270,6 +273,40 @@ class HFBackend(Backend):
                 steps = logprobs[row, -len(cont) - 1 : -1]
                 picked = steps.gather(-1, torch.tensor(cont).unsqueeze(-1)).squeeze(-1)
                 results[index] = Scored(tuple(cont), tuple(float(x) for x in picked.tolist()))
+        return [r for r in results if r is not None]
+
+    def subset_mass(
+        self, prompts: Sequence[str], continuations: Sequence[str], subset: Callable[[Sequence[int], int], Any]
+    ) -> list[SubsetMass]:
+        if len(prompts) != len(continuations):
+            raise ValueError("subset_mass() needs one continuation per prompt")
+        import numpy as np
+
+        torch = self._torch
+        contexts = [self.encode_prompt(p) for p in prompts]
+        conts = [list(self.tokenizer(c, add_special_tokens=False)["input_ids"]) for c in continuations]
+        for ctx, cont in zip(contexts, conts):
+            self._check_fits(len(ctx) + len(cont), "a prompt plus its continuation")
+        results: list[SubsetMass | None] = [None] * len(prompts)
+        for batch in self._batches([len(contexts[i]) + len(conts[i]) for i in range(len(prompts))]):
+            ids, mask, positions = self._left_pad([contexts[i] + conts[i] for i in batch])
+            with torch.inference_mode():
+                logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions).logits
+            probs = torch.softmax(logits.float(), dim=-1).cpu()
+            for row, index in enumerate(batch):
+                ctx, cont = contexts[index], conts[index]
+                if not cont:
+                    results[index] = SubsetMass((), (), ())
+                    continue
+                steps = probs[row, -len(cont) - 1 : -1]  # position t predicts continuation token t
+                prefix = ctx + cont
+                width = steps.shape[1]
+                sets = np.stack([np.asarray(subset(prefix[: len(ctx) + t], width), dtype=bool) for t in range(len(cont))])
+                mass = (steps * torch.from_numpy(sets)).sum(-1)
+                collision = (steps * steps).sum(-1)
+                results[index] = SubsetMass(
+                    tuple(cont), tuple(float(x) for x in mass.tolist()), tuple(float(x) for x in collision.tolist())
+                )
         return [r for r in results if r is not None]
 
     def top_logprobs(self, prompts: Sequence[str], k: int) -> list[list[TopToken]]:

@@ -134,6 +134,50 @@ class Budget(_Strict):
     )
 
 
+class WatermarkParams(_Strict):
+    """A watermark scheme's parameters (see ``provenance.watermark.schemes``)."""
+
+    gamma: float = Field(default=config.WATERMARK_GAMMA, gt=0, lt=1, description="green-list fraction")
+    delta: float = Field(default=config.WATERMARK_DELTA, ge=0, description="logit bias (generation only)")
+    context_width: int | None = Field(
+        default=None, ge=0, le=16, description=f"tokens hashed into the green list; default {config.WATERMARK_CONTEXT_WIDTH} for kgw, 0 for unigram"
+    )
+
+
+class WatermarkSpec(_Strict):
+    """The watermark a teacher's operator applies: scheme, parameters and where the key is.
+
+    The key is read from ``key_file`` or the environment variable ``key_env`` when
+    needed and never stored; evidence and findings carry only its SHA-256.
+    """
+
+    teacher: str = Field(description="name of the teacher whose outputs carry this watermark")
+    scheme: Literal["kgw", "unigram"]
+    params: WatermarkParams = Field(default_factory=WatermarkParams)
+    key_id: str = Field(default="", description="a label for the key (not secret)")
+    key_file: str | None = Field(default=None, min_length=1, description="file holding the key; relative to the case file")
+    key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="NAME of the environment variable holding the key")
+    tokenizer: str | None = Field(
+        default=None, min_length=1, description="the teacher's tokenizer directory (default: the teacher's model path)"
+    )
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> WatermarkSpec:
+        if (self.key_file is None) == (self.key_env is None):
+            raise ValueError("give exactly one of key_file and key_env")
+        if self.scheme == "unigram" and self.params.context_width not in (None, 0):
+            raise ValueError("the unigram scheme has a fixed green list: context_width must be 0")
+        if self.scheme == "kgw" and self.params.context_width == 0:
+            raise ValueError("the kgw scheme hashes previous tokens: context_width must be at least 1")
+        return self
+
+    @property
+    def context_width(self) -> int:
+        if self.params.context_width is not None:
+            return self.params.context_width
+        return 0 if self.scheme == "unigram" else config.WATERMARK_CONTEXT_WIDTH
+
+
 class CaseFile(_Strict):
     """A whole case file (``case.toml``)."""
 
@@ -143,6 +187,7 @@ class CaseFile(_Strict):
     control: list[ModelSpec] = Field(default_factory=list)
     suites: dict[str, SuiteSpec] = Field(min_length=1)
     budget: Budget = Field(default_factory=Budget)
+    watermark: list[WatermarkSpec] = Field(default_factory=list, description="teachers' watermark schemes ([[watermark]])")
 
     @field_validator("suites")
     @classmethod
@@ -158,7 +203,18 @@ class CaseFile(_Strict):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"model names must be unique; repeated: {', '.join(duplicates)}")
+        teachers = [t.name for t in self.teacher]
+        marked = [w.teacher for w in self.watermark]
+        for name in marked:
+            if name not in teachers:
+                raise ValueError(f"[[watermark]] names teacher {name!r}, which is not a teacher of this case")
+        if len(set(marked)) != len(marked):
+            raise ValueError("at most one [[watermark]] table per teacher")
         return self
+
+    def watermark_of(self, teacher: str) -> WatermarkSpec | None:
+        """The watermark the teacher ``teacher`` applies, if the case names one."""
+        return next((w for w in self.watermark if w.teacher == teacher), None)
 
     def models(self) -> list[ModelSpec]:
         """Every model in the case: suspect first, then teachers, then controls."""

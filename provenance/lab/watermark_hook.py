@@ -38,7 +38,10 @@ def lab_watermark_config(seed: int) -> dict[str, Any]:
         "key_id": f"lab-seed-{seed}",
         "key": int(sha256_text(f"provenance-lab-watermark-{seed}")[:15], 16),
         # gamma: green-list fraction; delta: logit bias; context_width: tokens hashed into the seed (h).
-        "params": {"gamma": 0.25, "delta": 2.0, "context_width": 1},
+        # delta = 4 rather than KGW's usual 2: the tiny teacher is near-deterministic (templated answers),
+        # so a bias of 2 barely moved its choices and student-wm inherited too little to measure
+        # (closed-model p = 0.002 from 480 queries; 4e-7 from 120 with delta = 4; docs/watermark.md).
+        "params": {"gamma": 0.25, "delta": 4.0, "context_width": 1},
     }
 
 
