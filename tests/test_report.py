@@ -9,7 +9,6 @@ Reports are rendered once per module and copied for each tampering.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import matplotlib
@@ -207,5 +207,3 @@ def cross_likelihood_figure(view: EvidenceView, roles: dict[str, str], teacher: 
         return None
     return distributions_figure(samples, roles, f"mean log-likelihood per token of {plain(teacher)}'s answers (nats)")
 
-
-SpecialFigure = Callable[..., "str | None"]

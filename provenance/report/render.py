@@ -11,10 +11,12 @@ the new one, never half of one.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
@@ -257,19 +259,30 @@ def _pdf(html: str, payloads: dict[str, bytes], descriptions: dict[str, tuple[st
         Attachment(file_obj=io.BytesIO(data), name=name, description=descriptions[name][0], relationship=descriptions[name][1])
         for name, data in payloads.items()
     ]
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    document = HTML(string=html, base_url=base_url(), url_fetcher=fetcher).render(
-        stylesheets=[CSS(url=base_url() + "fonts.css", url_fetcher=fetcher, font_config=fonts)],
-        font_config=fonts,
-        pdf_variant=PDF_VARIANT,
-    )
-    pdf = document.write_pdf(
-        pdf_variant=PDF_VARIANT,
-        attachments=attachments,
-        finisher=_uncompress_signature(signature),
-        uncompressed_pdf=False,
-    )
+    with _quiet_weasyprint():  # refused URLs are recorded in fetcher.refused, not logged as warnings
+        document = HTML(string=html, base_url=base_url(), url_fetcher=fetcher).render(
+            stylesheets=[CSS(url=base_url() + "fonts.css", url_fetcher=fetcher, font_config=fonts)],
+            font_config=fonts,
+            pdf_variant=PDF_VARIANT,
+        )
+        pdf = document.write_pdf(
+            pdf_variant=PDF_VARIANT,
+            attachments=attachments,
+            finisher=_uncompress_signature(signature),
+            uncompressed_pdf=False,
+        )
     return pdf, len(document.pages), list(fetcher.refused)
+
+
+@contextlib.contextmanager
+def _quiet_weasyprint() -> Iterator[None]:
+    logger = logging.getLogger("weasyprint")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _version() -> str:
