@@ -23,7 +23,8 @@ from pypdf import PdfReader, PdfWriter
 from provenance import api
 from provenance.evidence import EvidenceStore
 from provenance.hashing import sha256_json
-from provenance.report.assets import AssetOnlyFetcher, reports_dir
+from provenance.report.assets import reports_dir
+from provenance.report.fetcher import AssetOnlyFetcher
 from provenance.report.errors import KeyFileError, ReportError
 from provenance.report.quote import quote
 from provenance.report.sign import signature_slot

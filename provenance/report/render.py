@@ -33,7 +33,7 @@ from provenance.case import Case, load_case
 from provenance.case.loader import resolve_case_path
 from provenance.evidence import EvidenceStore
 from provenance.report import manifest as mf
-from provenance.report.assets import AssetOnlyFetcher, base_url, reports_dir
+from provenance.report.assets import base_url, reports_dir
 from provenance.report.context import build_context
 from provenance.report.errors import ReportError
 from provenance.report.keys import fingerprint, load_private_key, public_bytes
@@ -250,8 +250,16 @@ def _view_upto(view: EvidenceView, store_rows: list) -> EvidenceView:  # noqa: A
 
 def _pdf(html: str, payloads: dict[str, bytes], descriptions: dict[str, tuple[str, str]], signature: bytes) -> tuple[bytes, int, list[str]]:
     """HTML to PDF/A-3b with the attachments; only packaged assets may be loaded."""
-    from weasyprint import CSS, HTML, Attachment
-    from weasyprint.text.fonts import FontConfiguration
+    try:
+        from weasyprint import CSS, HTML, Attachment
+        from weasyprint.text.fonts import FontConfiguration
+
+        from provenance.report.fetcher import AssetOnlyFetcher
+    except OSError as exc:  # weasyprint loads Pango with ctypes at import
+        raise ReportError(
+            f"the PDF renderer cannot load the Pango libraries ({exc})",
+            hint="install them: apt-get install libpango-1.0-0 libpangoft2-1.0-0 (the fonts ship with provenance)",
+        ) from None
 
     fetcher = AssetOnlyFetcher()
     fonts = FontConfiguration()  # without it, @font-face rules are ignored
