@@ -175,3 +175,12 @@ def test_index_html_escapes_hostile_names_and_messages(tmp_path: Path) -> None:
     assert "<script>" not in html and "&lt;script&gt;" in html and "<b>" not in html
     data = json.loads(json_path.read_text())
     assert data["pairs"][0]["suspect"] == hostile and data["counts"]["failed"] == 1
+
+
+def test_readme_audit_example_is_a_valid_audit_file(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Audits", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    audit = load_audit(_audit_file(tmp_path, example))
+    assert audit.spec.scan[0].path == "/srv/downloads"
+    assert audit.spec.suspect[0].backend == "openai" and audit.spec.report.key_file
