@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from provenance import api
 from provenance.backends.base import Capability, GenerationParams
 from provenance.backends.hf import HFBackend
 from provenance.backends.openai import OpenAIBackend
@@ -188,6 +189,23 @@ def test_capabilities_are_declared_from_what_the_server_returns(tiny_model: Path
         assert backend_for(full, prompt_template=template).capabilities == everything
 
 
+def test_a_suite_needing_scores_is_skipped_with_the_reason_when_the_server_cannot_score(
+    tmp_path: Path, fresh: OpenAICompatServer, tiny_model_b: Path
+) -> None:
+    probes = tmp_path / "dist.toml"
+    probes.write_text(
+        '[suite]\nname = "distribution"\nversion = "t"\nquestion = "q"\nsource = "s"\n'
+        + "".join(f'[[probe]]\nid = "d{i}"\nprompt = "Item {i}?"\n' for i in range(2))
+    )
+    path = http_case(tmp_path / "case", fresh.base_url, tiny_model_b, limit=1)
+    text = path.read_text().replace(f'prompt_template = "{TEMPLATE}"\n', "")  # without it, no echo scoring
+    path.write_text(text + f'\n[suites.distribution]\nprobes = "{probes}"\nmax_new_tokens = 4\n')
+    summary = collect(load_case(path))
+    assert summary.complete
+    assert summary.skipped == [{"model": "suspect", "what": "score", "reason": "the backend cannot score continuations"}]
+    assert fresh.requests("/v1/completions") == []  # no scoring request was sent
+
+
 # ---------------------------------------------------------------- evidence and the store
 
 
@@ -349,6 +367,7 @@ def test_api_key_never_reaches_evidence_logs_or_errors(
         path = http_case(tmp_path / "ok", keyed.base_url, tiny_model_b, suspect_extra='api_key_env = "PROVENANCE_TEST_KEY"\n')
         assert collect(load_case(path)).complete
         assert all(e["headers"]["authorization"] == f"Bearer {KEY}" for e in keyed.requests())  # it was sent
+        _, findings_path = api.analyze(path.parent)  # what a report is rendered from
         # a wrong key: the server quotes it back in its 401, the error must not
         wrong = KEY.replace("DISTINCTIVE", "WRONGWRONG")
         monkeypatch.setenv("PROVENANCE_TEST_KEY", wrong)
@@ -360,6 +379,7 @@ def test_api_key_never_reaches_evidence_logs_or_errors(
     assert "PROVENANCE_TEST_KEY" in info.value.hint
     stored = b"".join(p.read_bytes() for d in (tmp_path / "ok", tmp_path / "bad") for p in d.glob("evidence.sqlite*"))
     assert stored and KEY.encode() not in stored and wrong.encode() not in stored
+    assert KEY not in findings_path.read_text() and "PROVENANCE_TEST_KEY" not in findings_path.read_text()
     assert KEY not in caplog.text and wrong not in caplog.text
     assert wrong not in repr(OpenAIBackend.from_spec(load_case(path).spec.suspect).client)
 
