@@ -387,6 +387,15 @@ def test_api_key_never_reaches_evidence_logs_or_errors(
 # ---------------------------------------------------------------- pacing and budgets
 
 
+def test_pacing_settings_reach_the_client(tmp_path: Path) -> None:
+    path = http_case(tmp_path, "http://127.0.0.1:9/v1", Path("/m/t"), suspect_extra=(
+        "requests_per_minute = 30\ntokens_per_minute = 20000\nmax_retries = 2\n"
+    ))  # fmt: skip
+    backend = OpenAIBackend.from_spec(load_case(path).spec.suspect)
+    assert (backend.client.limiter.rpm, backend.client.limiter.tpm, backend.client.max_retries) == (30, 20000, 2)
+    assert backend.concurrency == 2 and backend.prompt_template == TEMPLATE.replace("\\n", "\n")
+
+
 def test_concurrency_limit_holds_at_the_server(tmp_path: Path, fresh: OpenAICompatServer, tiny_model_b: Path) -> None:
     path = http_case(tmp_path, fresh.base_url, tiny_model_b, limit=12)
     path.write_text(path.read_text().replace("concurrency = 2", "concurrency = 3").replace("batch_size = 4", "batch_size = 12", 1))
