@@ -44,8 +44,11 @@ def identify_model(spec, path: Path) -> ModelIdentity:  # noqa: ANN001 - ModelSp
         from provenance.backends.transcript import transcript_identity
 
         return transcript_identity(spec, path)
+    from provenance.backends.gguf import gguf_identity, is_gguf
     from provenance.backends.hf import check_model_dir, local_model_identity
 
+    if is_gguf(path):
+        return gguf_identity(path, spec.name)  # checks the file (readable, supported architecture) first
     check_model_dir(path, allow_pickle=spec.allow_pickle, trust_remote_code=spec.trust_remote_code)
     return local_model_identity(path, spec.name)
 

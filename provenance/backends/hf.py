@@ -26,6 +26,7 @@ from provenance.backends.base import (
     SubsetMass,
     TopToken,
 )
+from provenance.backends.gguf import is_gguf
 from provenance.errors import ModelLoadError, UnsafeCheckpointError
 from provenance.hashing import sha256_file, sha256_text
 
@@ -130,9 +131,14 @@ class HFBackend(Backend):
         """Load a model directory; safetensors only unless ``allow_pickle``.
 
         ``identity`` may be passed when the caller has just hashed the directory,
-        to avoid hashing multi-GB weights twice.
+        to avoid hashing multi-GB weights twice. A ``.gguf`` file is de-quantised by
+        ``provenance.backends.gguf`` (no pickle, so ``allow_pickle`` does not apply).
         """
         path = Path(path)
+        if is_gguf(path):
+            from provenance.backends.gguf import load_gguf
+
+            return load_gguf(path, name=name, device=device, batch_size=batch_size, identity=identity)
         check_model_dir(path, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch

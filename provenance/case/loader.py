@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from provenance.case.schema import CaseFile, ModelSpec
 from provenance.errors import CaseFileError
 from provenance.hashing import sha256_file
+from provenance.modelref import is_package_ref, resolve_package_ref
 
 CASE_FILE_NAME = "case.toml"
 
@@ -39,9 +40,12 @@ class Case:
         """A model's path, relative paths taken from the case file's folder.
 
         An API model has no files; its path is the case folder (backends ignore it).
+        ``package:PKG/FILE`` names a file inside an installed package (``provenance.modelref``).
         """
         if model.path is None:
             return self.directory
+        if is_package_ref(model.path):
+            return resolve_package_ref(model.path)
         path = Path(model.path).expanduser()
         return path if path.is_absolute() else (self.directory / path)
 

@@ -54,7 +54,10 @@ class ModelSpec(_Strict):
     path: str | None = Field(
         default=None,
         min_length=1,
-        description="hf: model directory; transcript: JSONL file; relative paths are relative to the case file",
+        description=(
+            "hf: model directory or .gguf file; transcript: JSONL file; relative paths are relative to the case "
+            "file; package:PKG/FILE names a file inside an installed package"
+        ),
     )
     allow_pickle: bool = False
     trust_remote_code: bool = False
