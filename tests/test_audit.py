@@ -137,6 +137,8 @@ def test_second_run_reruns_nothing_and_new_models_run_alone(first_run, lab) -> N
     config = json.loads((broken / "config.json").read_text())
     (broken / "config.json").write_text(json.dumps({**config, "model_type": "no-such-architecture"}))
 
+    # From now on each new pair also gets its report (pdf is not part of a pair's key).
+    audit.write_text(audit.read_text().replace("pdf = false", "pdf = true"))
     third = run_audit(audit, workers=2)
     rows = {p["suspect"]: p for p in third.pairs}
     assert {p["suspect"] for p in third.pairs if p["status"] == "done"} == {"student-wm"}
@@ -155,6 +157,9 @@ def test_second_run_reruns_nothing_and_new_models_run_alone(first_run, lab) -> N
     assert {p["suspect"] for p in index["pairs"] if p["new_finding"]} == {"student-wm"}
     link = next(p["findings"] for p in index["pairs"] if p["suspect"] == "student-wm")
     assert (third.index_json.parent / link).is_file()
+    report = next(p["report"] for p in index["pairs"] if p["suspect"] == "student-wm")
+    assert report.endswith("report.pdf") and (third.index_json.parent / report).read_bytes().startswith(b"%PDF")
+    assert next(p["report"] for p in index["pairs"] if p["suspect"] == "student") is None  # reused: no new report
     assert "student-wm" in third.index_html.read_text()
 
     # The copy completes: the next run tests it. Its files are the student's, already

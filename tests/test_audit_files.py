@@ -6,6 +6,7 @@ The audits themselves, on the lab's real models, are in test_audit.py.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import textwrap
 from pathlib import Path
@@ -17,7 +18,7 @@ from provenance.audit.casefile import case_text, write_case
 from provenance.audit.diff import EXIT_ERROR, EXIT_NEW_FINDING, EXIT_NOTHING_NEW, diff_pairs
 from provenance.audit.index import index_data, write_index
 from provenance.audit.scan import discover, model_dir_problem
-from provenance.errors import AuditFileError
+from provenance.errors import AuditFileError, ProvenanceError
 
 
 def _audit_file(directory: Path, body: str) -> Path:
@@ -184,3 +185,40 @@ def test_readme_audit_example_is_a_valid_audit_file(tmp_path: Path) -> None:
     audit = load_audit(_audit_file(tmp_path, example))
     assert audit.spec.scan[0].path == "/srv/downloads"
     assert audit.spec.suspect[0].backend == "openai" and audit.spec.report.key_file
+
+
+def test_suite_fingerprints_follow_probe_files_and_settings(tmp_path: Path) -> None:
+    from provenance.audit.plan import suite_fingerprints
+
+    base = load_audit(_audit_file(tmp_path / "a", BASE + "\n[suites.style]\n"))
+    changed = load_audit(_audit_file(tmp_path / "b", BASE.replace("limit = 4", "limit = 5") + "\n[suites.style]\n"))
+    first, second = suite_fingerprints(base), suite_fingerprints(changed)
+    assert set(first) == {"identity", "style"}  # style reads other suites' answers: no probe file, still keyed
+    assert first["identity"] != second["identity"] and first["style"] == second["style"]
+
+
+def test_file_hash_cache_rehashes_a_changed_file(tmp_path: Path) -> None:
+    from provenance.audit.history import History
+    from provenance.hashing import sha256_file
+
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"a" * 1000)
+    with History(tmp_path / "history.sqlite") as history:
+        assert history.file_sha256(weights) == sha256_file(weights)
+        weights.write_bytes(b"b" * 1000)  # same size: the stat signature still changes (mtime/ctime)
+        os.utime(weights, ns=(1, 1))
+        assert history.file_sha256(weights) == sha256_file(weights)
+        assert history.file_sha256(weights) == history.file_sha256(weights)
+
+
+def test_a_second_concurrent_run_on_the_same_output_is_refused(tmp_path: Path) -> None:
+    import fcntl
+
+    from provenance.audit import run_audit
+
+    audit = load_audit(_audit_file(tmp_path, BASE))
+    audit.output.mkdir(parents=True)
+    with open(audit.output / ".audit.lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running audit holds it
+        with pytest.raises(ProvenanceError, match="another audit run"):
+            run_audit(audit)

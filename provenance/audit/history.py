@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from provenance.hashing import sha256_file
+
 HISTORY_FILE = "history.sqlite"
 
 _SCHEMA = """
@@ -55,6 +57,11 @@ CREATE TABLE IF NOT EXISTS pairs (
     PRIMARY KEY (run_id, suspect, teacher)
 );
 CREATE INDEX IF NOT EXISTS pairs_by_key ON pairs (pair_key, status);
+CREATE TABLE IF NOT EXISTS file_hashes (
+    path TEXT PRIMARY KEY,
+    stat TEXT NOT NULL,              -- size, mtime, ctime, inode: any change means hash again
+    sha256 TEXT NOT NULL
+);
 """
 
 _PAIR_COLUMNS = (
@@ -113,6 +120,25 @@ class History:
                 f"UPDATE runs SET status = 'finished', finished_at = ?, {sets} WHERE id = ?",
                 (time.time(), *counts.values(), run_id),
             )
+
+    def file_sha256(self, path: Path) -> str:
+        """SHA-256 of a file, remembered while its size, mtime, ctime and inode stay the same.
+
+        Released models are gigabytes; hashing every one on every scheduled run would
+        dominate a run in which nothing changed. The stat signature is what git uses to
+        the same end; ctime cannot be set back by ordinary tools. The pair's case still
+        hashes every file itself when it runs, into its evidence.
+        """
+        st = path.stat()
+        signature = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+        key = str(path.resolve())
+        row = self._db.execute("SELECT stat, sha256 FROM file_hashes WHERE path = ?", (key,)).fetchone()
+        if row is not None and row["stat"] == signature:
+            return str(row["sha256"])
+        digest = sha256_file(path)
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO file_hashes (path, stat, sha256) VALUES (?, ?, ?)", (key, signature, digest))
+        return digest
 
     def completed(self, pair_key: str) -> dict[str, Any] | None:
         """The latest pair row with this key that reached a verdict, in any run (finished or killed)."""

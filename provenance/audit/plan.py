@@ -72,10 +72,24 @@ def content_hash(identity: ModelIdentity) -> str:
     return sha256_json({"backend": identity.backend, "files": identity.files, "details": identity.details})
 
 
-def identify(audit: Audit, spec: ModelSpec, path: Path | None) -> Identified:
+def _local_files(path: Path, history: History) -> dict[str, str]:
+    """The ``files`` of ``local_model_identity`` (same file set), through the history's hash cache."""
+    return {
+        file.relative_to(path).as_posix(): history.file_sha256(file)
+        for file in sorted(path.rglob("*"))
+        if file.is_file() and ".cache" not in file.relative_to(path).parts
+    }
+
+
+def identify(audit: Audit, spec: ModelSpec, path: Path | None, history: History) -> Identified:
     """Hash a model without loading it; a problem becomes a reason, not an exception."""
     where = path if path is not None else (audit.resolve(spec.path) if spec.path else audit.directory)
     try:
+        if spec.backend == "hf":
+            from provenance.backends.hf import check_model_dir
+
+            check_model_dir(where, allow_pickle=spec.allow_pickle, trust_remote_code=spec.trust_remote_code)
+            return Identified(spec, sha256_json({"backend": "hf", "files": _local_files(where, history)}))
         return Identified(spec, content_hash(identify_model(spec, where)))
     except ProvenanceError as exc:
         return Identified(spec, None, str(exc))
@@ -84,13 +98,23 @@ def identify(audit: Audit, spec: ModelSpec, path: Path | None) -> Identified:
 
 
 def suite_fingerprints(audit: Audit) -> dict[str, str]:
-    """Per enabled suite: probe-file version, hash and settings, hashed together."""
+    """Per enabled suite: probe-file version, hash and settings, hashed together.
+
+    Probe files are found as collection finds them (``spec.probes`` or the suite's
+    name); analysis-only suites (style) have no probe file of their own.
+    """
+    from provenance.suites import SUITES
+
     out = {}
     for name, spec in sorted(audit.spec.suites.items()):
         if not spec.enabled:
             continue
-        suite = load_suite(audit.resolve(spec.probes) if spec.probes else name)
-        out[name] = sha256_json({"version": suite.version, "sha256": suite.sha256, "settings": spec.model_dump(mode="json")})
+        settings = spec.model_dump(mode="json")
+        if name in SUITES and not SUITES[name].collects:
+            out[name] = sha256_json({"analysis_only": True, "settings": settings})
+            continue
+        suite = load_suite(spec.probes or name)
+        out[name] = sha256_json({"version": suite.version, "sha256": suite.sha256, "settings": settings})
     return out
 
 
@@ -117,8 +141,8 @@ def _dir_name(suspect: str, teacher: str, key: str) -> str:
 def plan(audit: Audit, history: History) -> list[PlannedPair]:
     """Every pair of this run, with its status; writes the case files of pairs to run."""
     suspects: list[Suspect] = discover(audit)
-    teachers = [identify(audit, t, None) for t in audit.spec.teacher]
-    controls = [identify(audit, c, None) for c in audit.spec.control]
+    teachers = [identify(audit, t, None, history) for t in audit.spec.teacher]
+    controls = [identify(audit, c, None, history) for c in audit.spec.control]
     suites = suite_fingerprints(audit)
     info = audit.spec.audit
     pairs: list[PlannedPair] = []
@@ -126,7 +150,7 @@ def plan(audit: Audit, history: History) -> list[PlannedPair]:
         ident = (
             Identified(suspect.spec, None, suspect.problem)
             if suspect.problem or suspect.spec is None
-            else identify(audit, suspect.spec, suspect.path)
+            else identify(audit, suspect.spec, suspect.path, history)
         )
         for teacher in teachers:
             assert teacher.spec is not None

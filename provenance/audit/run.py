@@ -9,8 +9,10 @@ from its own evidence store.
 
 from __future__ import annotations
 
+import fcntl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,9 @@ from provenance.audit.loader import Audit, load_audit
 from provenance.audit.plan import PlannedPair, plan
 from provenance.audit.pool import run_in_pool, threads_per_worker
 from provenance.audit.worker import PairJob, PairOutcome
+from provenance.errors import AuditFileError, ProvenanceError
+
+LOCK_FILE = ".audit.lock"
 
 #: Called as on_event(kind, pair_or_none, done, total): kind is "planned", "started" or "finished".
 EventCallback = Callable[[str, PlannedPair | None, int, int], None]
@@ -46,6 +51,25 @@ class AuditRun:
         return self.diff.exit_code
 
 
+@contextmanager
+def _exclusive(out: Path) -> Iterator[None]:
+    """One run per output folder: a timer firing while the last run is still going must not
+    run the same pairs into the same evidence stores twice."""
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / LOCK_FILE, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ProvenanceError(
+                f"another audit run is using {out}",
+                hint="wait for it to finish (its pairs are recorded as they finish), or give this audit another output",
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _as_audit(audit: Audit | str | Path) -> Audit:
     return audit if isinstance(audit, Audit) else load_audit(audit)
 
@@ -67,7 +91,7 @@ def run_audit(
     audit = _as_audit(audit)
     out = audit.output
     emit = on_event or (lambda *_: None)
-    with History(out / HISTORY_FILE) as history:
+    with _exclusive(out), History(out / HISTORY_FILE) as history:
         pairs = plan(audit, history)
         executor = f"ray:{ray_address}" if ray_address else f"pool:{workers}"
         run_id = history.start_run(audit.id, audit.sha256, executor)
@@ -152,8 +176,6 @@ def run_audit(
 
 def diff_audit(audit: Audit | str | Path) -> AuditDiff:
     """What changed between the last two finished runs (or, after one run, since nothing)."""
-    from provenance.errors import AuditFileError
-
     audit = _as_audit(audit)
     path = audit.output / HISTORY_FILE
     if not path.is_file():
