@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,9 @@ class PlannedRequest:
     key: str
     generation: GenerationParams | None = None
     continuation: str | None = None
+    #: For watermark reading requests: the token set whose mass ``Backend.subset_mass``
+    #: reports at each position (see ``provenance.watermark.collection``).
+    subset: Callable[[Sequence[int], int], Any] | None = None
 
 
 @dataclass
@@ -160,7 +163,7 @@ def _batches(requests: list[PlannedRequest], size: int) -> Iterator[list[Planned
     groups: dict[tuple[object, ...], list[PlannedRequest]] = {}
     for request in requests:
         shared = request.generation if request.method == "generate" else None
-        groups.setdefault((request.method, request.suite.name, shared, request.seed), []).append(request)
+        groups.setdefault((request.method, request.suite.name, shared, request.seed, request.subset), []).append(request)
     for group in groups.values():
         for start in range(0, len(group), size):
             yield group[start : start + size]
@@ -214,6 +217,14 @@ class _Collector:
                 self.summary.planned -= len(unscorable)
                 counts["planned"] -= len(unscorable)
                 pending = [r for r in pending if r.method != "score"]
+            if any(r.subset is not None for r in pending) and not backend.supports(Capability.NEXT_TOKEN_DISTRIBUTION):
+                unreadable = [r for r in pending if r.subset is not None]
+                self.summary.skipped.append(
+                    {"model": model.name, "what": "watermark reading", "reason": "the backend cannot report next-token distributions"}
+                )
+                self.summary.planned -= len(unreadable)
+                counts["planned"] -= len(unreadable)
+                pending = [r for r in pending if r.subset is None]
             for batch in _batches(pending, model.batch_size):
                 room = self.case.spec.budget.max_requests - self.store.count()
                 max_tokens = self.case.spec.budget.max_tokens
@@ -234,6 +245,8 @@ class _Collector:
             if batch[0].method == "generate":
                 assert batch[0].generation is not None
                 answers: list[Any] = backend.generate(prompts, batch[0].generation, batch[0].seed or 0)
+            elif batch[0].subset is not None:
+                answers = backend.subset_mass(prompts, [r.continuation or "" for r in batch], batch[0].subset)
             else:
                 answers = backend.score(prompts, [r.continuation or "" for r in batch])
         except BatchInterrupted as partial:  # answers that came back are paid for: store them, then fail
@@ -304,5 +317,14 @@ def collect(
             identity, model_key = identities[model.name]
             requests = generation[model.name] + list(plan_scoring(model, model_key, teacher_answers))
             if not collector.run_model(model, identity, requests):
+                return summary
+        # Watermark reading mode: each model reads its own stored answers (needs them stored first).
+        from provenance.watermark.collection import plan_reading
+
+        for model in scorers:
+            identity, model_key = identities[model.name]
+            reading = plan_reading(case, store, model, model_key, generation[model.name])
+            summary.planned += len(reading)
+            if reading and not collector.run_model(model, identity, reading):
                 return summary
     return summary

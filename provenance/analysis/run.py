@@ -18,6 +18,7 @@ from provenance.errors import EvidenceStoreError
 from provenance.evidence import EvidenceStore
 from provenance.stats import correct_family
 from provenance.suites import SUITES, SuiteContext, SuiteSkipped, SuiteTest
+from provenance.watermark.case import watermark_for
 
 CORRECTION = "holm"
 DECISION_RULE = (
@@ -81,6 +82,7 @@ def analyze(case: Case) -> Findings:
             controls=controls,
             teacher_claims=tuple(teacher.claims),
             seed=spec.case.seed,
+            watermark=watermark_for(case, teacher.name),
         )
         for name in spec.enabled_suites():
             suite = SUITES.get(name)

@@ -8,10 +8,13 @@ from provenance.suites.errors import ErrorsSuite
 from provenance.suites.identity import IdentitySuite
 from provenance.suites.refusal import RefusalSuite
 from provenance.suites.style import StyleSuite
+from provenance.suites.watermark import WatermarkSuite
 
 #: Every suite that can be analysed, by name.
 SUITES: dict[str, Suite] = {
-    suite.name: suite for suite in (IdentitySuite(), RefusalSuite(), DistributionSuite(), ErrorsSuite(), StyleSuite())
+    suite.name: suite for suite in (
+        IdentitySuite(), RefusalSuite(), DistributionSuite(), ErrorsSuite(), StyleSuite(), WatermarkSuite()
+    )
 }
 
 __all__ = ["SUITES", "Suite", "SuiteContext", "SuiteSkipped", "SuiteTest"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from provenance.analysis.view import Answer, EvidenceView
 from provenance.backends.base import Capability
@@ -34,6 +34,8 @@ class SuiteContext:
     teacher_claims: tuple[str, ...]
     seed: int
     custom_aliases: dict[str, object] = field(default_factory=dict)
+    #: The teacher's watermark from the case file (``provenance.watermark.case.CaseWatermark``), if any.
+    watermark: Any = None
 
     def require_controls(self) -> None:
         if not self.controls:
