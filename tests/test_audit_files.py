@@ -222,3 +222,19 @@ def test_a_second_concurrent_run_on_the_same_output_is_refused(tmp_path: Path) -
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running audit holds it
         with pytest.raises(ProvenanceError, match="another audit run"):
             run_audit(audit)
+
+
+def test_scan_takes_gguf_files_and_refuses_a_truncated_one(tmp_path: Path) -> None:
+    pytest.importorskip("gguf")
+    from provenance.gguf_export import build_tiny_llama, export_llama_gguf
+
+    model, tokenizer = build_tiny_llama(tmp_path / "tiny-llama", seed=3)
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    whole = export_llama_gguf(model, tokenizer, incoming / "tiny-llama.F32.gguf", name="Tiny Llama")
+    data = whole.read_bytes()
+    (incoming / "partial.gguf").write_bytes(data[: len(data) // 2])
+    found = {s.name: s for s in discover(load_audit(_audit_file(tmp_path, BASE)))}
+    assert set(found) == {"tiny-llama.F32", "partial"}
+    assert found["tiny-llama.F32"].problem is None
+    assert found["partial"].problem and "partial.gguf" in found["partial"].problem

@@ -17,6 +17,7 @@ from typing import Any
 from provenance.audit.loader import Audit
 from provenance.case import Case, ModelSpec, load_case
 from provenance.case.loader import CASE_FILE_NAME
+from provenance.modelref import is_package_ref
 
 
 def _toml_value(value: Any) -> str:
@@ -46,8 +47,8 @@ def _table(header: str, values: dict[str, Any]) -> str:
 def _model(audit: Audit, spec: ModelSpec, name: str | None = None) -> dict[str, Any]:
     data = spec.model_dump(exclude_unset=True)
     data["name"] = name or spec.name
-    if spec.path is not None:
-        data["path"] = str(audit.resolve(spec.path))
+    if spec.path is not None and not is_package_ref(spec.path):
+        data["path"] = str(audit.resolve(spec.path))  # the case file lives elsewhere: absolute
     return data
 
 

@@ -10,8 +10,10 @@ from pydantic import ValidationError
 
 from provenance.audit.schema import AuditFile
 from provenance.case.loader import _describe, _location
+from provenance.case.schema import ModelSpec
 from provenance.errors import AuditFileError
 from provenance.hashing import sha256_file
+from provenance.modelref import is_package_ref, resolve_package_ref
 
 AUDIT_FILE_NAME = "audit.toml"
 
@@ -41,6 +43,14 @@ class Audit:
         """A path from the audit file: relative paths are taken from the audit file's folder."""
         p = Path(path).expanduser()
         return p if p.is_absolute() else (self.directory / p).resolve()
+
+    def model_path(self, model: ModelSpec) -> Path:
+        """Where a model is, as ``Case.model_path`` finds it (``package:PKG/FILE`` included)."""
+        if model.path is None:
+            return self.directory
+        if is_package_ref(model.path):
+            return resolve_package_ref(model.path)
+        return self.resolve(model.path)
 
 
 def resolve_audit_path(path: str | Path) -> Path:

@@ -83,9 +83,9 @@ def _local_files(path: Path, history: History) -> dict[str, str]:
 
 def identify(audit: Audit, spec: ModelSpec, path: Path | None, history: History) -> Identified:
     """Hash a model without loading it; a problem becomes a reason, not an exception."""
-    where = path if path is not None else (audit.resolve(spec.path) if spec.path else audit.directory)
     try:
-        if spec.backend == "hf":
+        where = path if path is not None else audit.model_path(spec)
+        if spec.backend == "hf" and where.is_dir():
             from provenance.backends.hf import check_model_dir
 
             check_model_dir(where, allow_pickle=spec.allow_pickle, trust_remote_code=spec.trust_remote_code)
@@ -94,7 +94,7 @@ def identify(audit: Audit, spec: ModelSpec, path: Path | None, history: History)
     except ProvenanceError as exc:
         return Identified(spec, None, str(exc))
     except OSError as exc:
-        return Identified(spec, None, f"cannot read {getattr(exc, 'filename', '') or where}: {exc.strerror or exc}")
+        return Identified(spec, None, f"cannot read {getattr(exc, 'filename', '') or spec.path}: {exc.strerror or exc}")
 
 
 def suite_fingerprints(audit: Audit) -> dict[str, str]:
@@ -131,7 +131,10 @@ def _same_place(audit: Audit, suspect: Suspect, teacher: ModelSpec) -> bool:
     """Whether the suspect entry points at the teacher's own files (a scan of the reference folder)."""
     if suspect.path is None or teacher.path is None:
         return suspect.spec is not None and suspect.spec.model_dump(exclude={"name"}) == teacher.model_dump(exclude={"name"})
-    return suspect.path.resolve() == audit.resolve(teacher.path).resolve()
+    try:
+        return suspect.path.resolve() == audit.model_path(teacher).resolve()
+    except ProvenanceError:
+        return False
 
 
 def _dir_name(suspect: str, teacher: str, key: str) -> str:

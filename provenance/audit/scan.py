@@ -7,7 +7,9 @@ checked for completeness: a ``config.json`` that parses, at least one
 ``*.safetensors`` file, each one's header readable and the size it declares
 present on disk, every shard an index names present, every file readable. A
 directory that fails is still listed, with the reason, so the audit reports that
-pair as failed and a later run retries it once the copy is complete.
+pair as failed and a later run retries it once the copy is complete. A ``*.gguf``
+file in a scanned folder is a suspect too, checked the same way (its tensors must
+end inside the file, its architecture must be one transformers can de-quantise).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 
 from provenance.audit.loader import Audit
 from provenance.case.schema import ModelSpec
+from provenance.errors import ProvenanceError
 
 #: safetensors: an 8-byte little-endian header length, then a JSON header. A header
 #: larger than this is not a real model (and would be a memory bomb to read).
@@ -112,20 +115,42 @@ def model_dir_problem(path: Path) -> str | None:
     return None
 
 
+def gguf_problem(file: Path) -> str | None:
+    """Why a GGUF file cannot be audited yet (truncated, foreign, unsupported), or None."""
+    from provenance.backends.gguf import check_gguf_file
+    from provenance.errors import ModelLoadError
+
+    try:
+        check_gguf_file(file)
+    except ModelLoadError as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"cannot read {file.name}: {exc.strerror or exc}"
+    return None
+
+
 def _safe_name(directory_name: str) -> str:
     """A directory name turned into a model name a case file accepts."""
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", directory_name).lstrip("._-")
     return name or "model"
 
 
+def _model_path(audit: Audit, model: ModelSpec) -> Path | None:
+    try:
+        return audit.model_path(model)
+    except ProvenanceError:
+        return None  # an unresolvable package: reference; identifying the model reports it
+
+
 def discover(audit: Audit) -> list[Suspect]:
-    """Every suspect of this run: named models first, then scanned directories (sorted).
+    """Every suspect of this run: named models first, then scanned model directories and
+    ``*.gguf`` files (sorted).
 
     Hidden directories (``.name``) are skipped silently: copy tools write into such
     temporary names and rename when done.
     """
     suspects = [
-        Suspect(name=m.name, source="suspect", spec=m, path=None if m.path is None else audit.resolve(m.path))
+        Suspect(name=m.name, source="suspect", spec=m, path=None if m.path is None else _model_path(audit, m))
         for m in audit.spec.suspect
     ]
     taken = {s.name for s in suspects}
@@ -136,15 +161,17 @@ def discover(audit: Audit) -> list[Suspect]:
             suspects.append(Suspect(f"scan-{_safe_name(scan.path)}", source, None, folder, f"scanned folder {folder} does not exist"))
             continue
         for entry in sorted(folder.iterdir()):
-            if entry.name.startswith(".") or not entry.is_dir() or entry.name in scan.exclude:
+            gguf = entry.suffix.lower() == ".gguf" and not entry.is_dir()
+            if entry.name.startswith(".") or not (entry.is_dir() or gguf) or entry.name in scan.exclude:
                 continue
             if not fnmatch.fnmatch(entry.name, scan.pattern):
                 continue
-            name, n = _safe_name(entry.name), 2
+            stem = _safe_name(entry.stem if gguf else entry.name)
+            name, n = stem, 2
             while name in taken:
-                name, n = f"{_safe_name(entry.name)}-{n}", n + 1
+                name, n = f"{stem}-{n}", n + 1
             taken.add(name)
-            problem = model_dir_problem(entry)
+            problem = gguf_problem(entry) if gguf else model_dir_problem(entry)
             spec = ModelSpec(name=name, path=str(entry.resolve()), device=scan.device, batch_size=scan.batch_size)
             suspects.append(Suspect(name, source, spec, entry.resolve(), problem))
     return suspects
