@@ -238,3 +238,25 @@ def test_scan_takes_gguf_files_and_refuses_a_truncated_one(tmp_path: Path) -> No
     assert set(found) == {"tiny-llama.F32", "partial"}
     assert found["tiny-llama.F32"].problem is None
     assert found["partial"].problem and "partial.gguf" in found["partial"].problem
+
+
+def test_api_suspect_is_planned_by_endpoint_and_model_without_a_request(tmp_path: Path, tiny_model: Path) -> None:
+    from provenance.audit.history import History
+    from provenance.audit.plan import plan
+
+    text = textwrap.dedent(BASE).replace('path = "models/teacher"', f'path = "{tiny_model}"')
+    text = text.replace('[[scan]]\npath = "incoming"\n', "")
+    api = '[[suspect]]\nname = "vendor-mini"\nbackend = "openai"\nbase_url = "http://127.0.0.1:9/v1"\nmodel = "mini-1"\n'
+    audit = load_audit(_audit_file(tmp_path, text + api))
+    with History(tmp_path / "history.sqlite") as history:
+        first = plan(audit, history)
+        again = plan(audit, history)
+    (pair,) = first
+    assert pair.status == "run" and pair.suspect == "vendor-mini" and pair.needs_gpu == "if-available"
+    assert pair.pair_key == again[0].pair_key  # nothing was sent to port 9: the key is the endpoint and model name
+    case = (pair.case_dir / "case.toml").read_text()
+    assert 'backend = "openai"' in case and 'model = "mini-1"' in case and str(tiny_model) in case
+
+    other = load_audit(_audit_file(tmp_path / "other", text + api.replace("mini-1", "mini-2")))
+    with History(tmp_path / "other.sqlite") as history:
+        assert plan(other, history)[0].pair_key != pair.pair_key
