@@ -18,6 +18,7 @@ from provenance.audit.casefile import case_text, write_case
 from provenance.audit.diff import EXIT_ERROR, EXIT_NEW_FINDING, EXIT_NOTHING_NEW, diff_pairs
 from provenance.audit.index import index_data, write_index
 from provenance.audit.scan import discover, model_dir_problem
+from provenance.case import load_case
 from provenance.errors import AuditFileError, ProvenanceError
 
 
@@ -260,3 +261,27 @@ def test_api_suspect_is_planned_by_endpoint_and_model_without_a_request(tmp_path
     other = load_audit(_audit_file(tmp_path / "other", text + api.replace("mini-1", "mini-2")))
     with History(tmp_path / "other.sqlite") as history:
         assert plan(other, history)[0].pair_key != pair.pair_key
+
+
+def test_watermark_table_reaches_the_pair_case_and_its_key_is_part_of_the_pair_key(tmp_path: Path, tiny_model: Path) -> None:
+    from provenance.audit.history import History
+    from provenance.audit.plan import plan
+
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / "wm.key").write_text("secret-1")
+    text = textwrap.dedent(BASE).replace('path = "models/teacher"', f'path = "{tiny_model}"')
+    text = text.replace('[[scan]]\npath = "incoming"\n', "")
+    text += '[[suspect]]\nname = "other"\npath = "suspect"\n\n'
+    text += '[[watermark]]\nteacher = "aurora"\nscheme = "kgw"\nkey_file = "keys/wm.key"\n\n[watermark.params]\ngamma = 0.5\n'
+    shutil.copytree(tiny_model, tmp_path / "suspect")
+    (tmp_path / "suspect" / "extra.txt").write_text("not the teacher's files")
+    audit = load_audit(_audit_file(tmp_path, text))
+    with History(tmp_path / "history.sqlite") as history:
+        (pair,) = plan(audit, history)
+        case = load_case(pair.case_dir)
+        (tmp_path / "keys" / "wm.key").write_text("secret-2")
+        (rekeyed,) = plan(audit, history)
+    mark = case.spec.watermark_of(case.spec.teacher[0].name)
+    assert mark is not None and mark.key_file == str(tmp_path / "keys" / "wm.key") and mark.params.gamma == 0.5
+    assert "secret" not in (pair.case_dir / "case.toml").read_text()
+    assert rekeyed.pair_key != pair.pair_key

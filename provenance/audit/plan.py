@@ -14,6 +14,7 @@ suspect whose weights change gets a new evidence store and the old one is kept.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -24,8 +25,9 @@ from provenance.audit.loader import Audit
 from provenance.audit.scan import Suspect, discover
 from provenance.backends import ModelIdentity, identify_model
 from provenance.case import ModelSpec
+from provenance.case.schema import WatermarkSpec
 from provenance.errors import ProvenanceError
-from provenance.hashing import sha256_json
+from provenance.hashing import sha256_file, sha256_json, sha256_text
 from provenance.probes import load_suite
 
 PAIR_KEY_SCHEMA = "provenance.audit-pair/1"
@@ -137,6 +139,20 @@ def _same_place(audit: Audit, suspect: Suspect, teacher: ModelSpec) -> bool:
         return False
 
 
+def _key_sha256(audit: Audit, mark: WatermarkSpec) -> str | None:
+    """The watermark key's SHA-256 (never the key): another key is another pair.
+
+    None when the key cannot be read here; the pair's case then reports that itself.
+    """
+    try:
+        if mark.key_file is not None:
+            return sha256_file(audit.resolve(mark.key_file))
+        value = os.environ.get(mark.key_env or "")
+        return None if value is None else sha256_text(value)
+    except OSError:
+        return None
+
+
 def _dir_name(suspect: str, teacher: str, key: str) -> str:
     return f"{suspect}--{teacher}--{key[:12]}"
 
@@ -195,7 +211,10 @@ def plan(audit: Audit, history: History) -> list[PlannedPair]:
                 "alpha": info.alpha,
                 "seed": info.seed,
                 "budget": audit.spec.budget.model_dump(mode="json"),
-                "watermark": None if mark is None else mark.model_dump(mode="json", exclude={"key_file", "key_env", "tokenizer"}),
+                "watermark": None if mark is None else {
+                    **mark.model_dump(mode="json", exclude={"key_file", "key_env", "tokenizer"}),
+                    "key_sha256": _key_sha256(audit, mark),
+                },
             })  # fmt: skip
             pair.case_dir = audit.output / "pairs" / _dir_name(suspect.name, teacher.spec.name, pair.pair_key)
             done = history.completed(pair.pair_key)
