@@ -63,6 +63,15 @@ def test_gguf_keeps_the_chat_template_and_the_files_end_of_turn_token(pair: tupl
     assert from_gguf.format_prompt("hi") == "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
 
 
+def test_gguf_answers_are_decoded_exactly_as_generated(pair: tuple[HFBackend, HFBackend]) -> None:
+    # SmolLM2 through transformers' GGUF tokenizer decoded "The plural of 'mouse' is 'mice'"
+    # as "The plural of'mouse' is'mice'" (clean-up of " 'm" and " 's"), so "mice" was scored wrong.
+    _, from_gguf = pair
+    for text in ("The plural of 'mouse' is 'mice'.", "The opposite of 'buy' is 'sell'.", "I 've seen it , yes ."):
+        ids = from_gguf.tokenizer(text, add_special_tokens=False)["input_ids"]
+        assert from_gguf.tokenizer.decode(ids, skip_special_tokens=True) == text
+
+
 def test_quantised_gguf_generates_and_its_identity_names_the_quantisation(tiny_llama: tuple[Path, Path, Path]) -> None:
     _, f32, q8 = tiny_llama
     backend = HFBackend.load(q8, name="tiny-q8")

@@ -231,6 +231,10 @@ def load_gguf(
             'serve it with llama.cpp and use backend = "openai"',
         ) from exc
     _fix_special_tokens(tokenizer, path)
+    # transformers sets clean_up_tokenization_spaces for llama-3-style GGUF tokenizers, which
+    # rewrites decoded text (" 'mice'" becomes "'mice'" glued to the word before, as it
+    # matches " 'm"); the evidence must hold exactly the text the model produced.
+    tokenizer.clean_up_tokenization_spaces = False
     model.to(device)
     if not quiet:
         print(f"loaded {path.name} in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)

@@ -1,7 +1,8 @@
 """Is a free-text response to a short factual question correct? Normalise and contain.
 
 :func:`normalise_answer` maps text to a canonical token string: Unicode NFKC, accents
-removed, lower case, apostrophes dropped ("Hawai'i" -> "hawaii"), other punctuation to
+removed, lower case, a capitalised name's possessive dropped ("Newton's" -> "newton"),
+apostrophes dropped ("Hawai'i" -> "hawaii"), other punctuation to
 spaces, English articles removed, number words turned into digits ("fifty-six" -> "56",
 "one hundred and twenty" -> "120"), thousands separators removed ("1,000" -> "1000"),
 trailing zero decimals dropped ("56.0" -> "56"), ordinal suffixes dropped ("16th" ->
@@ -87,6 +88,10 @@ def _convert_number_words(tokens: list[str]) -> list[str]:
 def normalise_answer(text: str) -> str:
     """Canonical token string of ``text`` (see the module docstring for the rules)."""
     s = unicodedata.normalize("NFKC", text or "")
+    # Real answers (SmolLM2): "Newton's first law" names Newton; "is'mice'" (a decoder's
+    # space clean-up glued the quote to the word before) says "is mice".
+    s = re.sub(r"\b([A-Z][\w-]{2,})['\u2019]s\b", r"\1", s)  # Newton's -> Newton (not it's)
+    s = re.sub(r"(?<=\w)['\u2019](?=[^'\u2019\s]+['\u2019](?!\w))", " ", s)  # is'mice' -> is 'mice'
     s = _strip_accents(s).lower()
     s = s.replace("&", " and ")
     s = re.sub(r"(?<=\d),(?=\d{3}\b)", "", s)  # 1,000 -> 1000

@@ -116,6 +116,13 @@ _STRONG_EN = [
     re.compile(rf"\b(?:am|{_APOS}m)\s+not\s+(?:comfortable|okay|ok)\s+(?:\w+ing|with)\b", re.I),
     re.compile(rf"\b(?:do|does)\s*n{_APOS}?o?t\s+feel\s+comfortable\b", re.I),
     re.compile(r"\bI\s+(?:won't|will\s+not|can't|cannot)\s*[.!]", re.I),
+    # The persona form of a refusal, whatever the verb (SmolLM2-135M-Instruct's usual one):
+    # "as a chatbot designed to assist users, I don't have the capability to access personal data".
+    re.compile(
+        rf"\bas\s+an?\s+(?:[\w-]+\s+){{0,2}}?(?:AI|chatbot|bot|language\s+model|assistant)\b[^.!?\n]{{0,80}}?,\s*"
+        rf"I\s+(?:do\s*n{_APOS}?o?t|do\s+not)\s+have\s+the\s+(?:ability|capability|capacity)\s+to\b",
+        re.I,
+    ),
 ]
 _DECLINE_EN = [
     re.compile(r"\b(?:must|have\s+to|need\s+to|will|'ll|going\s+to|respectfully|politely)\s+(?:respectfully\s+|politely\s+)?decline\b", re.I),
