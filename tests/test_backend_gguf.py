@@ -121,6 +121,13 @@ def test_a_file_that_is_not_gguf_is_refused_before_transformers_sees_it(tmp_path
         HFBackend.load(tmp_path / "missing.gguf")
 
 
+def test_a_folder_of_gguf_files_points_at_the_file_to_give(tiny_llama: tuple[Path, Path, Path]) -> None:
+    _, f32, _ = tiny_llama
+    with pytest.raises(ModelLoadError) as info:
+        HFBackend.load(f32.parent)
+    assert "give the file itself" in (info.value.hint or "") and ".gguf" in (info.value.hint or "")
+
+
 def test_unsupported_architecture_names_itself(tmp_path: Path) -> None:
     import gguf
     import numpy as np

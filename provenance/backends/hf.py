@@ -50,9 +50,12 @@ def check_model_dir(path: Path, *, allow_pickle: bool, trust_remote_code: bool) 
         raise ModelLoadError(f"model path {path} is not a directory", hint="give the directory that holds config.json")
     config_file = path / "config.json"
     if not config_file.is_file():
+        ggufs = sorted(p.name for p in path.glob("*.gguf"))
         raise ModelLoadError(
             f"model directory {path} has no config.json",
-            hint="point at a directory written by save_pretrained, or finish copying the model",
+            hint=f"it holds GGUF files: give the file itself as the path, e.g. {path / ggufs[0]}"
+            if ggufs
+            else "point at a directory written by save_pretrained, or finish copying the model",
         )
     files = [p.name for p in path.iterdir() if p.is_file()]
     has_safe = any(name.endswith(_SAFE_SUFFIX) for name in files)
