@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
 
 from provenance.audit.schema import AuditFile
-from provenance.case.loader import _describe, _location
+from provenance.case.loader import validate_toml_file
 from provenance.case.schema import ModelSpec
 from provenance.errors import AuditFileError
 from provenance.hashing import sha256_file
@@ -62,18 +60,9 @@ def resolve_audit_path(path: str | Path) -> Path:
 def load_audit(path: str | Path) -> Audit:
     """Load and validate an audit file; errors name the file and the key path."""
     file = resolve_audit_path(path)
-    if not file.is_file():
-        raise AuditFileError(f"no audit file at {file}", hint="write one; see the example in README.md (Audits)")
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise AuditFileError(f"{file}: not valid TOML: {exc}", hint="fix the syntax at the position shown") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AuditFileError(f"{file}: cannot read: {exc}") from exc
-    try:
-        spec = AuditFile.model_validate(data)
-    except ValidationError as exc:
-        lines = [f"{file}: {_location(e['loc'])}: {_describe(e)}" for e in exc.errors()]
-        message = lines[0] if len(lines) == 1 else f"{len(lines)} problems: " + "; ".join(lines)
-        raise AuditFileError(message, hint="see the audit file example in README.md (Audits)") from exc
+    spec = validate_toml_file(
+        file, AuditFile, AuditFileError, what="audit file",
+        missing_hint="write one; see the example in README.md (Audits)",
+        schema_hint="see the audit file example in README.md (Audits)",
+    )
     return Audit(spec=spec, path=file.resolve(), sha256=sha256_file(file))

@@ -6,14 +6,18 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from provenance.case.schema import CaseFile, ModelSpec
-from provenance.errors import CaseFileError
+from provenance.errors import CaseFileError, ProvenanceError
 from provenance.hashing import sha256_file
 from provenance.modelref import is_package_ref, resolve_package_ref
 
 CASE_FILE_NAME = "case.toml"
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -75,21 +79,35 @@ def resolve_case_path(path: str | Path) -> Path:
     return path / CASE_FILE_NAME if path.is_dir() else path
 
 
-def load_case(path: str | Path) -> Case:
-    """Load and validate ``case.toml`` (or a directory holding one)."""
-    file = resolve_case_path(path)
+def validate_toml_file(
+    file: Path, schema: type[M], error: type[ProvenanceError], *, what: str, missing_hint: str, schema_hint: str
+) -> M:
+    """Read ``file`` as TOML and validate it against ``schema``; every problem names the file and key path.
+
+    Shared by case files and audit files, so both report mistakes the same way.
+    """
     if not file.is_file():
-        raise CaseFileError(f"no case file at {file}", hint="create one with `provenance case init DIR`")
+        raise error(f"no {what} at {file}", hint=missing_hint)
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise CaseFileError(f"{file}: not valid TOML: {exc}", hint="fix the syntax at the position shown") from exc
+        raise error(f"{file}: not valid TOML: {exc}", hint="fix the syntax at the position shown") from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise CaseFileError(f"{file}: cannot read: {exc}") from exc
+        raise error(f"{file}: cannot read: {exc}") from exc
     try:
-        spec = CaseFile.model_validate(data)
+        return schema.model_validate(data)
     except ValidationError as exc:
         lines = [f"{file}: {_location(e['loc'])}: {_describe(e)}" for e in exc.errors()]
         message = lines[0] if len(lines) == 1 else f"{len(lines)} problems: " + "; ".join(lines)
-        raise CaseFileError(message, hint="see the commented template from `provenance case init`") from exc
+        raise error(message, hint=schema_hint) from exc
+
+
+def load_case(path: str | Path) -> Case:
+    """Load and validate ``case.toml`` (or a directory holding one)."""
+    file = resolve_case_path(path)
+    spec = validate_toml_file(
+        file, CaseFile, CaseFileError, what="case file",
+        missing_hint="create one with `provenance case init DIR`",
+        schema_hint="see the commented template from `provenance case init`",
+    )
     return Case(spec=spec, path=file.resolve(), sha256=sha256_file(file))
