@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from provenance.audit.schema import AuditFile
 from provenance.case.loader import validate_toml_file
 from provenance.case.schema import ModelSpec
