@@ -9,14 +9,10 @@ Unknown keys are errors, as in case files.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from provenance import config
-from provenance.case.schema import _ID_PATTERN, SUITE_NAMES, Budget, ModelSpec, SuiteSpec, WatermarkSpec
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+from provenance.case.schema import _ID_PATTERN, SUITE_NAMES, Budget, ModelSpec, SuiteSpec, WatermarkSpec, _Strict
 
 
 class AuditInfo(_Strict):
