@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provenance.audit.schema import AuditFile
-from provenance.case.loader import validate_toml_file
+from provenance.case.loader import model_location, validate_toml_file
 from provenance.case.schema import ModelSpec
 from provenance.errors import AuditFileError
 from provenance.hashing import sha256_file
-from provenance.modelref import is_package_ref, resolve_package_ref
 
 AUDIT_FILE_NAME = "audit.toml"
 
@@ -43,11 +42,7 @@ class Audit:
 
     def model_path(self, model: ModelSpec) -> Path:
         """Where a model is, as ``Case.model_path`` finds it (``package:PKG/FILE`` included)."""
-        if model.path is None:
-            return self.directory
-        if is_package_ref(model.path):
-            return resolve_package_ref(model.path)
-        return self.resolve(model.path)
+        return model_location(model, self.directory, resolve_relative=True)
 
 
 def resolve_audit_path(path: str | Path) -> Path:

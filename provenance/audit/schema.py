@@ -12,7 +12,15 @@ from __future__ import annotations
 from pydantic import Field, field_validator, model_validator
 
 from provenance import config
-from provenance.case.schema import _ID_PATTERN, SUITE_NAMES, Budget, ModelSpec, SuiteSpec, WatermarkSpec, _Strict
+from provenance.case.schema import (
+    _ID_PATTERN,
+    Budget,
+    ModelSpec,
+    SuiteSpec,
+    WatermarkSpec,
+    _Strict,
+    check_suite_names,
+)
 
 
 class AuditInfo(_Strict):
@@ -69,10 +77,7 @@ class AuditFile(_Strict):
     @field_validator("suites")
     @classmethod
     def _known_suites(cls, suites: dict[str, SuiteSpec]) -> dict[str, SuiteSpec]:
-        unknown = sorted(set(suites) - set(SUITE_NAMES))
-        if unknown:
-            raise ValueError(f"unknown suite(s) {', '.join(unknown)}; known: {', '.join(SUITE_NAMES)}")
-        return suites
+        return check_suite_names(suites)
 
     @model_validator(mode="after")
     def _consistent(self) -> AuditFile:

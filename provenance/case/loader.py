@@ -46,12 +46,24 @@ class Case:
         An API model has no files; its path is the case folder (backends ignore it).
         ``package:PKG/FILE`` names a file inside an installed package (``provenance.modelref``).
         """
-        if model.path is None:
-            return self.directory
-        if is_package_ref(model.path):
-            return resolve_package_ref(model.path)
-        path = Path(model.path).expanduser()
-        return path if path.is_absolute() else (self.directory / path)
+        return model_location(model, self.directory)
+
+
+def model_location(model: ModelSpec, directory: Path, *, resolve_relative: bool = False) -> Path:
+    """Where ``model`` is, for a case or audit file in ``directory``.
+
+    An API model (no path) gets ``directory``; ``package:PKG/FILE`` names a file in an
+    installed package; a relative path is taken from ``directory`` (and made canonical
+    with ``resolve_relative``).
+    """
+    if model.path is None:
+        return directory
+    if is_package_ref(model.path):
+        return resolve_package_ref(model.path)
+    path = Path(model.path).expanduser()
+    if path.is_absolute():
+        return path
+    return (directory / path).resolve() if resolve_relative else directory / path
 
 
 def _location(loc: tuple[object, ...]) -> str:

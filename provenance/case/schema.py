@@ -128,6 +128,14 @@ class SuiteSpec(_Strict):
         return self
 
 
+def check_suite_names(suites: dict[str, SuiteSpec]) -> dict[str, SuiteSpec]:
+    """Case and audit files may only name suites this release has (a typo must not silently drop a suite)."""
+    unknown = sorted(set(suites) - set(SUITE_NAMES))
+    if unknown:
+        raise ValueError(f"unknown suite(s) {', '.join(unknown)}; known: {', '.join(SUITE_NAMES)}")
+    return suites
+
+
 class Budget(_Strict):
     """Hard limits on how much a collection may ask of the models."""
 
@@ -195,10 +203,7 @@ class CaseFile(_Strict):
     @field_validator("suites")
     @classmethod
     def _known_suites(cls, suites: dict[str, SuiteSpec]) -> dict[str, SuiteSpec]:
-        unknown = sorted(set(suites) - set(SUITE_NAMES))
-        if unknown:
-            raise ValueError(f"unknown suite(s) {', '.join(unknown)}; known: {', '.join(SUITE_NAMES)}")
-        return suites
+        return check_suite_names(suites)
 
     @model_validator(mode="after")
     def _unique_names(self) -> CaseFile:
