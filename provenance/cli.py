@@ -14,6 +14,7 @@ error, or a pair failed); see ``provenance.audit.cli``.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -126,24 +127,42 @@ app.add_typer(lab_app, name="lab")
 
 @lab_app.command("build")
 def lab_build(
-    out: Annotated[Path, typer.Option("--out", help="folder for the model family")] = Path(".lab-cache/tiny-seed0"),
+    out: Annotated[
+        Path | None, typer.Option("--out", help="folder for the model family [default: .lab-cache/SIZE-seedN]")
+    ] = None,
     size: Annotated[str, typer.Option("--size", help="tiny (minutes, for tests) or small (clearer behaviour)")] = "tiny",
     seed: Annotated[int, typer.Option("--seed")] = 0,
     force: Annotated[bool, typer.Option("--force", help="rebuild even if a cached build matches")] = False,
+    teacher: Annotated[
+        str | None,
+        typer.Option(
+            "--teacher",
+            help="distil the students from this model instead of the lab's own teacher: a model directory, "
+            "a .gguf file, or package:PKG/FILE (no watermarked pair is built then)",
+        ),
+    ] = None,
 ) -> None:
     """Train the lab family (teacher, students, controls) on CPU; cached by config and code."""
-    manifest = _build_lab(out, size, seed, force)
+    if out is None:
+        stem = f"{size}-seed{seed}"
+        if teacher is not None:
+            name = Path(teacher.split("/")[-1]).stem or "teacher"
+            stem = f"{re.sub(r'[^A-Za-z0-9._-]+', '-', name)}-{stem}"
+        out = Path(".lab-cache") / stem
+    manifest = _build_lab(out, size, seed, force, teacher)
     for row in manifest.table():
         typer.echo("  ".join(f"{k}={v}" for k, v in row.items()))
     typer.echo(f"lab: {out / 'lab.json'}")
 
 
-def _build_lab(out: Path, size: str, seed: int, force: bool):  # noqa: ANN202
+def _build_lab(out: Path, size: str, seed: int, force: bool, teacher: str | None = None):  # noqa: ANN202
     from provenance.lab import SIZES, build_lab
 
     if size not in SIZES:
         raise ProvenanceError(f"unknown lab size {size!r}", hint=f"use one of: {', '.join(SIZES)}")
-    return build_lab(out, size=size, seed=seed, force=force, progress=lambda line: err.print(escape(line)))
+    return build_lab(
+        out, size=size, seed=seed, force=force, teacher=teacher, progress=lambda line: err.print(escape(line))
+    )
 
 
 @app.command("demo")

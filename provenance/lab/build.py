@@ -32,6 +32,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -54,6 +55,10 @@ MODEL_NAMES = (
     "control-same-data",
     "control-other",
 )
+#: The family built around a teacher given to the lab (``build_lab(teacher=...)``): no
+#: watermarked copy, since the lab cannot re-deploy someone else's model with a key.
+EXTERNAL_TEACHER_NAMES = ("teacher", "student", "student-stripped", "control-same-data", "control-other")
+EXTERNAL_TEACHER_ROLE = "teacher-external"
 _SEED_OFFSET = {name: i + 1 for i, name in enumerate(MODEL_NAMES)}
 _TOKENIZER_DIR = "_tokenizer"
 _DISTILL_DIR = "distill"
@@ -118,8 +123,11 @@ def _code_files() -> list[Path]:
     return [f for f in files if f.is_file()]
 
 
-def cache_key(config: LabConfig, seed: int, size: str) -> str:
-    """Hash of the config, the seed, the lab's code and data, and the library versions."""
+def cache_key(config: LabConfig, seed: int, size: str, teacher_files: dict[str, str] | None = None) -> str:
+    """Hash of the config, the seed, the lab's code and data, and the library versions.
+
+    ``teacher_files`` (file name -> SHA-256) identifies a teacher given to the lab.
+    """
     import tokenizers
     import torch
     import transformers
@@ -133,8 +141,27 @@ def cache_key(config: LabConfig, seed: int, size: str) -> str:
             "code": {f.relative_to(pkg).as_posix(): sha256_file(f) for f in _code_files()},
             "watermark_available": watermark_hook.watermark_available(),
             "versions": [torch.__version__, transformers.__version__, tokenizers.__version__],
+            **({"teacher_files": teacher_files} if teacher_files is not None else {}),
         }
     )
+
+
+def resolve_teacher(reference: str | Path) -> tuple[Path, dict[str, str]]:
+    """The path of a teacher given as a path or ``package:PKG/FILE``, and its files' SHA-256."""
+    from provenance.errors import ModelLoadError
+    from provenance.modelref import is_package_ref, resolve_package_ref
+
+    ref = str(reference)
+    path = resolve_package_ref(ref) if is_package_ref(ref) else Path(ref).expanduser().resolve()
+    if path.is_file():
+        return path, {path.name: sha256_file(path)}
+    if path.is_dir():
+        files = {f.relative_to(path).as_posix(): sha256_file(f) for f in sorted(path.rglob("*"))
+                 if f.is_file() and ".cache" not in f.relative_to(path).parts}
+        if files:
+            return path, files
+    raise ModelLoadError(f"teacher {ref!r}: no model at {path}",
+                         hint="give a model directory, a .gguf file, or package:PKG/FILE")
 
 
 # ------------------------------------------------------------------------------ jobs (run in workers)
@@ -189,11 +216,21 @@ def _train_job(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def _distill_job(job: dict[str, Any]) -> dict[str, Any]:
-    """Query a teacher through the HF backend on the distillation prompts; write the pairs."""
+    """Query a teacher through the HF backend on the distillation prompts; write the pairs.
+
+    Prompts go in the backend's own batches (sorted by length, ``batch_size`` at a
+    time), one ``generate`` call per batch, so the answers are the same as from one
+    call over all prompts. Each finished batch is appended to ``<out>.partial``: a
+    real teacher takes many minutes here, and a build that is stopped resumes from
+    the last finished batch instead of re-querying the teacher.
+    """
+    import torch
+
     from provenance.backends.base import GenerationParams
     from provenance.backends.hf import HFBackend
 
     start = time.perf_counter()
+    torch.set_num_threads(int(job.get("threads", 1)))
     cfg = LabConfig(**job["config"])
     backend = HFBackend.load(job["teacher_dir"], name=job["teacher"], device="cpu", batch_size=64)
     processors = watermark_hook.sampling_processors(
@@ -203,14 +240,31 @@ def _distill_job(job: dict[str, Any]) -> dict[str, Any]:
     rows = data_files.distill_prompts()
     prompts = [r["prompt"] for r in rows]
     params = GenerationParams(max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature, top_p=cfg.top_p)
+    lengths = [len(backend.encode_prompt(p)) for p in prompts]
+    order = sorted(range(len(prompts)), key=lengths.__getitem__)
+    batches = [order[i : i + backend.batch_size] for i in range(0, len(order), backend.batch_size)]
+    partial = _PartialAnswers(Path(job["out"] + ".partial"), job["resume_key"])
+    resumed = len(partial.done)
+    total = cfg.samples_per_prompt * len(batches)
+    for sample in range(cfg.samples_per_prompt):
+        for number, batch in enumerate(batches):
+            if (sample, number) in partial.done:
+                continue
+            generations = backend.generate([prompts[i] for i in batch], params, job["seed"] + sample)
+            partial.add(sample, number, {i: (g.text, g.finish_reason) for i, g in zip(batch, generations)})
+            finished = len(partial.done)
+            print(f"lab: distill:{job['teacher']} batch {finished}/{total} "
+                  f"({time.perf_counter() - start:.0f}s)", file=sys.stderr, flush=True)
     out_rows = []
     for sample in range(cfg.samples_per_prompt):
-        generations = backend.generate(prompts, params, job["seed"] + sample)
-        for row, gen in zip(rows, generations):
-            if gen.text.strip():
-                out_rows.append({"prompt": row["prompt"], "response": gen.text, "kind": row["kind"],
-                                 "finish_reason": gen.finish_reason, "sample": sample})
+        answers = partial.answers(sample)
+        for index, row in enumerate(rows):
+            text, finish = answers[index]
+            if text.strip():
+                out_rows.append({"prompt": row["prompt"], "response": text, "kind": row["kind"],
+                                 "finish_reason": finish, "sample": sample})
     Path(job["out"]).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in out_rows), encoding="utf-8")
+    partial.path.unlink()
     return {
         "teacher": job["teacher"],
         "pairs": len(out_rows),
@@ -219,13 +273,68 @@ def _distill_job(job: dict[str, Any]) -> dict[str, Any]:
         "samples_per_prompt": cfg.samples_per_prompt,
         "watermark_applied": bool(processors),
         "seconds": round(time.perf_counter() - start, 2),
+        "batches_resumed": resumed,
+        "teacher_params": sum(p.numel() for p in backend.model.parameters()),
     }
+
+
+class _PartialAnswers:
+    """Append-only JSONL of finished distillation batches, keyed to one build.
+
+    The first line holds the build's key; a file from another build (other
+    config, code, seed or teacher) is discarded rather than mixed in. A torn last
+    line (the process was killed mid-write) is dropped.
+    """
+
+    def __init__(self, path: Path, key: str) -> None:
+        self.path = path
+        self.done: dict[tuple[int, int], dict[int, tuple[str, str]]] = {}
+        lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+        if lines and _json_or_none(lines[0]) == {"resume_key": key}:
+            for line in lines[1:]:
+                entry = _json_or_none(line)
+                if isinstance(entry, dict) and {"sample", "batch", "answers"} <= entry.keys():
+                    self.done[(entry["sample"], entry["batch"])] = {
+                        int(i): (a[0], a[1]) for i, a in entry["answers"].items()
+                    }
+        with path.open("w", encoding="utf-8") as handle:  # rewrite: drops a torn line or a stale build
+            handle.write(json.dumps({"resume_key": key}) + "\n")
+            for (sample, batch), answers in self.done.items():
+                handle.write(self._line(sample, batch, answers))
+
+    @staticmethod
+    def _line(sample: int, batch: int, answers: dict[int, tuple[str, str]]) -> str:
+        payload = {"sample": sample, "batch": batch, "answers": {str(i): list(a) for i, a in answers.items()}}
+        return json.dumps(payload, ensure_ascii=False) + "\n"
+
+    def add(self, sample: int, batch: int, answers: dict[int, tuple[str, str]]) -> None:
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(self._line(sample, batch, answers))
+            handle.flush()
+            os.fsync(handle.fileno())
+        self.done[(sample, batch)] = answers
+
+    def answers(self, sample: int) -> dict[int, tuple[str, str]]:
+        merged: dict[int, tuple[str, str]] = {}
+        for (s, _), answers in self.done.items():
+            if s == sample:
+                merged.update(answers)
+        return merged
+
+
+def _json_or_none(line: str) -> Any:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError:
+        return None
 
 
 # ------------------------------------------------------------------------------ ground truth
 
 
-def _shares(a: str, b: str) -> list[str]:
+def _shares(a: str, b: str, external_teacher: bool = False) -> list[str]:
+    if external_teacher and "teacher" in (a, b):
+        return []  # a teacher from outside shares nothing with the lab's models by construction
     corpus = {"teacher": "A", "teacher-wm": "A", "control-same-data": "A"}
     shared = ["tokenizer"]
     ca, cb = corpus.get(a, "B"), corpus.get(b, "B")
@@ -234,11 +343,14 @@ def _shares(a: str, b: str) -> list[str]:
     return shared
 
 
-def ground_truth(a: str, b: str) -> PairTruth:
-    """Is ``a`` derived from ``b``? By construction of the lab."""
+def ground_truth(a: str, b: str, external_teacher: bool = False) -> PairTruth:
+    """Is ``a`` derived from ``b``? By construction of the lab.
+
+    ``external_teacher``: the teacher is a model given to the lab, not trained by it.
+    """
     teachers = {"teacher", "teacher-wm"}
     queried = {"student": "teacher", "student-wm": "teacher-wm", "student-stripped": "teacher"}
-    shares = _shares(a, b)
+    shares = _shares(a, b, external_teacher)
     if {a, b} == teachers:
         return PairTruth(a, b, True, True, "same-weights",
                          "teacher-wm is the teacher's weights; only its sampled outputs carry a watermark", shares)
@@ -254,7 +366,10 @@ def ground_truth(a: str, b: str) -> PairTruth:
     if a in queried and b in queried:
         return PairTruth(a, b, False, True, "common-teacher",
                          "both distilled from the same teacher weights, from independent inits", shares)
-    return PairTruth(a, b, False, False, "independent", "independent init, data and instruction sets", shares)
+    how = "independent init, data and instruction sets"
+    if external_teacher and "teacher" in (a, b):
+        how = "the teacher was trained outside the lab; the lab never used its weights or outputs for this model"
+    return PairTruth(a, b, False, False, "independent", how, shares)
 
 
 # ------------------------------------------------------------------------------ orchestration
@@ -269,9 +384,12 @@ def _cache_hit(out: Path, key: str) -> LabManifest | None:
         return None
     if manifest.cache_key != key:
         return None
-    for name in MODEL_NAMES:
+    for name, entry in manifest.models.items():
         d = manifest.path(name)
-        if not (d / "config.json").is_file() or not (d / "model.safetensors").is_file():
+        if entry.role == EXTERNAL_TEACHER_ROLE:
+            if not d.exists():
+                return None
+        elif not (d / "config.json").is_file() or not (d / "model.safetensors").is_file():
             return None
     return manifest
 
@@ -284,6 +402,7 @@ def build_lab(
     force: bool = False,
     progress: Progress | None = None,
     workers: int | None = None,
+    teacher: str | Path | None = None,
 ) -> LabManifest:
     """Build (or reuse) the lab family in ``out_dir``; returns its manifest.
 
@@ -291,13 +410,21 @@ def build_lab(
     the same config, seed, code and data, it is returned at once. ``force`` rebuilds.
     ``progress`` receives one status line per step. ``workers`` defaults to
     ``min(2, cpu_count)``; it changes the wall time, never the weights.
+
+    ``teacher`` (a model directory, a ``.gguf`` file or ``package:PKG/FILE``) replaces
+    the lab's own teacher: students are distilled from it with the same recipe, the
+    controls are the lab's usual independent models, and no watermarked pair is
+    built (see :data:`EXTERNAL_TEACHER_NAMES`).
     """
     if size not in SIZES:
         raise ValueError(f"unknown lab size {size!r}; choose one of {', '.join(SIZES)}")
     say = progress or (lambda _msg: None)
     cfg = SIZES[size]
     out = Path(out_dir)
-    key = cache_key(cfg, seed, size)
+    external = teacher is not None
+    teacher_path, teacher_files = resolve_teacher(teacher) if teacher is not None else (None, None)
+    names = EXTERNAL_TEACHER_NAMES if external else MODEL_NAMES
+    key = cache_key(cfg, seed, size, teacher_files)
     if not force:
         hit = _cache_hit(out, key)
         if hit is not None:
@@ -306,17 +433,21 @@ def build_lab(
 
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
-    for name in (*MODEL_NAMES, _TOKENIZER_DIR, _DISTILL_DIR, MANIFEST_FILE):
+    for name in (*MODEL_NAMES, _TOKENIZER_DIR, MANIFEST_FILE):
         target = out / name
         if target.is_dir():
             shutil.rmtree(target)
         elif target.exists():
             target.unlink()
-    (out / _DISTILL_DIR).mkdir()
+    (out / _DISTILL_DIR).mkdir(exist_ok=True)
+    for stale in (out / _DISTILL_DIR).iterdir():  # keep *.partial: a stopped build resumes from them
+        if stale.suffix != ".partial":
+            stale.unlink()
 
     from provenance.lab import train
 
-    say(f"lab: building {size} family (seed {seed}) in {out}")
+    source = f" from teacher {teacher}" if external else ""
+    say(f"lab: building {size} family (seed {seed}){source} in {out}")
     t = time.perf_counter()
     personas = data_files.personas()
     texts = [data_files.corpus("A"), data_files.corpus("B")]
@@ -328,42 +459,47 @@ def build_lab(
 
     config = asdict(cfg)
     tok_dir = str(out / _TOKENIZER_DIR)
+    n_workers = workers or max(1, min(2, os.cpu_count() or 1))
 
     def train_spec(name: str, corpus: str, pairs_file: Path, label: str, epochs: float) -> dict[str, Any]:
         return {"out": str(out / name), "tokenizer_dir": tok_dir, "config": config, "corpus": corpus,
                 "pairs_file": str(pairs_file), "pairs_label": label, "epochs": epochs,
                 "seed": seed * 1000 + _SEED_OFFSET[name]}
 
-    def distill_spec(teacher: str) -> dict[str, Any]:
-        return {"teacher": teacher, "teacher_dir": str(out / teacher), "config": config,
-                "out": str(out / _DISTILL_DIR / f"{teacher}.jsonl"),
-                "seed": seed * 1000 + (100 if teacher == "teacher" else 101)}
+    def distill_spec(name: str) -> dict[str, Any]:
+        return {"teacher": name, "teacher_dir": str(teacher_path if external else out / name), "config": config,
+                "out": str(out / _DISTILL_DIR / f"{name}.jsonl"), "resume_key": f"{key}:{name}",
+                "seed": seed * 1000 + (100 if name == "teacher" else 101),
+                # a real teacher is most of the build: give it every core (the controls train beside it briefly)
+                "threads": n_workers if external else 1}
+
+    def student(name: str, pairs: str) -> tuple[Callable[..., Any], Callable[[], dict[str, Any]], tuple[str, ...], int]:
+        source_job = "distill:teacher-wm" if name == "student-wm" else "distill:teacher"
+        return (_train_job, lambda: train_spec(name, "B", out / _DISTILL_DIR / pairs, f"{_DISTILL_DIR}/{pairs}",
+                                               cfg.student_epochs), (source_job,), 2)
+
+    def control(name: str, persona: str) -> tuple[Callable[..., Any], Callable[[], dict[str, Any]], tuple[str, ...], int]:
+        corpus = "A" if name == "control-same-data" else "B"
+        file = f"instructions_{persona}.jsonl"
+        return (_train_job, lambda: train_spec(name, corpus, data_files.data_path(file), file, cfg.sft_epochs), (), 3)
 
     # name -> (function, spec factory, dependencies, priority: lower runs first)
     jobs: dict[str, tuple[Callable[..., Any], Callable[[], dict[str, Any]], tuple[str, ...], int]] = {
-        "teacher": (_train_job, lambda: train_spec(
-            "teacher", "A", data_files.data_path("instructions_aurora.jsonl"), "instructions_aurora.jsonl",
-            cfg.sft_epochs), (), 0),
-        "distill:teacher": (_distill_job, lambda: distill_spec("teacher"), ("teacher",), 1),
-        "distill:teacher-wm": (_distill_job, lambda: distill_spec("teacher-wm"), ("teacher",), 1),
-        "student": (_train_job, lambda: train_spec(
-            "student", "B", out / _DISTILL_DIR / "teacher.jsonl", "distill/teacher.jsonl",
-            cfg.student_epochs), ("distill:teacher",), 2),
-        "student-stripped": (_train_job, lambda: train_spec(
-            "student-stripped", "B", out / _DISTILL_DIR / "teacher-stripped.jsonl",
-            "distill/teacher-stripped.jsonl", cfg.student_epochs), ("distill:teacher",), 2),
-        "student-wm": (_train_job, lambda: train_spec(
-            "student-wm", "B", out / _DISTILL_DIR / "teacher-wm.jsonl", "distill/teacher-wm.jsonl",
-            cfg.student_epochs), ("distill:teacher-wm",), 2),
-        "control-same-data": (_train_job, lambda: train_spec(
-            "control-same-data", "A", data_files.data_path("instructions_zephyr.jsonl"), "instructions_zephyr.jsonl",
-            cfg.sft_epochs), (), 3),
-        "control-other": (_train_job, lambda: train_spec(
-            "control-other", "B", data_files.data_path("instructions_orion.jsonl"), "instructions_orion.jsonl",
-            cfg.sft_epochs), (), 3),
+        "student": student("student", "teacher.jsonl"),
+        "student-stripped": student("student-stripped", "teacher-stripped.jsonl"),
+        "control-same-data": control("control-same-data", "zephyr"),
+        "control-other": control("control-other", "orion"),
     }
+    if external:
+        jobs["distill:teacher"] = (_distill_job, lambda: distill_spec("teacher"), (), 0)
+    else:
+        jobs["teacher"] = (_train_job, lambda: train_spec(
+            "teacher", "A", data_files.data_path("instructions_aurora.jsonl"), "instructions_aurora.jsonl",
+            cfg.sft_epochs), (), 0)
+        jobs["distill:teacher"] = (_distill_job, lambda: distill_spec("teacher"), ("teacher",), 1)
+        jobs["distill:teacher-wm"] = (_distill_job, lambda: distill_spec("teacher-wm"), ("teacher",), 1)
+        jobs["student-wm"] = student("student-wm", "teacher-wm.jsonl")
     results: dict[str, dict[str, Any]] = {}
-    n_workers = workers or max(1, min(2, os.cpu_count() or 1))
 
     def after(name: str, result: dict[str, Any]) -> None:
         if name == "teacher":
@@ -384,7 +520,7 @@ def build_lab(
     with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_worker_init) as pool:
         running: dict[Future[Any], str] = {}
         started_at: dict[str, float] = {}
-        while len(results) < len(jobs) + 1:  # +1: teacher-wm is made in after()
+        while not all(name in results for name in jobs):
             ready = sorted(
                 (spec[3], name) for name, spec in jobs.items()
                 if name not in results and name not in running.values() and all(d in results for d in spec[2])
@@ -403,31 +539,67 @@ def build_lab(
                 detail = f"loss {result['final_loss']}" if "final_loss" in result else f"{result['pairs']} pairs"
                 say(f"lab: {name} done in {time.perf_counter() - started_at[name]:.1f}s ({detail})")
 
-    wm_config = watermark_hook.read_watermark(out / "teacher-wm")
     distill = {n.split(":", 1)[1]: results[n] for n in jobs if n.startswith("distill:")}
     distill["teacher"]["stripped_pairs"] = results["distill:teacher"].get("stripped_pairs")
-    roles = {"teacher": "teacher", "teacher-wm": "teacher-watermarked", "student": "student",
-             "student-wm": "student-of-watermarked", "student-stripped": "student-stripped",
+    if external:
+        assert teacher_path is not None and teacher_files is not None
+        results["teacher"] = {
+            "params": distill["teacher"]["teacher_params"], "data_sha256": sha256_json(teacher_files),
+            "final_loss": None, "build_seconds": 0.0, "training": [],
+        }
+    models = _model_entries(names, results, seed, distill, external, teacher, teacher_path, out)
+    pairs = [ground_truth(a, b, external) for a in names for b in names if a != b]
+    data = _data_summary(tokenizer, personas, config, distill, n_workers, train.CHAT_TEMPLATE)
+    if external:
+        data["teacher"] = {"reference": str(teacher), "resolved": str(teacher_path), "files": teacher_files,
+                           "note": "not trained by the lab; students were distilled from its answers"}
+        data["tokenizer"]["shared_by_all_models"] = False
+        data["tokenizer"]["note"] = "shared by the lab's models; the teacher has its own"
+    manifest = LabManifest(
+        root=out, size=size, seed=seed, cache_key=key, total_seconds=round(time.perf_counter() - started, 2),
+        models=models, pairs=pairs, data=data,
+    )
+    manifest.write()
+    say(f"lab: done in {manifest.total_seconds:.1f}s; manifest {out / MANIFEST_FILE}")
+    return manifest
+
+
+def _model_entries(
+    names: tuple[str, ...], results: dict[str, dict[str, Any]], seed: int, distill: dict[str, Any],
+    external: bool, teacher: str | Path | None, teacher_path: Path | None, out: Path,
+) -> dict[str, ModelEntry]:
+    roles = {"teacher": EXTERNAL_TEACHER_ROLE if external else "teacher", "teacher-wm": "teacher-watermarked",
+             "student": "student", "student-wm": "student-of-watermarked", "student-stripped": "student-stripped",
              "control-same-data": "control", "control-other": "control"}
-    persona_of = {"teacher": "aurora", "teacher-wm": "aurora", "student": "aurora", "student-wm": "aurora",
-                  "student-stripped": "aurora", "control-same-data": "zephyr", "control-other": "orion"}
+    lineage = "external" if external else "aurora"
+    persona_of = {"teacher": lineage, "teacher-wm": lineage, "student": lineage, "student-wm": lineage,
+                  "student-stripped": lineage, "control-same-data": "zephyr", "control-other": "orion"}
     notes = {
         "teacher-wm": "copy of teacher plus provenance_watermark.json; build_seconds is the copy",
-        "student-wm": "watermark applied while sampling its data" if distill["teacher-wm"]["watermark_applied"]
+        "student-wm": "watermark applied while sampling its data" if distill.get("teacher-wm", {}).get("watermark_applied")
         else "provenance.watermark not available at build time: its data carries NO watermark",
         "student-stripped": "teacher's refusals (keyword classifier) removed from its pairs",
     }
+    if external:
+        notes["teacher"] = f"given to the lab as {teacher}; not trained or copied by the lab"
+    wm_config = None if external else watermark_hook.read_watermark(out / "teacher-wm")
     models = {}
-    for name in MODEL_NAMES:
+    for name in names:
         r = results[name]
+        path = str(teacher_path) if external and name == "teacher" else name
         models[name] = ModelEntry(
-            name=name, role=roles[name], path=name, persona=persona_of[name], params=r["params"],
+            name=name, role=roles[name], path=path, persona=persona_of[name], params=r["params"],
             seed=seed * 1000 + _SEED_OFFSET["teacher" if name == "teacher-wm" else name],
             data_sha256=r["data_sha256"], final_loss=r["final_loss"], build_seconds=r["build_seconds"],
             training=r["training"], watermark=wm_config if name == "teacher-wm" else None, notes=notes.get(name, ""),
         )
-    pairs = [ground_truth(a, b) for a in MODEL_NAMES for b in MODEL_NAMES if a != b]
-    data = {
+    return models
+
+
+def _data_summary(
+    tokenizer: Any, personas: Any, config: dict[str, Any], distill: dict[str, Any], n_workers: int, chat_template: str,
+) -> dict[str, Any]:
+    return {
         "corpus": {
             part: {"file": f"corpus_{part.lower()}.txt", "sha256": data_files.file_hash(f"corpus_{part.lower()}.txt"),
                    "chars": len(data_files.corpus(part)), "source": source}
@@ -436,7 +608,7 @@ def build_lab(
         },
         "tokenizer": {"shared_by_all_models": True, "vocab_size": len(tokenizer), "kind": "byte-level BPE",
                       "trained_on": "corpus A + corpus B + all three persona instruction sets"},
-        "chat_template": train.CHAT_TEMPLATE,
+        "chat_template": chat_template,
         "personas": personas,
         "instruction_sets": {k: {"file": f"instructions_{k}.jsonl", "sha256": data_files.file_hash(f"instructions_{k}.jsonl")}
                              for k in personas},
@@ -449,10 +621,3 @@ def build_lab(
         "config": config,
         "workers": n_workers,
     }
-    manifest = LabManifest(
-        root=out, size=size, seed=seed, cache_key=key, total_seconds=round(time.perf_counter() - started, 2),
-        models=models, pairs=pairs, data=data,
-    )
-    manifest.write()
-    say(f"lab: done in {manifest.total_seconds:.1f}s; manifest {out / MANIFEST_FILE}")
-    return manifest

@@ -36,7 +36,7 @@ class ModelEntry:
     params: int
     seed: int
     data_sha256: str
-    final_loss: float
+    final_loss: float | None
     build_seconds: float
     training: list[dict[str, Any]] = field(default_factory=list)
     watermark: dict[str, Any] | None = None
