@@ -41,6 +41,10 @@ class EvidenceStoreError(ProvenanceError):
     """The evidence store cannot be opened, written, or belongs to another case."""
 
 
+class ContextWindowError(ProvenanceError):
+    """A prompt plus its answer (or the continuation to score) does not fit the model's context."""
+
+
 class CapabilityError(ProvenanceError):
     """A backend was asked for something it declared it cannot do."""
 

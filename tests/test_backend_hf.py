@@ -11,7 +11,7 @@ import torch
 
 from provenance.backends.base import Capability, GenerationParams
 from provenance.backends.hf import HFBackend
-from provenance.errors import ModelLoadError, UnsafeCheckpointError
+from provenance.errors import ContextWindowError, ModelLoadError, UnsafeCheckpointError
 
 PROMPTS = [
     "Who are you?",
@@ -100,6 +100,17 @@ def test_top_logprobs_are_sorted_and_agree_with_score(backend: HFBackend) -> Non
         values = [e.logprob for e in entries]
         assert values == sorted(values, reverse=True)
         assert sum(torch.tensor(values).exp().tolist()) <= 1.0 + 1e-6
+
+
+def test_text_longer_than_the_context_is_a_clear_error_naming_the_fix(backend: HFBackend) -> None:
+    # A real teacher's answer re-tokenised by a small suspect can outgrow its context:
+    # the case must stop with the remedy, not a traceback.
+    long_answer = "the quick brown fox jumps over the lazy dog " * 200
+    for call in (lambda: backend.score(["Hi"], [long_answer]),
+                 lambda: backend.generate(["Hi"], GenerationParams(max_new_tokens=backend.max_length + 1), 0)):
+        with pytest.raises(ContextWindowError) as caught:
+            call()
+        assert f"at most {backend.max_length}" in caught.value.message and "max_new_tokens" in (caught.value.hint or "")
 
 
 def test_backend_declares_all_three_capabilities(backend: HFBackend) -> None:

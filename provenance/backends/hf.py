@@ -27,7 +27,7 @@ from provenance.backends.base import (
     TopToken,
 )
 from provenance.backends.gguf import is_gguf
-from provenance.errors import ModelLoadError, UnsafeCheckpointError
+from provenance.errors import ContextWindowError, ModelLoadError, UnsafeCheckpointError
 from provenance.hashing import sha256_file, sha256_text
 
 _PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
@@ -207,7 +207,11 @@ class HFBackend(Backend):
 
     def _check_fits(self, n_tokens: int, what: str) -> None:
         if n_tokens > self.max_length:
-            raise ValueError(f"{what} needs {n_tokens} tokens; the model takes at most {self.max_length}")
+            raise ContextWindowError(
+                f"{self._identity.name}: {what} needs {n_tokens} tokens; the model takes at most {self.max_length}",
+                hint="lower max_new_tokens for the suite in the case file (every model scores the teacher's answers, "
+                "so they must fit the smallest context), or use a model with a longer context",
+            )
 
     # -- the three capabilities ------------------------------------------------------
 
@@ -284,6 +288,33 @@ class HFBackend(Backend):
                 results[index] = Scored(tuple(cont), tuple(float(x) for x in picked.tolist()))
         return [r for r in results if r is not None]
 
+    def next_token_probs(
+        self, prompts: Sequence[str], continuations: Sequence[str]
+    ) -> Iterator[tuple[int, list[int], list[int], Any]]:
+        """Per continuation: (index, prompt token ids, continuation token ids, probabilities).
+
+        ``probabilities[t]`` (a float tensor over the vocabulary) is the model's
+        next-token distribution just before continuation token t, from one forward
+        pass per batch. Yielded batch by batch, so the full distributions of a large
+        sample are never held at once.
+        """
+        if len(prompts) != len(continuations):
+            raise ValueError("next_token_probs() needs one continuation per prompt")
+        torch = self._torch
+        contexts = [self.encode_prompt(p) for p in prompts]
+        conts = [list(self.tokenizer(c, add_special_tokens=False)["input_ids"]) for c in continuations]
+        for ctx, cont in zip(contexts, conts):
+            self._check_fits(len(ctx) + len(cont), "a prompt plus its continuation")
+        for batch in self._batches([len(contexts[i]) + len(conts[i]) for i in range(len(prompts))]):
+            ids, mask, positions = self._left_pad([contexts[i] + conts[i] for i in batch])
+            with torch.inference_mode():
+                logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions).logits
+            probs = torch.softmax(logits.float(), dim=-1).cpu()
+            for row, index in enumerate(batch):
+                cont = conts[index]
+                steps = probs[row, -len(cont) - 1 : -1] if cont else probs[row, :0]  # position t predicts token t
+                yield index, contexts[index], cont, steps
+
     def subset_mass(
         self, prompts: Sequence[str], continuations: Sequence[str], subset: Callable[[Sequence[int], int], Any]
     ) -> list[SubsetMass]:
@@ -292,30 +323,19 @@ class HFBackend(Backend):
         import numpy as np
 
         torch = self._torch
-        contexts = [self.encode_prompt(p) for p in prompts]
-        conts = [list(self.tokenizer(c, add_special_tokens=False)["input_ids"]) for c in continuations]
-        for ctx, cont in zip(contexts, conts):
-            self._check_fits(len(ctx) + len(cont), "a prompt plus its continuation")
         results: list[SubsetMass | None] = [None] * len(prompts)
-        for batch in self._batches([len(contexts[i]) + len(conts[i]) for i in range(len(prompts))]):
-            ids, mask, positions = self._left_pad([contexts[i] + conts[i] for i in batch])
-            with torch.inference_mode():
-                logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions).logits
-            probs = torch.softmax(logits.float(), dim=-1).cpu()
-            for row, index in enumerate(batch):
-                ctx, cont = contexts[index], conts[index]
-                if not cont:
-                    results[index] = SubsetMass((), (), ())
-                    continue
-                steps = probs[row, -len(cont) - 1 : -1]  # position t predicts continuation token t
-                prefix = ctx + cont
-                width = steps.shape[1]
-                sets = np.stack([np.asarray(subset(prefix[: len(ctx) + t], width), dtype=bool) for t in range(len(cont))])
-                mass = (steps * torch.from_numpy(sets)).sum(-1)
-                collision = (steps * steps).sum(-1)
-                results[index] = SubsetMass(
-                    tuple(cont), tuple(float(x) for x in mass.tolist()), tuple(float(x) for x in collision.tolist())
-                )
+        for index, ctx, cont, steps in self.next_token_probs(prompts, continuations):
+            if not cont:
+                results[index] = SubsetMass((), (), ())
+                continue
+            prefix = ctx + cont
+            width = steps.shape[1]
+            sets = np.stack([np.asarray(subset(prefix[: len(ctx) + t], width), dtype=bool) for t in range(len(cont))])
+            mass = (steps * torch.from_numpy(sets)).sum(-1)
+            collision = (steps * steps).sum(-1)
+            results[index] = SubsetMass(
+                tuple(cont), tuple(float(x) for x in mass.tolist()), tuple(float(x) for x in collision.tolist())
+            )
         return [r for r in results if r is not None]
 
     def top_logprobs(self, prompts: Sequence[str], k: int) -> list[list[TopToken]]:
