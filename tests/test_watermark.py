@@ -194,3 +194,48 @@ def test_reading_mode_masses_from_the_backend_match_the_green_lists(backend: HFB
         probs = torch.softmax(backend.model(torch.tensor([ids])).logits[0, -1].float(), -1).numpy()
     green = scheme.green_mask(ids, probs.size)
     assert reading.mass[1] == pytest.approx(float(probs[green].sum()), abs=1e-5)
+
+
+def test_bennett_bound_is_never_looser_than_bernstein_and_matches_its_formula() -> None:
+    from provenance.watermark.stats import bennett_p_value
+
+    for t, v, b in [(3.0, 1.0, 0.5), (10.0, 4.0, 0.75), (0.5, 2.0, 0.1), (5.0, 0.2, 0.9)]:
+        bernstein = np.exp(-(t**2) / (2 * (v + b * t / 3)))
+        u = b * t / v
+        assert bennett_p_value(t, v, b) == pytest.approx(np.exp(-(v / b**2) * ((1 + u) * np.log1p(u) - u)))
+        assert bennett_p_value(t, v, b) <= bernstein
+    assert bennett_p_value(-1.0, 1.0, 0.5) == 1.0 and bennett_p_value(1.0, 0.0, 0.5) == 1.0
+
+
+def test_reading_selection_keeps_the_flattest_occurrence_of_each_context() -> None:
+    from provenance.watermark.selection import select_contexts
+
+    seqs = [[5, 7, 5, 8], [9, 5, 6]]
+    coll = [[0.9, 0.8, 0.5, 0.2], [0.4, 0.7, 0.3]]
+    first = select_contexts(seqs, context_width=1)
+    flat = select_contexts(seqs, context_width=1, collision=coll)
+    # context 5 occurs before positions (0,1), (0,3) and (1,2): collisions 0.8, 0.2, 0.3
+    assert dict(zip(first.contexts[:, 0].tolist(), first.origin))[5] == (0, 1)
+    assert dict(zip(flat.contexts[:, 0].tolist(), flat.origin))[5] == (0, 3)
+    for sel in (first, flat):
+        assert sorted(sel.contexts[:, 0].tolist()) == [5, 7, 9]
+        assert sel.n + sum(sel.dropped.values()) == sel.total == 7
+
+
+def test_certain_positions_do_not_drown_the_signal() -> None:
+    # A leaning model whose answers are mostly template (next token certain): the
+    # unweighted sum gives the certain positions full weight and loses the signal.
+    rng = np.random.default_rng(1)
+    mass, coll = _reading_sample(rng, 40, 200, 2.0)
+    certain = 400
+    mass = np.concatenate([mass, rng.choice([0.999, 0.001], size=certain, p=[0.25, 0.75])])
+    coll = np.concatenate([coll, np.full(certain, 0.998)])
+    weighted = green_mass_test(mass, coll, 0.25)
+    assert weighted.p_value < 1e-3
+    assert weighted.details["p_bernstein"] >= weighted.p_value
+    w = 1 - coll
+    assert weighted.statistic == pytest.approx(
+        float(np.sum(w * (mass - 0.25)) / np.sqrt(0.25 * 0.75 * np.sum(w * w * coll)))
+    )
+    unweighted_z = float(np.sum(mass - 0.25) / np.sqrt(0.25 * 0.75 * np.sum(coll)))
+    assert unweighted_z < 2.0 < weighted.statistic

@@ -12,7 +12,8 @@ calibration, outside the family:
   excluded; exact binomial test of the green fraction.
 * reading mode (open weights; collected only where the backend exposes next-token
   distributions): the suspect's own next-token mass on green lists while reading
-  its answers; Bernstein-bound test of the excess mass over gamma.
+  its answers, one position per distinct context (the flattest), weighted by
+  1 - sum p^2; Bennett-bound test of the excess mass over gamma.
 
 Needs the key (``[[watermark]]`` in the case file) at collection and analysis; only
 its SHA-256 is recorded, and stored readings made under another key are refused.
@@ -46,8 +47,8 @@ class WatermarkSuite(Suite):
     question = "Do the suspect's outputs (or its next-token distributions) carry the teacher's watermark?"
     statistic = (
         "closed model: exact binomial test of the green fraction over de-duplicated (context, token) pairs of the "
-        "suspect's answers, prompt contexts excluded; reading mode: Bernstein-bound test of the suspect's excess "
-        "next-token mass on green lists at distinct contexts"
+        "suspect's answers, prompt contexts excluded; reading mode: Bennett-bound test of the suspect's excess "
+        "next-token mass on green lists at distinct contexts, weighted by 1 - sum p^2"
     )
     needs = frozenset({Capability.GENERATE})
 
@@ -148,7 +149,7 @@ class WatermarkSuite(Suite):
         summary = (
             f"Reading its own {len(records)} answers, the {who} put on average {result.effect:.3f} of its next-token "
             f"probability on the teacher's green lists at {sel.n} distinct contexts (expected {scheme.gamma:g} "
-            f"without the watermark; z = {result.statistic:.2f})."
+            f"without the watermark; weighted z = {result.statistic:.2f})."
         )
         test_id = "reading-mode-green-mass" if suspect else f"reading-mode-green-mass-control-{model}"
         return SuiteTest(self.name, test_id, result, suspect, tuple(sorted(r.row_id for r in records)), summary)

@@ -10,7 +10,8 @@ token, which is why far fewer tokens are needed than in closed mode.
 Division of labour (a backend never tests anything): collection asks the backend
 for ``subset_mass`` with the set function from :func:`green_set`, and stores the
 per-position mass and collision numbers with the scheme's identity; analysis
-selects positions with distinct contexts and calls ``stats.green_mass_test``.
+selects one position per distinct context (the flattest) and calls
+``stats.green_mass_test``, which weighs each by how far it is from certain.
 
 The text must not depend on the key, or the test is invalid: text that carries the
 watermark would push any good language model toward green tokens. The suite feeds
@@ -56,7 +57,7 @@ def reading_test(
     for ids, m, c in zip(token_ids, mass, collision, strict=True):
         if not len(ids) == len(m) == len(c):
             raise ValueError("token_ids, mass and collision must have one entry per position")
-    selection = select_contexts(token_ids, context_width=scheme.context_width)
+    selection = select_contexts(token_ids, context_width=scheme.context_width, collision=collision)
     m = np.array([mass[s][t] for s, t in selection.origin], dtype=float)
     c = np.array([collision[s][t] for s, t in selection.origin], dtype=float)
     result = green_mass_test(m, c, scheme.gamma, dropped=selection.dropped, total=selection.total)

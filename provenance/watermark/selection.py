@@ -107,22 +107,28 @@ def select_tokens(
     )
 
 
-def select_contexts(sequences: Sequence[Sequence[int]], *, context_width: int) -> Selection:
-    """Reading mode: one position per distinct context across all sequences (its first occurrence).
+def select_contexts(
+    sequences: Sequence[Sequence[int]], *, context_width: int, collision: Sequence[Sequence[float]] | None = None
+) -> Selection:
+    """Reading mode: one position per distinct context across all sequences.
 
     In reading mode the unit is a context, not a (context, token) pair: every
     position with the same context is weighed against the same green list, so two
     of them are not independent. ``tokens`` holds the token that followed (for
     reference only; the test uses the model's distribution, not the token).
+
+    Which occurrence: the first, or with ``collision`` (sum of squared next-token
+    probabilities per position) the flattest one, where a learnt green-list bias can
+    move the most mass. The choice looks at the model's distribution only, never at
+    the key, so the null distribution of the test is unchanged.
     """
     h = int(context_width)
     if h < 1:
         raise ValueError("reading mode needs context_width >= 1 (a fixed green list has only one context)")
+    if collision is not None and len(collision) != len(sequences):
+        raise ValueError("give one collision sequence per token sequence")
     dropped = dict.fromkeys((NO_CONTEXT, REPEATED), 0)
-    seen: set[tuple[int, ...]] = set()
-    contexts: list[tuple[int, ...]] = []
-    tokens: list[int] = []
-    origin: list[tuple[int, int]] = []
+    chosen: dict[tuple[int, ...], tuple[float, int, int, int]] = {}  # context -> (collision, seq, pos, token)
     total = 0
     for s, seq in enumerate(sequences):
         seq = [int(t) for t in seq]
@@ -132,17 +138,17 @@ def select_contexts(sequences: Sequence[Sequence[int]], *, context_width: int) -
                 dropped[NO_CONTEXT] += 1
                 continue
             ctx = tuple(seq[t - h : t])
-            if ctx in seen:
+            flatness = float(collision[s][t]) if collision is not None else 0.0
+            if ctx in chosen:
                 dropped[REPEATED] += 1
-                continue
-            seen.add(ctx)
-            contexts.append(ctx)
-            tokens.append(seq[t])
-            origin.append((s, t))
+                if flatness >= chosen[ctx][0]:
+                    continue
+            chosen[ctx] = (flatness, s, t, seq[t])
+    contexts = list(chosen)
     return Selection(
         contexts=np.asarray(contexts, dtype=np.int64).reshape(len(contexts), h),
-        tokens=np.asarray(tokens, dtype=np.int64),
-        origin=tuple(origin),
+        tokens=np.asarray([v[3] for v in chosen.values()], dtype=np.int64),
+        origin=tuple((v[1], v[2]) for v in chosen.values()),
         total=total,
         dropped=dropped,
     )

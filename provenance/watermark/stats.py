@@ -9,10 +9,15 @@
   tokens at n positions with distinct contexts. If the suspect's weights do not
   depend on the key, then at each position the mass is sum_v p(v) G(v) with
   G(v) independent Bernoulli(gamma), so it has mean gamma and variance
-  gamma (1 - gamma) sum_v p(v)^2, independently across distinct contexts. The sum
-  of centred masses is a sum of independent bounded terms; Bernstein's
-  inequality turns it into a p-value valid at every sample size, not only
-  asymptotically (the normal-approximation p-value is reported alongside).
+  gamma (1 - gamma) sum_v p(v)^2, independently across distinct contexts. The
+  test sums centred masses weighted by w = 1 - sum_v p(v)^2: a model that learnt
+  a logit bias delta on green tokens moves the mass at a position by about
+  delta gamma (1 - gamma) (1 - sum_v p(v)^2), so near-certain positions carry no
+  signal and only add noise. The weights depend on the model's distribution
+  alone, never on the key, so under the null the weighted sum is still a sum of
+  independent, bounded, mean-zero terms, and Bennett's inequality turns it into a
+  p-value valid at every sample size, not only asymptotically (the
+  normal-approximation and Bernstein p-values are reported alongside).
 """
 
 from __future__ import annotations
@@ -96,14 +101,18 @@ def green_mass_test(
         raise StatsInputError("reading mode needs at least 2 positions with distinct contexts")
     if not (np.all(np.isfinite(m)) and np.all(np.isfinite(c))):
         raise StatsInputError("green mass or collision contains NaN or infinite values")
+    if np.any((c <= 0) | (c > 1 + 1e-9)):
+        raise StatsInputError("collision probabilities must lie in (0, 1]")
     n = int(m.size)
-    excess = float(np.sum(m - gamma))
-    variance = gamma * (1 - gamma) * float(np.sum(c))
-    bound = (1 - gamma) * float(np.sqrt(np.max(c)))  # each term p(v)(G - gamma) <= p(v)(1 - gamma) <= sqrt(c)(1 - gamma)
+    w = np.clip(1.0 - c, 0.0, 1.0)
+    excess = float(np.sum(w * (m - gamma)))
+    variance = gamma * (1 - gamma) * float(np.sum(w * w * c))
+    # each term w p(G) - w gamma lies within w sqrt(c) (1 - gamma) of 0 (p(v) <= sqrt(sum p^2))
+    bound = (1 - gamma) * float(np.max(w * np.sqrt(c)))
     z = excess / math.sqrt(variance) if variance > 0 else 0.0
-    if excess <= 0 or variance <= 0:
-        p_bernstein = 1.0
-    else:
+    p_bennett = bennett_p_value(excess, variance, bound)
+    p_bernstein = 1.0
+    if excess > 0 and variance > 0:
         p_bernstein = min(1.0, math.exp(-(excess**2) / (2 * (variance + bound * excess / 3))))
     mean = float(m.mean())
     sd = float(m.std(ddof=1))
@@ -116,28 +125,47 @@ def green_mass_test(
         "(it learnt the watermark: radioactivity)",
         alternative="greater",
         statistic=z,
-        statistic_name="z = sum(mass - gamma) / sqrt(gamma (1 - gamma) sum(collision))",
-        p_value=p_bernstein,
+        statistic_name="z = sum(w (mass - gamma)) / sqrt(gamma (1 - gamma) sum(w^2 collision)), w = 1 - collision",
+        p_value=p_bennett,
         effect=mean,
         effect_name="mean green mass per position",
         ci=(mean - half, mean + half),
         ci_level=level,
         n={"positions": n},
-        method="Bernstein-inequality p-value for a sum of independent bounded terms (finite-sample valid, "
-        "conservative); positions de-duplicated by context; t interval for the mean mass",
+        method="Bennett-inequality p-value for a weighted sum of independent bounded terms (finite-sample "
+        "valid, conservative); one position per distinct context, weights 1 - collision; t interval for the "
+        "mean mass",
         assumptions=(
             "green membership of distinct (context, token) pairs is independent Bernoulli(gamma) under the key "
             "(keyed hash modelled as a random oracle)",
             "the text fed to the model does not depend on the key (e.g. the model's own answers, under the null)",
         ),
         details={
-            "excess_mass": excess,
+            "weighted_excess_mass": excess,
             "null_variance": variance,
             "term_bound": bound,
             "p_normal": float(_st.norm.sf(z)),
+            "p_bernstein": p_bernstein,
+            "mean_weight": float(w.mean()),
             "gamma": gamma,
             "tokens_total": int(total) if total is not None else n,
             "tokens_dropped": dict(dropped or {}),
             "ci_note": "t interval for the mean green mass; the p-value does not use it",
         },
     )
+
+
+def bennett_p_value(excess: float, variance: float, bound: float) -> float:
+    """P(S >= excess) bound for a sum S of independent mean-zero terms, each at most ``bound``.
+
+    Bennett's inequality: exp(-(v / b^2) h(b t / v)) with h(u) = (1 + u) log(1 + u) - u,
+    where v is the sum of the terms' variances. It is never looser than Bernstein's
+    (which replaces h(u) by u^2 / (2 + 2u/3)) and, like it, holds at every sample size.
+    """
+    if excess <= 0 or variance <= 0:
+        return 1.0
+    if bound <= 0:
+        return 0.0  # every term is 0 almost surely, yet the sum is positive
+    u = bound * excess / variance
+    exponent = (variance / bound**2) * ((1 + u) * math.log1p(u) - u)
+    return float(min(1.0, math.exp(-exponent)))
