@@ -144,3 +144,21 @@ def test_claims_identity_resolves_targets_through_aliases_and_vendors() -> None:
 def test_no_identity_in_an_unrelated_answer() -> None:
     claim = extract_identity_claims("The capital of France is Paris. Hope this helps!")
     assert claim.names == () and claim.vendors == () and claim.mentions == ()
+
+
+def test_a_controls_declared_name_is_the_cases_own_not_the_catalogues() -> None:
+    # Real answer of the lab control "Zephyr" in casefiles/smollm2-real, whose teacher is
+    # SmolLM2 (claims "SmolLM", "Hugging Face"). The shipped catalogue's Zephyr is a Hugging
+    # Face model, so without the case's declaration every such answer named the teacher's maker
+    # (58 of 146 control answers in the first run of that case).
+    from provenance.suites.identity import case_aliases
+
+    text = "Sure thing! Zephyr is my name. Blue Harbor AI created me."
+    teacher = ["SmolLM", "Hugging Face"]
+    assert claims_identity(text, teacher, load_aliases())
+    declared = load_aliases(case_aliases(["Zephyr", "Blue Harbor AI"], teacher))
+    assert not claims_identity(text, teacher, declared)
+    assert claims_identity(text, ["Zephyr"], declared)
+    assert claims_identity("I'm SmolLM, trained by Hugging Face.", teacher, declared)
+    # the teacher's own claims keep their catalogue meaning
+    assert case_aliases(["SmolLM", "Orion"], teacher) == {"Orion": ["Orion"]}

@@ -206,6 +206,8 @@ def plan(audit: Audit, history: History) -> list[PlannedPair]:
                 "suspect": ident.content,
                 "teacher": teacher.content,
                 "teacher_claims": teacher.spec.claims,
+                # the names the other models declare are case-local for the identity suite
+                "other_claims": sorted({c for m in (ident.spec, *(u.spec for u in used)) if m for c in m.claims}),
                 "controls": sorted(pair.control_hashes),
                 "suites": suites,
                 "alpha": info.alpha,

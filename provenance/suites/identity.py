@@ -9,6 +9,7 @@ exactly the base rate the Fisher test compares against.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 
 from provenance.features import claims_identity, extract_identity_claims, load_aliases
 from provenance.stats import fisher_exact
@@ -17,6 +18,19 @@ from provenance.suites.base import Suite, SuiteContext, SuiteSkipped, SuiteTest
 #: A name counts as the teacher's own when it appears in at least this share of the
 #: teacher's identity answers (used only when the case file does not list them).
 _OWN_NAME_SHARE = 0.25
+
+
+def case_aliases(other_claims: Iterable[str], teacher_claims: Iterable[str]) -> dict[str, object]:
+    """The names the case's other models call themselves, as case-local model names.
+
+    A control declared with ``claims = ["Zephyr", "Blue Harbor AI"]`` is the case's
+    Zephyr, not Hugging Face's: without this, each of its "I am Zephyr" answers would
+    count as naming Hugging Face (the shipped catalogue's maker of Zephyr), and so, in
+    a case whose teacher is a Hugging Face model, as naming the teacher. The teacher's
+    own claims keep their catalogue meaning.
+    """
+    own = {c.casefold() for c in teacher_claims}
+    return {claim: [claim] for claim in other_claims if claim.casefold() not in own}
 
 
 def teacher_claims(ctx: SuiteContext, aliases) -> tuple[str, ...]:  # noqa: ANN001
