@@ -49,7 +49,13 @@ class PairOutcome:
 
 
 def limit_threads(threads: int) -> None:
-    """Give each worker its share of the cores: N workers x all cores each would thrash."""
+    """Worker initializer: end with the parent, and take only a share of the cores.
+
+    N workers x all cores each would thrash.
+    """
+    from provenance.parentwatch import exit_with_parent
+
+    exit_with_parent()
     for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[variable] = str(threads)
     try:

@@ -170,6 +170,10 @@ def resolve_teacher(reference: str | Path) -> tuple[Path, dict[str, str]]:
 def _worker_init() -> None:
     import torch
 
+    from provenance.parentwatch import exit_with_parent
+
+    exit_with_parent()
+
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
     torch.set_num_threads(1)
 
