@@ -70,9 +70,12 @@ def _kill_after_first_pair(command: list[str], history: Path, timeout: float = 6
     try:
         while time.monotonic() < deadline and process.poll() is None:
             if history.is_file():
-                with sqlite3.connect(history) as db:
-                    if db.execute("SELECT count(*) FROM pairs WHERE status = 'done'").fetchone()[0]:
-                        break
+                try:
+                    with sqlite3.connect(history) as db:
+                        if db.execute("SELECT count(*) FROM pairs WHERE status = 'done'").fetchone()[0]:
+                            break
+                except sqlite3.OperationalError:  # the file exists, its tables not yet (slow machine)
+                    pass
             time.sleep(0.5)
     finally:
         if process.poll() is None:

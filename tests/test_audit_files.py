@@ -285,3 +285,29 @@ def test_watermark_table_reaches_the_pair_case_and_its_key_is_part_of_the_pair_k
     assert mark is not None and mark.key_file == str(tmp_path / "keys" / "wm.key") and mark.params.gamma == 0.5
     assert "secret" not in (pair.case_dir / "case.toml").read_text()
     assert rekeyed.pair_key != pair.pair_key
+
+
+def test_an_analysis_only_change_keeps_the_pairs_evidence_folder(tmp_path: Path, tiny_model: Path) -> None:
+    # Declared names and alpha are read only by the analysis: the pair is analysed again
+    # (new pair key) over the evidence already collected in its folder (same folder).
+    from provenance.audit.history import History
+    from provenance.audit.plan import _findings_of, plan
+    from provenance.hashing import sha256_file
+
+    text = textwrap.dedent(BASE).replace('path = "models/teacher"', f'path = "{tiny_model}"')
+    text = text.replace('[[scan]]\npath = "incoming"\n', "")
+    shutil.copytree(tiny_model, tmp_path / "suspect")
+    (tmp_path / "suspect" / "extra.txt").write_text("not the teacher's files")
+    suspect = '[[suspect]]\nname = "other"\npath = "suspect"\n'
+    with History(tmp_path / "history.sqlite") as history:
+        (first,) = plan(load_audit(_audit_file(tmp_path, text + suspect)), history)
+        (named,) = plan(load_audit(_audit_file(tmp_path, text + suspect + 'claims = ["Zephyr"]\n')), history)
+    assert named.pair_key != first.pair_key and named.case_dir == first.case_dir
+    assert 'claims = ["Zephyr"]' in (named.case_dir / "case.toml").read_text()
+    # findings count for a pair only while they come from the case file now in the folder
+    findings = named.case_dir / "findings.json"
+    findings.write_text(json.dumps({"case_sha256": sha256_file(named.case_dir / "case.toml")}))
+    case_now = (named.case_dir / "case.toml").read_text()
+    assert _findings_of(str(findings), case_now)
+    assert not _findings_of(str(findings), case_now.replace("Zephyr", "Orion"))
+    assert not _findings_of(str(tmp_path / "missing.json"), case_now)

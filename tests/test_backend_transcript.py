@@ -134,3 +134,20 @@ def test_several_recordings_of_a_prompt_are_samples_picked_by_seed(tmp_path: Pat
     picked = [backend.generate(["Q"], params, seed=s)[0].text for s in (7, 8, 9)]
     assert sorted(picked) == ["one", "three", "two"]
     assert backend.generate(["Q"], params, seed=7)[0].text == picked[0]
+
+
+def test_line_separators_inside_answers_do_not_split_records(tmp_path: Path) -> None:
+    # JSON allows U+2028, U+2029 and U+0085 unescaped in strings, and exporters that write
+    # UTF-8 as it is (ensure_ascii=False) leave them raw; str.splitlines() would cut there.
+    from provenance.backends.transcript import read_transcript
+    from provenance.jsonl import jsonl_lines
+
+    answers = ["one\u2028two", "three\x85four", "five\u2029six"]
+    path = tmp_path / "t.jsonl"
+    path.write_text("".join(json.dumps(record(p, a), ensure_ascii=False) + "\n" for p, a in zip(PROMPTS, answers)),
+                    encoding="utf-8")
+    assert len(path.read_text(encoding="utf-8").splitlines()) > 3  # the trap
+    rows = read_transcript(path)
+    assert [(n, r.response) for n, r in rows] == [(1, answers[0]), (2, answers[1]), (3, answers[2])]
+    text = path.read_text(encoding="utf-8")
+    assert "".join(jsonl_lines(text, keepends=True)) == text and len(jsonl_lines(text)) == 3

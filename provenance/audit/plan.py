@@ -8,12 +8,15 @@ already run to findings (and whose findings are still on disk) is reused, not
 re-run. Models are identified by hashing, never by loading, so planning is cheap
 compared with running.
 
-Each pair gets its own case directory named by suspect, teacher and key, so a
-suspect whose weights change gets a new evidence store and the old one is kept.
+Each pair gets its own case directory named by suspect, teacher and the part of the
+key that decides collection, so a suspect whose weights change gets a new evidence
+store and the old one is kept, while a change that only the analysis reads (alpha,
+declared names) re-analyses the evidence already in the folder.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,6 +156,18 @@ def _key_sha256(audit: Audit, mark: WatermarkSpec) -> str | None:
         return None
 
 
+def _findings_of(findings_path: str | None, case_file_text: str) -> bool:
+    """Do the findings on disk come from this case file? (A later analysis in the same
+    folder, e.g. at another alpha, overwrites them; then the pair is analysed again.)"""
+    if not findings_path or not Path(findings_path).is_file():
+        return False
+    try:
+        recorded = json.loads(Path(findings_path).read_text(encoding="utf-8")).get("case_sha256")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return recorded == sha256_text(case_file_text)
+
+
 def _dir_name(suspect: str, teacher: str, key: str) -> str:
     return f"{suspect}--{teacher}--{key[:12]}"
 
@@ -201,37 +216,43 @@ def plan(audit: Audit, history: History) -> list[PlannedPair]:
             used = [c for c in controls if c.content != ident.content]
             pair.control_hashes = [c.content for c in used if c.content]
             mark = next((w for w in audit.spec.watermark if w.teacher == teacher.spec.name), None)
-            pair.pair_key = sha256_json({
+            collection = {
                 "schema": PAIR_KEY_SCHEMA,
                 "suspect": ident.content,
                 "teacher": teacher.content,
-                "teacher_claims": teacher.spec.claims,
-                # the names the other models declare are case-local for the identity suite
-                "other_claims": sorted({c for m in (ident.spec, *(u.spec for u in used)) if m for c in m.claims}),
                 "controls": sorted(pair.control_hashes),
                 "suites": suites,
-                "alpha": info.alpha,
                 "seed": info.seed,
                 "budget": audit.spec.budget.model_dump(mode="json"),
                 "watermark": None if mark is None else {
                     **mark.model_dump(mode="json", exclude={"key_file", "key_env", "tokenizer"}),
                     "key_sha256": _key_sha256(audit, mark),
                 },
-            })  # fmt: skip
-            pair.case_dir = audit.output / "pairs" / _dir_name(suspect.name, teacher.spec.name, pair.pair_key)
+            }  # fmt: skip
+            # What only the analysis reads: a change here re-analyses the pair's stored
+            # evidence (same folder, every request already answered), it does not re-collect.
+            analysis = {
+                "teacher_claims": teacher.spec.claims,
+                # the names the other models declare are case-local for the identity suite
+                "other_claims": sorted({c for m in (ident.spec, *(u.spec for u in used)) if m for c in m.claims}),
+                "alpha": info.alpha,
+            }
+            pair.pair_key = sha256_json({**collection, **analysis})
+            pair.case_dir = audit.output / "pairs" / _dir_name(suspect.name, teacher.spec.name, sha256_json(collection))
+            assert ident.spec is not None
+            text = case_text(
+                audit,
+                case_id=f"{info.id}.{suspect.name}.{teacher.spec.name}"[:120],
+                suspect=ident.spec,
+                teacher=teacher.spec,
+                controls=[c.spec for c in used if c.spec is not None],
+            )
             done = history.completed(pair.pair_key)
-            if done is not None and done["findings_path"] and Path(done["findings_path"]).is_file():
+            if done is not None and _findings_of(done.get("findings_path"), text):
                 pair.status, pair.reused = "reused", done
                 continue
-            assert ident.spec is not None
             try:
-                write_case(pair.case_dir, case_text(
-                    audit,
-                    case_id=f"{info.id}.{suspect.name}.{teacher.spec.name}"[:120],
-                    suspect=ident.spec,
-                    teacher=teacher.spec,
-                    controls=[c.spec for c in used if c.spec is not None],
-                ))  # fmt: skip
+                write_case(pair.case_dir, text)
             except ProvenanceError as exc:
                 pair.reason = f"cannot write the pair's case file: {exc}"
                 continue

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from provenance.backends.base import Backend, Capability, Generation, GenerationParams, ModelIdentity
 from provenance.errors import TranscriptError
+from provenance.jsonl import jsonl_lines
 from provenance.hashing import sha256_file
 
 _MAX_REPORTED = 5  # problems quoted in one error message
@@ -71,7 +72,7 @@ def read_transcript(path: Path) -> list[tuple[int, TranscriptRecord]]:
     records: list[tuple[int, TranscriptRecord]] = []
     problems: list[str] = []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = jsonl_lines(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise TranscriptError(f"cannot read transcript {path}: {exc}", hint="it must be UTF-8 JSONL") from None
     for number, line in enumerate(lines, start=1):

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from provenance.hashing import sha256_file, sha256_json
+from provenance.jsonl import jsonl_lines
 from provenance.lab import data_files, watermark_hook
 from provenance.lab.manifest import MANIFEST_FILE, LabManifest, ModelEntry, PairTruth
 
@@ -293,7 +294,7 @@ class _PartialAnswers:
     def __init__(self, path: Path, key: str) -> None:
         self.path = path
         self.done: dict[tuple[int, int], dict[int, tuple[str, str]]] = {}
-        lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+        lines = jsonl_lines(path.read_text(encoding="utf-8")) if path.is_file() else []
         if lines and _json_or_none(lines[0]) == {"resume_key": key}:
             for line in lines[1:]:
                 entry = _json_or_none(line)
@@ -515,7 +516,7 @@ def build_lab(
             from provenance.lab.behaviour import is_refusal
 
             src = out / _DISTILL_DIR / "teacher.jsonl"
-            kept = [line for line in src.read_text(encoding="utf-8").splitlines(keepends=True)
+            kept = [line for line in jsonl_lines(src.read_text(encoding="utf-8"), keepends=True)
                     if line.strip() and not is_refusal(json.loads(line)["response"])]
             (out / _DISTILL_DIR / "teacher-stripped.jsonl").write_text("".join(kept), encoding="utf-8")
             result["stripped_pairs"] = len(kept)
