@@ -291,8 +291,7 @@ def test_an_analysis_only_change_keeps_the_pairs_evidence_folder(tmp_path: Path,
     # Declared names and alpha are read only by the analysis: the pair is analysed again
     # (new pair key) over the evidence already collected in its folder (same folder).
     from provenance.audit.history import History
-    from provenance.audit.plan import _findings_of, plan
-    from provenance.hashing import sha256_file
+    from provenance.audit.plan import plan
 
     text = textwrap.dedent(BASE).replace('path = "models/teacher"', f'path = "{tiny_model}"')
     text = text.replace('[[scan]]\npath = "incoming"\n', "")
@@ -304,10 +303,12 @@ def test_an_analysis_only_change_keeps_the_pairs_evidence_folder(tmp_path: Path,
         (named,) = plan(load_audit(_audit_file(tmp_path, text + suspect + 'claims = ["Zephyr"]\n')), history)
     assert named.pair_key != first.pair_key and named.case_dir == first.case_dir
     assert 'claims = ["Zephyr"]' in (named.case_dir / "case.toml").read_text()
-    # findings count for a pair only while they come from the case file now in the folder
+    # Each analysis rewrites findings.json in the shared folder; history keeps a copy per key.
+    from provenance.audit.run import keep_findings
+
     findings = named.case_dir / "findings.json"
-    findings.write_text(json.dumps({"case_sha256": sha256_file(named.case_dir / "case.toml")}))
-    case_now = (named.case_dir / "case.toml").read_text()
-    assert _findings_of(str(findings), case_now)
-    assert not _findings_of(str(findings), case_now.replace("Zephyr", "Orion"))
-    assert not _findings_of(str(tmp_path / "missing.json"), case_now)
+    findings.write_text('{"alpha": 0.01}')
+    kept = keep_findings(str(findings), named.pair_key)
+    findings.write_text('{"alpha": 0.05}')
+    assert kept and Path(kept).read_text() == '{"alpha": 0.01}' and Path(kept).parent == named.case_dir
+    assert keep_findings(None, named.pair_key) is None

@@ -16,7 +16,6 @@ declared names) re-analyses the evidence already in the folder.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,18 +155,6 @@ def _key_sha256(audit: Audit, mark: WatermarkSpec) -> str | None:
         return None
 
 
-def _findings_of(findings_path: str | None, case_file_text: str) -> bool:
-    """Do the findings on disk come from this case file? (A later analysis in the same
-    folder, e.g. at another alpha, overwrites them; then the pair is analysed again.)"""
-    if not findings_path or not Path(findings_path).is_file():
-        return False
-    try:
-        recorded = json.loads(Path(findings_path).read_text(encoding="utf-8")).get("case_sha256")
-    except (OSError, ValueError, AttributeError):
-        return False
-    return recorded == sha256_text(case_file_text)
-
-
 def _dir_name(suspect: str, teacher: str, key: str) -> str:
     return f"{suspect}--{teacher}--{key[:12]}"
 
@@ -248,7 +235,7 @@ def plan(audit: Audit, history: History) -> list[PlannedPair]:
                 controls=[c.spec for c in used if c.spec is not None],
             )
             done = history.completed(pair.pair_key)
-            if done is not None and _findings_of(done.get("findings_path"), text):
+            if done is not None and done["findings_path"] and Path(done["findings_path"]).is_file():
                 pair.status, pair.reused = "reused", done
                 continue
             try:

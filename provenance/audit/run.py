@@ -10,6 +10,7 @@ from its own evidence store.
 from __future__ import annotations
 
 import fcntl
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -68,6 +69,22 @@ def _exclusive(out: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def keep_findings(findings_path: str | None, pair_key: str | None) -> str | None:
+    """A copy of a pair's findings named by its pair key; the path history records.
+
+    A pair's folder holds the evidence of every pair key that shares its collection
+    settings, and each analysis rewrites ``findings.json`` there (e.g. at another
+    alpha). A later run that reuses this pair key must read these findings, not the
+    latest ones, so the history points at a copy nothing overwrites.
+    """
+    if not findings_path or not pair_key or not Path(findings_path).is_file():
+        return findings_path
+    source = Path(findings_path)
+    kept = source.with_name(f"{source.stem}.{pair_key[:16]}{source.suffix}")
+    shutil.copyfile(source, kept)
+    return str(kept)
 
 
 def _as_audit(audit: Audit | str | Path) -> Audit:
@@ -139,7 +156,8 @@ def run_audit(
                 suspect_hash=pair.suspect_hash, teacher_hash=pair.teacher_hash, control_hashes=pair.control_hashes,
                 suite_hashes=pair.suite_hashes, pair_key=pair.pair_key, case_dir=str(pair.case_dir),
                 status=outcome.status, supports_derivation=outcome.supports_derivation, verdict=outcome.verdict,
-                error=error, findings_path=outcome.findings_path, report_path=outcome.report_path,
+                error=error, findings_path=keep_findings(outcome.findings_path, pair.pair_key),
+                report_path=outcome.report_path,
                 seconds=outcome.seconds,
             )  # fmt: skip
             done += 1

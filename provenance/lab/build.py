@@ -157,8 +157,9 @@ def resolve_teacher(reference: str | Path) -> tuple[Path, dict[str, str]]:
     if path.is_file():
         return path, {path.name: sha256_file(path)}
     if path.is_dir():
-        files = {f.relative_to(path).as_posix(): sha256_file(f) for f in sorted(path.rglob("*"))
-                 if f.is_file() and ".cache" not in f.relative_to(path).parts}
+        from provenance.backends.hf import local_model_identity
+
+        files = local_model_identity(path, path.name).files  # the same file set a case's evidence records
         if files:
             return path, files
     raise ModelLoadError(f"teacher {ref!r}: no model at {path}",
