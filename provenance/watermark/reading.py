@@ -5,7 +5,9 @@ contexts it saw. With open weights that preference is measured directly: feed th
 suspect text, and at every position take the probability mass its next-token
 distribution puts on the green list of that position's context. Each position
 then contributes a whole distribution's worth of evidence instead of one sampled
-token, which is why far fewer tokens are needed than in closed mode.
+token. (Measured on the lab, docs/watermark.md: it reaches p < 1e-3 from about as many
+answers as closed mode and then goes much further with them; the answers it reads
+hold only so many distinct contexts.)
 
 Division of labour (a backend never tests anything): collection asks the backend
 for ``subset_mass`` with the set function from :func:`green_set`, and stores the
