@@ -18,7 +18,7 @@ from provenance.errors import EvidenceStoreError
 from provenance.evidence import EvidenceStore
 from provenance.stats import correct_family
 from provenance.suites import SUITES, SuiteContext, SuiteSkipped, SuiteTest
-from provenance.suites.identity import case_aliases
+from provenance.suites.identity import case_aliases_for
 from provenance.watermark.case import watermark_for
 
 CORRECTION = "holm"
@@ -82,9 +82,7 @@ def analyze(case: Case) -> Findings:
             teacher=teacher.name,
             controls=controls,
             teacher_claims=tuple(teacher.claims),
-            custom_aliases=case_aliases(
-                [c for m in spec.models() if m.name != teacher.name for c in m.claims], teacher.claims
-            ),
+            custom_aliases=case_aliases_for(spec.models(), teacher),
             seed=spec.case.seed,
             watermark=watermark_for(case, teacher.name),
         )

@@ -263,29 +263,41 @@ class HFBackend(Backend):
                 )
         return [r for r in results if r is not None]
 
-    def score(self, prompts: Sequence[str], continuations: Sequence[str]) -> list[Scored]:
+    def _continuation_logits(
+        self, prompts: Sequence[str], continuations: Sequence[str], method: str
+    ) -> Iterator[tuple[int, list[int], list[int], Any]]:
+        """One forward pass per batch over prompt + continuation; per row the logits before each continuation token.
+
+        Shared by ``score``, ``next_token_probs`` and (through it) ``subset_mass``:
+        yields (index, prompt token ids, continuation token ids, float logits of shape
+        [len(continuation), vocab]) on the CPU.
+        """
         if len(prompts) != len(continuations):
-            raise ValueError("score() needs one continuation per prompt")
+            raise ValueError(f"{method}() needs one continuation per prompt")
         torch = self._torch
         contexts = [self.encode_prompt(p) for p in prompts]
         conts = [list(self.tokenizer(c, add_special_tokens=False)["input_ids"]) for c in continuations]
-        results: list[Scored | None] = [None] * len(prompts)
         for ctx, cont in zip(contexts, conts):
             self._check_fits(len(ctx) + len(cont), "a prompt plus its continuation")
         for batch in self._batches([len(contexts[i]) + len(conts[i]) for i in range(len(prompts))]):
             ids, mask, positions = self._left_pad([contexts[i] + conts[i] for i in batch])
             with torch.inference_mode():
-                logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions).logits
-            logprobs = torch.log_softmax(logits.float(), dim=-1).cpu()
+                logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions).logits.float().cpu()
             for row, index in enumerate(batch):
                 cont = conts[index]
-                if not cont:
-                    results[index] = Scored((), ())
-                    continue
                 # logits at position t predict token t+1; the continuation fills the last len(cont) slots.
-                steps = logprobs[row, -len(cont) - 1 : -1]
-                picked = steps.gather(-1, torch.tensor(cont).unsqueeze(-1)).squeeze(-1)
-                results[index] = Scored(tuple(cont), tuple(float(x) for x in picked.tolist()))
+                steps = logits[row, -len(cont) - 1 : -1] if cont else logits[row, :0]
+                yield index, contexts[index], cont, steps
+
+    def score(self, prompts: Sequence[str], continuations: Sequence[str]) -> list[Scored]:
+        torch = self._torch
+        results: list[Scored | None] = [None] * len(prompts)
+        for index, _, cont, steps in self._continuation_logits(prompts, continuations, "score"):
+            if not cont:
+                results[index] = Scored((), ())
+                continue
+            picked = torch.log_softmax(steps, dim=-1).gather(-1, torch.tensor(cont).unsqueeze(-1)).squeeze(-1)
+            results[index] = Scored(tuple(cont), tuple(float(x) for x in picked.tolist()))
         return [r for r in results if r is not None]
 
     def next_token_probs(
@@ -298,33 +310,18 @@ class HFBackend(Backend):
         pass per batch. Yielded batch by batch, so the full distributions of a large
         sample are never held at once.
         """
-        if len(prompts) != len(continuations):
-            raise ValueError("next_token_probs() needs one continuation per prompt")
-        torch = self._torch
-        contexts = [self.encode_prompt(p) for p in prompts]
-        conts = [list(self.tokenizer(c, add_special_tokens=False)["input_ids"]) for c in continuations]
-        for ctx, cont in zip(contexts, conts):
-            self._check_fits(len(ctx) + len(cont), "a prompt plus its continuation")
-        for batch in self._batches([len(contexts[i]) + len(conts[i]) for i in range(len(prompts))]):
-            ids, mask, positions = self._left_pad([contexts[i] + conts[i] for i in batch])
-            with torch.inference_mode():
-                logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions).logits
-            probs = torch.softmax(logits.float(), dim=-1).cpu()
-            for row, index in enumerate(batch):
-                cont = conts[index]
-                steps = probs[row, -len(cont) - 1 : -1] if cont else probs[row, :0]  # position t predicts token t
-                yield index, contexts[index], cont, steps
+        for index, ctx, cont, steps in self._continuation_logits(prompts, continuations, "next_token_probs"):
+            yield index, ctx, cont, self._torch.softmax(steps, dim=-1)
 
     def subset_mass(
         self, prompts: Sequence[str], continuations: Sequence[str], subset: Callable[[Sequence[int], int], Any]
     ) -> list[SubsetMass]:
-        if len(prompts) != len(continuations):
-            raise ValueError("subset_mass() needs one continuation per prompt")
         import numpy as np
 
         torch = self._torch
         results: list[SubsetMass | None] = [None] * len(prompts)
-        for index, ctx, cont, steps in self.next_token_probs(prompts, continuations):
+        for index, ctx, cont, logits in self._continuation_logits(prompts, continuations, "subset_mass"):
+            steps = torch.softmax(logits, dim=-1)
             if not cont:
                 results[index] = SubsetMass((), (), ())
                 continue

@@ -164,12 +164,11 @@ def _figures(suite: str, tests: Sequence[TestFinding], view: EvidenceView, case:
     try:
         if suite == "identity":
             from provenance.features import load_aliases
-            from provenance.suites.identity import case_aliases
+            from provenance.suites.identity import case_aliases_for
 
             for teacher in spec.teacher:
                 if teacher.name in teachers and teacher.claims:
-                    others = [c for m in spec.models() if m.name != teacher.name for c in m.claims]
-                    aliases = load_aliases(case_aliases(others, teacher.claims) or None)
+                    aliases = load_aliases(case_aliases_for(spec.models(), teacher) or None)
                     svg = plots.identity_figure(view, roles, tuple(teacher.claims), aliases)
                     if svg:
                         figures.append({"title": f"Identity-claim rates per model ({teacher.name})", "svg": svg})

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from provenance.features import claims_identity, extract_identity_claims, load_aliases
 from provenance.stats import fisher_exact
 from provenance.suites.base import Suite, SuiteContext, SuiteSkipped, SuiteTest
+
+if TYPE_CHECKING:
+    from provenance.case import ModelSpec
 
 #: A name counts as the teacher's own when it appears in at least this share of the
 #: teacher's identity answers (used only when the case file does not list them).
@@ -31,6 +35,11 @@ def case_aliases(other_claims: Iterable[str], teacher_claims: Iterable[str]) -> 
     """
     own = {c.casefold() for c in teacher_claims}
     return {claim: [claim] for claim in other_claims if claim.casefold() not in own}
+
+
+def case_aliases_for(models: Iterable[ModelSpec], teacher: ModelSpec) -> dict[str, object]:
+    """:func:`case_aliases` of a case's models (``CaseFile.models()``) for one of its teachers."""
+    return case_aliases([c for m in models if m.name != teacher.name for c in m.claims], teacher.claims)
 
 
 def teacher_claims(ctx: SuiteContext, aliases) -> tuple[str, ...]:  # noqa: ANN001
