@@ -10,9 +10,13 @@ Two kinds of request are made:
 * ``generate``: every model answers every probe of every enabled suite;
 * ``score``: for suites that compare output distributions (``SCORED_SUITES``),
   the suspect and each control score every teacher answer (log-probability of the
-  teacher's text after the same prompt). This needs the teachers' answers first,
-  so teachers are collected first; then each other model generates and scores
-  while it is loaded, and is released before the next one loads.
+  teacher's text after the same prompt), and the answers of every *reference
+  source* (the controls and the ``[[reference]]`` models) except their own: the
+  cross-likelihood statistic compares each model's preference for the teacher's
+  text over reference text written for the same prompts, which cancels capability.
+  Scoring needs the scored answers first, so teachers and reference models are
+  collected first; then each scorer generates and scores what is stored while it
+  is loaded; a last pass scores the answers of controls that came after it.
 """
 
 from __future__ import annotations
@@ -102,9 +106,12 @@ def plan_generation(case: Case, model: ModelSpec, model_key: str) -> Iterator[Pl
     """Every (suite, probe, sample) this model must answer, in a stable order."""
     from provenance.suites import SUITES
 
+    reference_only = case.spec.role_of(model.name) == "reference"
     for suite_name, spec in case.spec.enabled_suites().items():
         if suite_name in SUITES and not SUITES[suite_name].collects:
             continue  # analysis-only suites read the other suites' answers
+        if reference_only and suite_name not in SCORED_SUITES:
+            continue  # a reference model only writes reference text for cross-likelihood
         suite = load_suite(spec.probes or suite_name)
         params = suite_params(spec)
         for sample in range(spec.samples):
@@ -125,11 +132,20 @@ def plan_generation(case: Case, model: ModelSpec, model_key: str) -> Iterator[Pl
 
 
 def plan_scoring(
-    scorer: ModelSpec, scorer_key: str, teacher_answers: list[tuple[PlannedRequest, str]]
+    scorer: ModelSpec, scorer_key: str, source_answers: list[tuple[PlannedRequest, str]], *, teachers: frozenset[str]
 ) -> Iterator[PlannedRequest]:
-    """Score each stored teacher answer under ``scorer`` (cross-likelihood)."""
-    for teacher_request, text in teacher_answers:
-        params = {"continuation": text, "source_request": teacher_request.key, "teacher": teacher_request.model.name}
+    """Score each stored answer of another model under ``scorer`` (cross-likelihood).
+
+    A teacher's answer is recorded with ``params["teacher"]`` (the key every earlier
+    collection used, so stored scores stay valid); a reference source's with
+    ``params["source"]``. A model never scores its own answers.
+    """
+    for teacher_request, text in source_answers:
+        source = teacher_request.model.name
+        if source == scorer.name:
+            continue
+        role = "teacher" if source in teachers else "source"
+        params = {"continuation": text, "source_request": teacher_request.key, role: source}
         fields = {
             "model_key": scorer_key,
             "method": "score",
@@ -298,25 +314,39 @@ def collect(
             identity = identify_model(model, case.model_path(model))
             identities[model.name] = (identity, store.register_model(identity.to_dict()))
         generation = {m.name: list(plan_generation(case, m, identities[m.name][1])) for m in spec.models()}
-        scored_teacher_requests = [
-            r for t in spec.teacher for r in generation[t.name] if r.suite.name in SCORED_SUITES
-        ]
-        scorers = [spec.suspect, *spec.control]
-        summary.planned = sum(len(v) for v in generation.values()) + len(scored_teacher_requests) * len(scorers)
+        scorers = [*spec.control, spec.suspect]
+        sources = [*spec.teacher, *spec.reference, *spec.control]
+        teachers = frozenset(t.name for t in spec.teacher)
+        scored = {m.name: [r for r in generation[m.name] if r.suite.name in SCORED_SUITES] for m in sources}
+        summary.planned = sum(len(v) for v in generation.values()) + sum(
+            len(scored[src.name]) for scorer in scorers for src in sources if src.name != scorer.name
+        )
         collector = _Collector(case, store, summary, backend_factory, on_progress)
 
-        for teacher in spec.teacher:
-            if not collector.run_model(teacher, identities[teacher.name][0], generation[teacher.name]):
+        def stored_answers() -> list[tuple[PlannedRequest, str]]:
+            out = []
+            for source in sources:
+                for request in scored[source.name]:
+                    row = store.lookup(request.key)
+                    if row is not None:
+                        out.append((request, str(row.response["text"])))
+            return out
+
+        for model in [*spec.teacher, *spec.reference]:
+            if not collector.run_model(model, identities[model.name][0], generation[model.name]):
                 return summary
-        teacher_answers = []
-        for request in scored_teacher_requests:
-            row = store.lookup(request.key)
-            if row is not None:
-                teacher_answers.append((request, str(row.response["text"])))
-        for model in scorers:
+        asked: dict[str, set[str]] = {}
+        for model in scorers:  # controls first, so the suspect finds their answers stored
             identity, model_key = identities[model.name]
-            requests = generation[model.name] + list(plan_scoring(model, model_key, teacher_answers))
-            if not collector.run_model(model, identity, requests):
+            scoring = list(plan_scoring(model, model_key, stored_answers(), teachers=teachers))
+            asked[model.name] = {r.key for r in scoring}
+            if not collector.run_model(model, identity, generation[model.name] + scoring):
+                return summary
+        for model in scorers:  # controls score the answers of controls collected after them
+            identity, model_key = identities[model.name]
+            late = [r for r in plan_scoring(model, model_key, stored_answers(), teachers=teachers)
+                    if r.key not in asked[model.name]]
+            if late and not collector.run_model(model, identity, late):
                 return summary
         # Watermark reading mode: each model reads its own stored answers (needs them stored first).
         from provenance.watermark.collection import plan_reading

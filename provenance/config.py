@@ -18,16 +18,31 @@ DEFAULT_MAX_NEW_TOKENS = 48
 #: across machines without relying on a sampler's random stream.
 DEFAULT_TEMPERATURE = 0.0
 
-#: Cross-likelihood margin. A suspect counts as closer to the teacher than a control
-#: only if, on the teacher's own answers, it recovers more than this share of the
-#: teacher's advantage over that control (per answer, the bar is
-#: (1 - share) * control score + share * teacher's own score, in nats/token).
-#: Independent models differ from each other on the teacher's text too: on the lab,
-#: two independent controls differed by up to 1.3 nats/token, about 10% of the
-#: teacher's own advantage, and with 300 answers that is "significant" without a
-#: margin (false findings in 2 of 3 seeds, docs/calibration.md). Students recovered
-#: 60% (with refusals stripped) to 95%. 0.25 sits between, with room on both sides.
-CROSS_LIKELIHOOD_MIN_GAP_SHARE = 0.25
+#: Fewest events of the rarer kind (teacher's self-naming answers; refusals or
+#: compliances; right or wrong answers) for which a suite's signal can exist at all.
+#: Below it the test is reported as *uninformative* with the counts, not run: even a
+#: perfect copy of the teacher could not reach the family threshold. Example: a
+#: suspect naming the teacher in 4 of 73 answers against 0 of 146 control answers
+#: gives a one-sided Fisher p of 0.004, above Holm's first threshold 0.01/8; 5 gives
+#: 0.0005. The same count bounds a kappa whose rarer cell has fewer than 5 items.
+MIN_SIGNAL_EVENTS = 5
+
+#: Capability warning levels (not decision thresholds: a warning never changes a
+#: verdict). The analysis reports each control's capability beside the suspect's and
+#: warns when they are far apart, because every comparative statistic is easiest to
+#: confound when they are. Per-byte log-likelihood on the same reference text: 0.2
+#: nats/byte (0.29 bits/byte) is about the gap between GPT-2 small and GPT-2 XL on
+#: web text (Radford et al. 2019; Gao et al. 2020 report bits per byte on the Pile).
+#: Accuracy on the errors probes: 15 percentage points.
+CAPABILITY_GAP_WARN_NATS_PER_BYTE = 0.2
+CAPABILITY_GAP_WARN_ACCURACY = 0.15
+
+#: Reference-quality warning: an independent control should not prefer the teacher's
+#: answers over the reference answers; when the controls' mean preference exceeds this
+#: (nats/byte), the reference text is of another quality than the teacher's and a
+#: capability gap between suspect and controls no longer cancels (see
+#: ``stats.likelihood.likelihood_preference_test``).
+REFERENCE_PREFERENCE_WARN_NATS_PER_BYTE = 0.2
 
 #: Watermark defaults (Kirchenbauer et al. 2023's recommended settings are gamma 0.25,
 #: delta 2): a quarter of the vocabulary is green at each step and green tokens get a

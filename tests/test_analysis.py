@@ -20,9 +20,10 @@ from provenance.case import load_case
 from provenance.errors import EvidenceStoreError
 
 
-def _case(root: Path, lab, suspect: str, controls: list[str]) -> Path:  # noqa: ANN001
+def _case(root: Path, lab, suspect: str, controls: list[str], references: dict[str, Path] | None = None) -> Path:  # noqa: ANN001
     root.mkdir(parents=True, exist_ok=True)
     control_tables = "".join(f'[[control]]\nname = "{c}"\npath = "{lab.path(c)}"\n\n' for c in controls)
+    control_tables += "".join(f'[[reference]]\nname = "{n}"\npath = "{p}"\n\n' for n, p in (references or {}).items())
     text = textwrap.dedent(
         f"""\
         [case]
@@ -89,18 +90,52 @@ def test_distilled_student_is_found_derived_with_each_main_suite_significant(stu
     assert all(t.evidence_rows for t in findings.tests)
 
 
-def test_independent_control_is_not_found_derived(lab, tmp_path: Path) -> None:  # noqa: ANN001
+def test_independent_control_is_not_found_derived(lab, tiny_model: Path, tmp_path: Path) -> None:  # noqa: ANN001
     assert not lab.derived("control-same-data", "teacher") and not lab.derived("control-other", "teacher")
-    findings = api.run_case(_case(tmp_path, lab, "control-same-data", ["control-other"])).findings
+    # One control: the reference text for cross-likelihood comes from a [[reference]] model outside the lab.
+    root = _case(tmp_path, lab, "control-same-data", ["control-other"], {"outsider": tiny_model})
+    findings = api.run_case(root).findings
     assert findings is not None
     assert not findings.verdicts[0].supports_derivation, findings.verdicts[0].text
     assert not any(t.reject for t in findings.tests if t.in_family)
+    tests = _tests(findings)
+    cross = tests["distribution/cross-likelihood"].result
+    assert cross["n"]["prompts"] >= 55 and cross["p_value"] > 0.05  # prompts with an empty answer drop out
+    assert set(cross["details"]["control_preference"]) == {"control-other"}
+    # A random model writes garbage: every model prefers the teacher's text to it, and the analysis says so.
+    assert cross["details"]["control_preference"]["control-other"] > 1
+    assert any("reference text is of another quality" in w for w in findings.warnings)
+    # The reference model answered only the scored suite, and was never compared.
+    roles = {m.name: m.role for m in findings.models}
+    assert roles["outsider"] == "reference"
+    from provenance.evidence import EvidenceStore
+
+    with EvidenceStore.open_existing(root / "evidence.sqlite", "lab-control-same-data") as store:
+        outsider = [r for r in store.rows() if (r.extra or {}).get("model_name") == "outsider"]
+    assert outsider and {r.suite for r in outsider} == {"distribution"} and {r.method for r in outsider} == {"generate"}
+
+
+def test_one_control_without_reference_text_makes_cross_likelihood_uninformative(student_case) -> None:  # noqa: ANN001
+    root, _ = student_case
+    text = (root / "case.toml").read_text()
+    cut = text.index('[[control]]\nname = "control-other"')
+    one = root.parent / "one-control"
+    one.mkdir(exist_ok=True)
+    shutil.copy(root / "evidence.sqlite", one / "evidence.sqlite")
+    (one / "case.toml").write_text(text[:cut] + text[text.index("[suites.identity]"):])
+    findings, _ = api.analyze(one)
+    assert "distribution/cross-likelihood" not in _tests(findings)
+    [u] = [u for u in findings.uninformative if u.test_id == "cross-likelihood"]
+    assert "reference" in u.reason and u.numbers == {"controls": 1, "references": 0}
 
 
 def test_stripped_student_shows_the_lost_guardrail_signature(lab, tmp_path: Path) -> None:  # noqa: ANN001
     assert lab.derived("student-stripped", "teacher")
     findings = api.run_case(_case(tmp_path, lab, "student-stripped", ["control-same-data", "control-other"])).findings
     assert findings is not None
+    # It never refuses, so whether it refuses what the teacher refuses cannot be measured: said, not p = 1.
+    [u] = [u for u in findings.uninformative if u.test_id == "refusal-decision-agreement"]
+    assert u.numbers["refused (student-stripped)"] == 0 and "at least 5" in u.reason
     guardrails = _tests(findings)["refusal/lost-guardrails"]
     assert not guardrails.in_family
     assert guardrails.result["p_value"] < 0.01
@@ -143,7 +178,7 @@ def test_analysis_refuses_tampered_evidence(student_case, tmp_path: Path) -> Non
 def test_findings_json_states_rule_hypotheses_and_sample_sizes(student_case) -> None:  # noqa: ANN001
     root, _ = student_case
     data = json.loads((root / "findings.json").read_text())
-    assert data["schema_version"] == "1.0" and data["correction"] == "holm" and "Holm" in data["decision_rule"]
+    assert data["schema_version"] == "1.1" and data["correction"] == "holm" and "Holm" in data["decision_rule"]
     for test in data["tests"]:
         result = test["result"]
         for key in ("null_hypothesis", "alternative_hypothesis", "statistic", "p_value", "effect", "n", "method"):

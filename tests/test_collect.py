@@ -160,15 +160,19 @@ def test_distribution_suite_scores_teacher_answers_under_suspect_and_controls(
     extra = f'\n[[control]]\nname = "control"\npath = "{tiny_model_b}"\n\n[suites.distribution]\nprobes = "{probes}"\nmax_new_tokens = 6\n'
     case = load_case(write_case(tmp_path / "case", tiny_model, tiny_model_b, limit=2, extra=extra))
     summary = collect(case)
-    # generation: 3 models x (2 identity + 4 distribution); scoring: 4 teacher answers x (suspect + control)
-    assert summary.complete and summary.planned == 3 * 6 + 4 * 2 == summary.stored
+    # generation: 3 models x (2 identity + 4 distribution); scoring: 4 teacher answers x (suspect + control),
+    # and the control's 4 answers (reference text) x the suspect (a model never scores its own answers)
+    assert summary.complete and summary.planned == 3 * 6 + 4 * 2 + 4 == summary.stored
     with EvidenceStore.open(case.evidence_path, case.id) as store:
         rows = list(store.rows())
-    teacher_text = {r.request_key: r.response["text"] for r in rows if r.extra["model_name"] == "teacher"}
+    text = {r.request_key: (r.extra["model_name"], r.response["text"]) for r in rows if r.method == "generate"}
     scores = [r for r in rows if r.method == "score"]
-    assert {r.extra["model_name"] for r in scores} == {"suspect", "control"}
+    assert {r.extra["model_name"] for r in scores if "teacher" in r.params} == {"suspect", "control"}
+    assert {r.extra["model_name"] for r in scores if "source" in r.params} == {"suspect"}
     for row in scores:
-        assert row.params["continuation"] == teacher_text[row.params["source_request"]]
+        source, answer = text[row.params["source_request"]]
+        assert row.params["continuation"] == answer
+        assert row.params.get("teacher", row.params.get("source")) == source != row.extra["model_name"]
         assert len(row.response["logprobs"]) == len(row.response["token_ids"])
     # the teacher answered before anyone scored its answers
     first_score = min(r.id for r in scores)

@@ -1,1 +1,1 @@
-"""Analysis: stored evidence in, tested findings out."""
+"""Analysis: stored evidence in, tested findings out (``run.analyze``; ``run.evaluate`` for any roles)."""

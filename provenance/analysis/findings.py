@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: uninformative tests, control capability
 
 
 class _Frozen(BaseModel):
@@ -30,6 +30,16 @@ class TestFinding(_Frozen):
     reject: bool | None = None
     summary: str
     evidence_rows: list[int]
+
+
+class UninformativeFinding(_Frozen):
+    """A test that could not carry a signal for this teacher and suspect, with the counts that show it."""
+
+    suite: str
+    test_id: str
+    teacher: str
+    reason: str
+    numbers: dict[str, Any]
 
 
 class Skipped(_Frozen):
@@ -68,5 +78,8 @@ class Findings(_Frozen):
     tests: list[TestFinding]
     verdicts: list[Verdict]
     skipped: list[Skipped]
+    uninformative: list[UninformativeFinding] = []
+    #: Each control's capability beside the suspect's (``provenance.analysis.capability``).
+    capability: dict[str, Any] = {}
     warnings: list[str]
     software: dict[str, str]

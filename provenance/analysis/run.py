@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import json
 import platform
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from provenance.analysis.findings import Findings, ModelInfo, Skipped, TestFinding, Verdict
+from provenance.analysis.capability import compare_capability, reference_quality_warnings
+from provenance.analysis.findings import Findings, ModelInfo, Skipped, TestFinding, UninformativeFinding, Verdict
 from provenance.analysis.view import EvidenceView
 from provenance.case import Case
 from provenance.errors import EvidenceStoreError
 from provenance.evidence import EvidenceStore
 from provenance.stats import correct_family
-from provenance.suites import SUITES, SuiteContext, SuiteSkipped, SuiteTest
+from provenance.suites import SUITES, SuiteContext, SuiteSkipped, SuiteTest, Uninformative
 from provenance.suites.identity import case_aliases_for
 from provenance.watermark.case import watermark_for
 
@@ -27,7 +29,9 @@ DECISION_RULE = (
     "(for identity: claims the teacher's identity no more often than the controls do). All family tests, over "
     "all teachers, form one family corrected by Holm's method at the case's alpha. The evidence supports "
     "derivation from a teacher if at least one of that teacher's family tests rejects its null after correction. "
-    "Tests outside the family (descriptive agreement, the lost-guardrail signature) never change the verdict."
+    "Tests outside the family (descriptive agreement, the lost-guardrail signature) never change the verdict. "
+    "A test whose signal cannot exist for this teacher and suspect (too few events to measure) is reported as "
+    "uninformative, with its counts, and is not part of the family."
 )
 
 
@@ -59,56 +63,54 @@ def _verdict(suspect: str, teacher: str, alpha: float, family: list[TestFinding]
     return Verdict(teacher=teacher, supports_derivation=bool(rejected), rejected_tests=rejected, text=text)
 
 
-def analyze(case: Case) -> Findings:
-    """Run every enabled suite on the stored evidence and decide, per teacher."""
-    spec = case.spec
-    if not case.evidence_path.is_file():
-        raise EvidenceStoreError(f"no evidence store at {case.evidence_path}", hint="run `provenance case collect` first")
-    with EvidenceStore.open_existing(case.evidence_path, case.id) as store:
-        check = store.verify()
-        if not check.ok:
-            raise EvidenceStoreError(
-                f"refusing to analyse broken evidence: {check.problem}",
-                hint="restore the evidence store from a verified copy; `provenance verify` names the broken row",
-            )
-        view = EvidenceView.load(store)
-    controls = tuple(c.name for c in spec.control)
+@dataclass(frozen=True)
+class Evaluation:
+    """What the suites found for one suspect against one or more teachers, before it is written up."""
+
+    tests: list[TestFinding]
+    skipped: list[Skipped]
+    uninformative: list[UninformativeFinding]
+    verdicts: list[Verdict]
+
+
+def evaluate(contexts: list[SuiteContext], suites: list[str], alpha: float) -> Evaluation:
+    """Run ``suites`` for each context (one per teacher), correct the family, decide per teacher.
+
+    The library core of ``analyze``: a benchmark or a notebook can build contexts on
+    any roles of a stored evidence view and get the same decision rule.
+    """
     raw: list[tuple[str, SuiteTest]] = []
     skipped: list[Skipped] = []
-    for teacher in spec.teacher:
-        ctx = SuiteContext(
-            view=view,
-            suspect=spec.suspect.name,
-            teacher=teacher.name,
-            controls=controls,
-            teacher_claims=tuple(teacher.claims),
-            custom_aliases=case_aliases_for(spec.models(), teacher),
-            seed=spec.case.seed,
-            watermark=watermark_for(case, teacher.name),
-        )
-        for name in spec.enabled_suites():
+    uninformative: list[UninformativeFinding] = []
+    for ctx in contexts:
+        for name in suites:
             suite = SUITES.get(name)
             if suite is None:
-                skipped.append(Skipped(suite=name, teacher=teacher.name, reason="this suite has no analysis in this release"))
+                skipped.append(Skipped(suite=name, teacher=ctx.teacher, reason="this suite has no analysis in this release"))
                 continue
             try:
                 tests = suite.analyze(ctx)
             except SuiteSkipped as exc:
-                skipped.append(Skipped(suite=name, teacher=teacher.name, reason=str(exc)))
+                skipped.append(Skipped(suite=name, teacher=ctx.teacher, reason=str(exc)))
                 continue
             if name == "distribution" and not any(t.test_id == "cross-likelihood" for t in tests):
                 skipped.append(
                     Skipped(
                         suite=name,
-                        teacher=teacher.name,
+                        teacher=ctx.teacher,
                         reason="cross-likelihood needs the suspect and every control to score the teacher's answers; "
                         "no stored scores (a black-box backend cannot score), so only answer overlap was tested",
                     )
                 )
-            raw.extend((teacher.name, t) for t in tests)
+            for t in tests:
+                if isinstance(t, Uninformative):
+                    uninformative.append(UninformativeFinding(
+                        suite=t.suite, test_id=t.test_id, teacher=ctx.teacher, reason=t.reason, numbers=t.numbers))
+                else:
+                    raw.append((ctx.teacher, t))
 
     family_idx = [i for i, (_, t) in enumerate(raw) if t.in_family]
-    corrected = correct_family([raw[i][1].result for i in family_idx], method=CORRECTION, alpha=spec.case.alpha)
+    corrected = correct_family([raw[i][1].result for i in family_idx], method=CORRECTION, alpha=alpha)
     adjusted = dict(zip(family_idx, corrected))
     tests = [
         TestFinding(
@@ -125,6 +127,41 @@ def analyze(case: Case) -> Findings:
         for i, (teacher, t) in enumerate(raw)
     ]
     family = [t for t in tests if t.in_family]
+    verdicts = [_verdict(contexts[0].suspect, ctx.teacher, alpha, family) for ctx in contexts] if contexts else []
+    return Evaluation(tests=tests, skipped=skipped, uninformative=uninformative, verdicts=verdicts)
+
+
+def analyze(case: Case) -> Findings:
+    """Run every enabled suite on the stored evidence and decide, per teacher."""
+    spec = case.spec
+    if not case.evidence_path.is_file():
+        raise EvidenceStoreError(f"no evidence store at {case.evidence_path}", hint="run `provenance case collect` first")
+    with EvidenceStore.open_existing(case.evidence_path, case.id) as store:
+        check = store.verify()
+        if not check.ok:
+            raise EvidenceStoreError(
+                f"refusing to analyse broken evidence: {check.problem}",
+                hint="restore the evidence store from a verified copy; `provenance verify` names the broken row",
+            )
+        view = EvidenceView.load(store)
+    controls = tuple(c.name for c in spec.control)
+    references = tuple(r.name for r in spec.reference)
+    contexts = [
+        SuiteContext(
+            view=view,
+            suspect=spec.suspect.name,
+            teacher=teacher.name,
+            controls=controls,
+            teacher_claims=tuple(teacher.claims),
+            custom_aliases=case_aliases_for(spec.models(), teacher),
+            seed=spec.case.seed,
+            watermark=watermark_for(case, teacher.name),
+            references=references,
+        )
+        for teacher in spec.teacher
+    ]
+    evaluation = evaluate(contexts, list(spec.enabled_suites()), spec.case.alpha)
+    capability = compare_capability(view, spec.suspect.name, controls, references, tuple(t.name for t in spec.teacher))
     models = [
         ModelInfo(name=m.name, role=spec.role_of(m.name), model_key=view.model_keys.get(m.name), identity=view.identities.get(m.name, {}))
         for m in spec.models()
@@ -145,10 +182,12 @@ def analyze(case: Case) -> Findings:
             for name in spec.enabled_suites()
             if name in SUITES
         },
-        tests=tests,
-        verdicts=[_verdict(spec.suspect.name, t.name, spec.case.alpha, family) for t in spec.teacher],
-        skipped=skipped,
-        warnings=list(view.warnings),
+        tests=evaluation.tests,
+        verdicts=evaluation.verdicts,
+        skipped=evaluation.skipped,
+        uninformative=evaluation.uninformative,
+        capability=capability.to_dict(),
+        warnings=list(view.warnings) + capability.warnings + reference_quality_warnings(evaluation.tests),
         software=_software(),
     )
 

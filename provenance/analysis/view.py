@@ -35,6 +35,11 @@ class Answer:
         """The model's own mean log-probability per token of this answer (nats), if known."""
         return sum(self.logprobs) / len(self.logprobs) if self.logprobs else None
 
+    @property
+    def logprob_per_byte(self) -> float | None:
+        """The model's own log-probability of this answer per byte of UTF-8 text (nats), if known."""
+        return per_byte(self.logprobs, self.text)
+
     @classmethod
     def from_row(cls, row: EvidenceRow) -> Answer:
         return cls(
@@ -50,19 +55,41 @@ class Answer:
         )
 
 
+def per_byte(logprobs: tuple[float, ...], text: str) -> float | None:
+    """Total log-probability of ``text`` divided by its length in UTF-8 bytes (nats/byte).
+
+    Why bytes, not tokens: a per-token mean depends on the scorer's tokenizer (a model
+    with a larger vocabulary spends fewer, costlier tokens on the same text), so per-token
+    scores of two models are not on one scale. Every model reads the same bytes, so a
+    per-byte score compares them on the same text (bits-per-byte, as in the language-
+    modelling literature, e.g. Gao et al. 2020, The Pile). None when nothing was scored.
+    """
+    n_bytes = len(text.encode("utf-8"))
+    if not logprobs or n_bytes == 0:
+        return None
+    return sum(logprobs) / n_bytes
+
+
 @dataclass(frozen=True)
 class ScoreRecord:
-    """One stored cross-likelihood score: a teacher answer scored under another model."""
+    """One stored cross-likelihood score: another model's answer scored under the scorer."""
 
     row_id: int
     probe_id: str
     source_request: str
     logprobs: tuple[float, ...]
+    #: The scored text (the continuation), as stored in the request.
+    text: str = ""
 
     @property
     def mean_logprob(self) -> float:
-        """Mean log-probability per token (nats); comparable across answers of different length."""
+        """Mean log-probability per token (nats); kept for the record, not compared across tokenizers."""
         return sum(self.logprobs) / len(self.logprobs) if self.logprobs else 0.0
+
+    @property
+    def logprob_per_byte(self) -> float | None:
+        """Log-probability per byte of the scored text (nats/byte): comparable across tokenizers."""
+        return per_byte(self.logprobs, self.text)
 
 
 @dataclass(frozen=True)
@@ -132,9 +159,12 @@ class EvidenceView:
                     probe_id=row.probe_id,
                     source_request=str(row.params.get("source_request", "")),
                     logprobs=tuple(float(x) for x in row.response.get("logprobs") or ()),
+                    text=str(row.params.get("continuation", "")),
                 )
-                teacher = str(row.params.get("teacher", ""))
-                scores[name][row.suite].setdefault(teacher, {})[row.probe_id] = record
+                # Rows scoring a teacher's answer name it "teacher" (the first collections wrote only
+                # those); rows scoring a reference source's answer name it "source".
+                source = str(row.params.get("source", row.params.get("teacher", "")))
+                scores[name][row.suite].setdefault(source, {})[row.probe_id] = record
         for name in sorted(stale):
             view.warnings.append(
                 f"model '{name}' changed (new weights hash) between collections; only rows of its latest version are analysed"
@@ -152,5 +182,6 @@ class EvidenceView:
         by_probe = self.answers.get(model, {}).get(suite, {})
         return [a for probe in sorted(by_probe) for a in sorted(by_probe[probe], key=lambda a: (a.seed or 0, a.row_id))]
 
-    def scores_of(self, scorer: str, suite: str, teacher: str) -> dict[str, ScoreRecord]:
-        return self.scores.get(scorer, {}).get(suite, {}).get(teacher, {})
+    def scores_of(self, scorer: str, suite: str, source: str) -> dict[str, ScoreRecord]:
+        """``scorer``'s stored scores of ``source``'s answers (a teacher's or a reference's), by probe."""
+        return self.scores.get(scorer, {}).get(suite, {}).get(source, {})

@@ -196,6 +196,13 @@ class CaseFile(_Strict):
     suspect: ModelSpec
     teacher: list[ModelSpec] = Field(min_length=1, description="one or more candidate teachers")
     control: list[ModelSpec] = Field(default_factory=list)
+    reference: list[ModelSpec] = Field(
+        default_factory=list,
+        description=(
+            "models outside the comparison whose answers to the scored suites are reference text for "
+            "cross-likelihood ([[reference]]); choose capable models of another lineage than the teacher"
+        ),
+    )
     suites: dict[str, SuiteSpec] = Field(min_length=1)
     budget: Budget = Field(default_factory=Budget)
     watermark: list[WatermarkSpec] = Field(default_factory=list, description="teachers' watermark schemes ([[watermark]])")
@@ -225,14 +232,16 @@ class CaseFile(_Strict):
         return next((w for w in self.watermark if w.teacher == teacher), None)
 
     def models(self) -> list[ModelSpec]:
-        """Every model in the case: suspect first, then teachers, then controls."""
-        return [self.suspect, *self.teacher, *self.control]
+        """Every model in the case: suspect first, then teachers, controls and reference models."""
+        return [self.suspect, *self.teacher, *self.control, *self.reference]
 
     def role_of(self, name: str) -> str:
         if name == self.suspect.name:
             return "suspect"
         if any(m.name == name for m in self.teacher):
             return "teacher"
+        if any(m.name == name for m in self.reference):
+            return "reference"
         return "control"
 
     def enabled_suites(self) -> dict[str, SuiteSpec]:

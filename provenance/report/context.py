@@ -255,6 +255,7 @@ def build_context(findings: Findings, case: Case, rows: Sequence[EvidenceRow], v
                 "figures": figures,
                 "figure_notes": notes,
                 "skipped": [s.reason for s in findings.skipped if s.suite == suite],
+                "uninformative": [u for u in findings.uninformative if u.suite == suite],
                 "exhibits": exhibits_for(suite, tests, view, suspect, controls) if tests else [],
             }
         )
@@ -276,6 +277,8 @@ def build_context(findings: Findings, case: Case, rows: Sequence[EvidenceRow], v
         "exhibit_rule": EXHIBIT_RULE.format(k=EXHIBITS_PER_SUITE),
         "calibration": calibration,
         "skipped": findings.skipped,
+        "uninformative": findings.uninformative,
+        "capability": _capability_rows(findings.capability),
         "warnings": list(findings.warnings),
         "software": findings.software,
         "report_software": _versions(REPORT_LIBRARIES),
@@ -292,3 +295,18 @@ def build_context(findings: Findings, case: Case, rows: Sequence[EvidenceRow], v
         "seed_count": len({r.seed for r in rows if r.seed is not None}),
         "fmt_p": fmt_p,
     }
+
+
+def _capability_rows(capability: dict[str, Any]) -> list[dict[str, str]]:
+    """One row per control: its capability beside the suspect's, as the report prints it."""
+    rows = []
+    for control, entry in (capability.get("controls") or {}).items():
+        ll = entry.get("reference_log_likelihood_per_byte")
+        acc = entry.get("errors_accuracy")
+        rows.append({
+            "control": control,
+            "likelihood": (f"{ll['suspect']:.3f} vs {ll['control']:.3f} (gap {entry['gap_nats_per_byte']:+.3f}; "
+                           f"{ll['prompts']} prompts, text by {', '.join(ll['sources'])})") if ll else "not measured",
+            "accuracy": (f"{acc['suspect']:.0%} vs {acc['control']:.0%} of {acc['questions']}") if acc else "not measured",
+        })
+    return rows

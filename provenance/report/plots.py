@@ -197,13 +197,13 @@ def refusal_figure(view: EvidenceView, roles: dict[str, str]) -> str | None:
 
 
 def cross_likelihood_figure(view: EvidenceView, roles: dict[str, str], teacher: str) -> str | None:
-    """Mean log-likelihood per token that each model gives the teacher's answers."""
+    """Log-likelihood per byte that each model gives the teacher's answers (comparable across tokenizers)."""
     samples = {
-        m: [s.mean_logprob for s in view.scores_of(m, "distribution", teacher).values()]
+        m: [v for s in view.scores_of(m, "distribution", teacher).values() if (v := s.logprob_per_byte) is not None]
         for m in roles
         if m != teacher
     }
     if sum(1 for v in samples.values() if v) < 2:
         return None
-    return distributions_figure(samples, roles, f"mean log-likelihood per token of {plain(teacher)}'s answers (nats)")
+    return distributions_figure(samples, roles, f"log-likelihood per byte of {plain(teacher)}'s answers (nats)")
 

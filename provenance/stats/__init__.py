@@ -10,10 +10,10 @@ Modules, one job each:
   exact        binomial_test, fisher_exact
   proportions  rate_difference, wilson_interval, newcombe_interval
   permutation  permutation_test_two_sample, paired_permutation_test
-  agreement    cohen_kappa, mcnemar
+  agreement    cohen_kappa, mcnemar, kappa_contrast_test (agreement beyond chance, vs controls)
   mmd          mmd_test
   contrast     the "suspect-teacher vs suspect-every-control" engine (intersection-union)
-  likelihood   cross_likelihood_test
+  likelihood   cross_likelihood_test, likelihood_preference_test (capability-invariant)
   matching     token_match_rate_test
   bootstrap    bootstrap_ci
   correction   holm, benjamini_hochberg, correct_family
@@ -21,7 +21,7 @@ Modules, one job each:
 """
 
 from provenance.stats._validate import StatsInputError
-from provenance.stats.agreement import cohen_kappa, mcnemar
+from provenance.stats.agreement import cohen_kappa, kappa_contrast_test, mcnemar
 from provenance.stats.bootstrap import bootstrap_ci
 from provenance.stats.combine import combine_pvalues
 from provenance.stats.correction import (
@@ -31,7 +31,7 @@ from provenance.stats.correction import (
     holm,
 )
 from provenance.stats.exact import binomial_test, fisher_exact
-from provenance.stats.likelihood import cross_likelihood_test
+from provenance.stats.likelihood import cross_likelihood_test, likelihood_preference_test
 from provenance.stats.matching import token_match_rate_test
 from provenance.stats.mmd import mmd_test
 from provenance.stats.permutation import paired_permutation_test, permutation_test_two_sample
@@ -53,6 +53,8 @@ __all__ = [
     "cross_likelihood_test",
     "fisher_exact",
     "holm",
+    "kappa_contrast_test",
+    "likelihood_preference_test",
     "mcnemar",
     "mmd_test",
     "newcombe_interval",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,7 @@ from provenance.stats._validate import (
     check_n_permutations,
     make_rng,
 )
-from provenance.stats.defaults import DEFAULT_CI_LEVEL, DEFAULT_N_PERMUTATIONS
+from provenance.stats.defaults import DEFAULT_CI_LEVEL, DEFAULT_N_PERMUTATIONS, DEFAULT_N_RESAMPLES, PERMUTATION_BATCH
 from provenance.stats.permutation import p_from_null
 from provenance.stats.result import Alternative, TestResult
 
@@ -229,5 +230,118 @@ def mcnemar(
             "Agresti-Min adjusted Wald interval"
         ),
         assumptions=("items are independent", "each item is labelled by both, in the same order"),
+        details=details,
+    )
+
+
+def _kappa_rows(a: np.ndarray, b: np.ndarray, k: int) -> np.ndarray:
+    """Cohen's kappa of each row of ``a`` against the same row of ``b`` (2-D integer codes).
+
+    Where both rows are constant (pe = 1) kappa is undefined; it counts as 0 here, "no
+    agreement beyond chance can be measured", so a resample never makes a finding by NaN.
+    """
+    po = (a == b).mean(axis=1)
+    pe = np.zeros(a.shape[0])
+    for code in range(k):
+        pe += (a == code).mean(axis=1) * (b == code).mean(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        kappa = (po - pe) / (1.0 - pe)
+    return np.where(pe < 1.0 - 1e-12, kappa, 0.0)
+
+
+def kappa_contrast_test(
+    suspect: ArrayLike,
+    teacher: ArrayLike,
+    controls: Mapping[str, ArrayLike],
+    *,
+    seed: Seed,
+    n_resamples: int = DEFAULT_N_RESAMPLES,
+    level: float = DEFAULT_CI_LEVEL,
+    what: str = "labels",
+) -> TestResult:
+    """Does the suspect agree with the teacher beyond chance more than with every control?
+
+    Labels (e.g. refused / complied, right / wrong) of the same items by the suspect,
+    the teacher and each control. Per control the statistic is
+    kappa(suspect, teacher) - kappa(suspect, control): Cohen's kappa removes the
+    agreement the two models' own rates predict, so two models that both seldom refuse,
+    or a control that refuses everything, cannot make raw agreement look like
+    inheritance (error consistency, Geirhos et al. 2020, NeurIPS, is this kappa on
+    correctness). Test of H0 "difference <= 0" by a paired bootstrap over items (the
+    same resampled items for all models), p = (1 + #{d*_b - d >= d}) / (B + 1)
+    (the shifted-null bootstrap test, Hall & Wilson 1991, Biometrics 47:757).
+    Controls are combined by the intersection-union rule (p = max p). Effect: the
+    kappa difference against the binding control, with a percentile interval.
+    """
+    s_arr, t_arr = np.asarray(suspect), np.asarray(teacher)
+    if not controls:
+        raise StatsInputError("kappa_contrast_test needs at least one control",
+                              hint="agreement with the teacher alone cannot separate derivation from shared difficulty")
+    labels = [s_arr, t_arr, *(np.asarray(v) for v in controls.values())]
+    if any(x.ndim != 1 or x.shape != s_arr.shape for x in labels) or s_arr.size < 2:
+        raise StatsInputError("suspect, teacher and every control need 1-D labels of the same items (at least 2)")
+    level = check_level(level)
+    if n_resamples < 99:
+        raise StatsInputError(f"n_resamples must be at least 99 for a bootstrap test, got {n_resamples}")
+    categories, codes = np.unique(np.concatenate(labels), return_inverse=True)
+    n = s_arr.size
+    codes = codes.reshape(len(labels), n)
+    k = max(int(categories.size), 2)
+    rng, seed_used = make_rng(seed)
+    names = [str(c) for c in controls]
+    observed = {
+        m: float(_kappa_rows(codes[0][None, :], codes[j][None, :], k)[0])
+        for j, m in [(1, "teacher"), *((2 + i, c) for i, c in enumerate(names))]
+    }
+    diffs = {c: observed["teacher"] - observed[c] for c in names}
+    boot = {c: np.empty(n_resamples) for c in names}
+    for start in range(0, n_resamples, PERMUTATION_BATCH):
+        size = min(PERMUTATION_BATCH, n_resamples - start)
+        idx = rng.integers(0, n, size=(size, n))
+        s_b, t_b = codes[0][idx], codes[1][idx]
+        k_t = _kappa_rows(s_b, t_b, k)
+        for i, c in enumerate(names):
+            boot[c][start : start + size] = k_t - _kappa_rows(s_b, codes[2 + i][idx], k)
+    per_control = []
+    for c in names:
+        b = int(np.count_nonzero(boot[c] - diffs[c] >= diffs[c] - 1e-12))
+        lo, hi = np.quantile(boot[c], [(1 - level) / 2, (1 + level) / 2])
+        per_control.append({"control": c, "kappa_difference": diffs[c], "p_value": (b + 1) / (n_resamples + 1),
+                            "ci": [float(lo), float(hi)], "kappa_suspect_control": observed[c]})
+    binding = max(per_control, key=lambda r: (r["p_value"], -r["kappa_difference"]))
+    details: dict[str, Any] = {
+        "decision_rule": "intersection-union test: p = max over controls of the per-control p-values",
+        "binding_control": binding["control"],
+        "per_control": per_control,
+        "kappa_suspect_teacher": observed["teacher"],
+        "categories": [str(c) for c in categories],
+        "rates": {m: [float(np.mean(codes[j] == code)) for code in range(k)]
+                  for j, m in enumerate(["suspect", "teacher", *names])},
+        "n_resamples": int(n_resamples),
+        "seed": seed_used,
+    }
+    return TestResult(
+        name="kappa contrast test",
+        null_hypothesis=(f"for at least one control, the suspect's {what} agree with the teacher's beyond chance "
+                         "no more than with that control's (Cohen's kappa)"),
+        alternative_hypothesis=(f"the suspect's {what} agree with the teacher's beyond chance more than with "
+                                "every control's"),
+        alternative="greater",
+        statistic=binding["kappa_difference"],
+        statistic_name=f"kappa(suspect, teacher) - kappa(suspect, {binding['control']}); binding control",
+        p_value=float(binding["p_value"]),
+        effect=binding["kappa_difference"],
+        effect_name=f"difference in Cohen's kappa, teacher minus {binding['control']} (binding control)",
+        ci=(binding["ci"][0], binding["ci"][1]),
+        ci_level=level,
+        n={"items": n, "controls": len(names)},
+        method=(f"Cohen's kappa difference per control; paired bootstrap test over items ({n_resamples} resamples, "
+                "shifted null); intersection-union over controls (max p); interval: bootstrap percentile"),
+        assumptions=(
+            "items are independent draws from the probe population",
+            "the same items are labelled by every model",
+            "bootstrap p-values are approximate (first-order accurate); with few items of the rarer label "
+            "the test is reported as uninformative instead",
+        ),
         details=details,
     )

@@ -142,3 +142,102 @@ def cross_likelihood_test(
         return result
     details = {**result.details, "gap_share": gap_share, "min_gap_share": float(min_gap_share)}
     return replace(result, details=details)
+
+
+def likelihood_preference_test(
+    suspect_teacher: ArrayLike,
+    suspect_reference: Competitors,
+    control_teacher: Competitors,
+    control_reference: Competitors,
+    *,
+    seed: Seed,
+    n_permutations: int = DEFAULT_N_PERMUTATIONS,
+    n_resamples: int = DEFAULT_N_RESAMPLES,
+    level: float = DEFAULT_CI_LEVEL,
+) -> TestResult:
+    """Does the suspect prefer the teacher's text over reference text more than every control does?
+
+    Inputs are log-likelihoods per byte (nats/byte; comparable across tokenizers) of
+    answers to the same n prompts, keyed by control name:
+
+    * ``suspect_teacher[i]``: the teacher's answer to prompt i, scored by the suspect;
+    * ``suspect_reference[c][i]``: the reference answer(s) used against control c
+      (answers to prompt i written by models outside the comparison: never the
+      teacher's, the suspect's or c's own), scored by the suspect;
+    * ``control_teacher[c][i]`` and ``control_reference[c][i]``: the same texts scored by c.
+
+    A model's *preference* for the teacher on prompt i is teacher-score minus
+    reference-score. Per control, the paired difference d_i = preference_suspect(i)
+    - preference_c(i) is tested for a positive mean (sign-flip permutation test);
+    controls are combined by the intersection-union rule (p = max p), as in
+    ``contrast.py``.
+
+    Why a preference, not a raw score. A better language model assigns higher
+    likelihood to *any* fluent text, the teacher's included, so "the suspect scores
+    the teacher's answers higher than the control does" rewards capability. On the
+    reference answers the better model is better too, and in the difference in
+    differences d_i = [s(T) - c(T)] - [s(R) - c(R)] its general advantage cancels;
+    a model distilled from the teacher is better on the teacher's text only. What
+    does not cancel: a capability advantage that is larger on one kind of text than
+    on the other. If the reference answers are much worse (or better) written than
+    the teacher's, a stronger suspect gains more on the better-written text; the
+    controls' own preference (``details["control_preference"]``) measures that
+    mismatch (an independent control should prefer neither), and the analysis warns
+    when it is large. Choose reference text of the teacher's quality: answers from a
+    capable model of another lineage.
+    """
+    prim = as_1d(suspect_teacher, "log-likelihood of the teacher's answers (suspect)", min_size=2)
+    n = prim.size
+    names, ct = competitors_matrix(control_teacher, n, "log-likelihood of the teacher's answers (controls)")
+    ref_names, sr = competitors_matrix(suspect_reference, n, "log-likelihood of reference answers (suspect)")
+    cr_names, cr = competitors_matrix(control_reference, n, "log-likelihood of reference answers (controls)")
+    if ref_names != names or cr_names != names:
+        raise StatsInputError(
+            f"reference scores must be given for the same controls in the same order: {names}, {ref_names}, {cr_names}"
+        )
+    # d_k = (prim - sr_k) - (ct_k - cr_k) = prim - bar_k with bar_k = ct_k - cr_k + sr_k.
+    bars = {c: ct[k] - cr[k] + sr[k] for k, c in enumerate(names)}
+    result = contrast_against_controls(
+        prim,
+        bars,
+        seed=seed,
+        n_permutations=n_permutations,
+        n_resamples=n_resamples,
+        level=level,
+        control_names=None,
+        reference_primary=None,
+        reference_competitors=None,
+        name="likelihood preference test",
+        quantity="preference for the teacher's answers over reference answers",
+        unit="nats/byte",
+        units="prompts",
+        null_words=(
+            "for at least one control, the suspect prefers the teacher's answers over reference answers "
+            "(log-likelihood per byte, same prompts) no more than that control does"
+        ),
+        alt_words=(
+            "the suspect prefers the teacher's answers over reference answers more than every control does"
+        ),
+        difference_label="per-prompt preference difference, suspect minus {control}",
+        effect_label="mean preference for the teacher's answers, suspect minus {control}",
+        assumptions=(
+            "the teacher's answers are the teacher's own outputs, not chosen after looking at scores",
+            "controls and reference models are independent of the teacher (not derived from it or its outputs)",
+            "a capability difference between the suspect and a control helps it equally on the teacher's "
+            "answers and on the reference answers (true when both are of the same kind and quality; "
+            "details.control_preference measures how far the reference text is from the teacher's)",
+            "scores are log-likelihoods per byte of UTF-8 text, so tokenizers do not enter the comparison",
+        ),
+    )
+    suspect_pref = {c: float((prim - sr[k]).mean()) for k, c in enumerate(names)}
+    control_pref = {c: float((ct[k] - cr[k]).mean()) for k, c in enumerate(names)}
+    capability_gap = {c: float((sr[k] - cr[k]).mean()) for k, c in enumerate(names)}
+    details = {
+        **result.details,
+        "suspect_preference": suspect_pref,
+        "control_preference": control_pref,
+        "capability_gap_on_reference": capability_gap,
+        "mean_suspect_teacher": float(prim.mean()),
+        "mean_per_control": {c: float(ct[k].mean()) for k, c in enumerate(names)},
+    }
+    return replace(result, details=details)

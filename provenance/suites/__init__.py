@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from provenance.suites.base import Suite, SuiteContext, SuiteSkipped, SuiteTest
+from provenance.suites.base import Suite, SuiteContext, SuiteSkipped, SuiteTest, Uninformative
 from provenance.suites.distribution import DistributionSuite
 from provenance.suites.errors import ErrorsSuite
 from provenance.suites.identity import IdentitySuite
@@ -17,4 +17,4 @@ SUITES: dict[str, Suite] = {
     )
 }
 
-__all__ = ["SUITES", "Suite", "SuiteContext", "SuiteSkipped", "SuiteTest"]
+__all__ = ["SUITES", "Suite", "SuiteContext", "SuiteSkipped", "SuiteTest", "Uninformative"]

@@ -36,6 +36,16 @@ class SuiteContext:
     custom_aliases: dict[str, object] = field(default_factory=dict)
     #: The teacher's watermark from the case file (``provenance.watermark.case.CaseWatermark``), if any.
     watermark: Any = None
+    #: Models outside the comparison whose answers are reference text for cross-likelihood.
+    references: tuple[str, ...] = ()
+
+    def reference_sources(self, control: str) -> tuple[str, ...]:
+        """Whose answers are reference text when the suspect is compared with ``control``.
+
+        Never the teacher's, the suspect's or the control's own (a model's own text is
+        what it predicts best): the other controls' and the reference models'.
+        """
+        return tuple(m for m in (*self.controls, *self.references) if m not in (control, self.suspect, self.teacher))
 
     def require_controls(self) -> None:
         if not self.controls:
@@ -66,6 +76,21 @@ class SuiteTest:
     summary: str
 
 
+@dataclass(frozen=True)
+class Uninformative:
+    """A test whose signal cannot exist for this teacher and suspect, with the numbers that show why.
+
+    Reported instead of a p-value of 1: "we looked and found nothing" and "there was
+    nothing that could be found" are different statements (a teacher that never names
+    itself cannot pass its name on). Never part of the family, never changes a verdict.
+    """
+
+    suite: str
+    test_id: str
+    reason: str
+    numbers: dict[str, Any]
+
+
 def rows_of(answers: dict[str, dict[str, Answer]], probes: Iterable[str]) -> tuple[int, ...]:
     probes = list(probes)
     return tuple(sorted(a[p].row_id for a in answers.values() for p in probes if p in a))
@@ -82,5 +107,8 @@ class Suite(ABC):
     collects: ClassVar[bool] = True
 
     @abstractmethod
-    def analyze(self, ctx: SuiteContext) -> list[SuiteTest]:
-        """Tests for suspect vs ``ctx.teacher``; raise SuiteSkipped with a reason if impossible."""
+    def analyze(self, ctx: SuiteContext) -> list[SuiteTest | Uninformative]:
+        """Tests for suspect vs ``ctx.teacher``; raise SuiteSkipped with a reason if impossible.
+
+        A test whose signal cannot exist here (see ``Uninformative``) is returned as one.
+        """

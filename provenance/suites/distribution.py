@@ -1,12 +1,13 @@
 """Distribution: are the suspect's outputs closer to the teacher's than to any control's?
 
 Where the suspect can score text (open weights), the sharpest test is cross-
-likelihood: a student trained on teacher samples assigns them higher probability
-than an independent model does, recovering much of the teacher's own familiarity
-with them; independent models differ too, but recover little of it
-(``config.CROSS_LIKELIHOOD_MIN_GAP_SHARE`` is the pre-registered bar). Where it can only generate (an API), the answers
-themselves are compared: word-bigram overlap with the teacher's answer to the same
-prompt, against overlap with each control's.
+likelihood: a student trained on teacher samples assigns them higher probability.
+A better language model does too, on any fluent text, so each model's *preference*
+for the teacher's answer over reference answers to the same prompt (written by
+models outside the comparison) is compared, per byte of text so tokenizers do not
+enter: the suspect must prefer the teacher's text more than every control does.
+Where it can only generate (an API), the answers themselves are compared: word-bigram
+overlap with the teacher's answer to the same prompt, against overlap with each control's.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from provenance.backends.base import Capability
-from provenance.config import CROSS_LIKELIHOOD_MIN_GAP_SHARE
-from provenance.stats import cross_likelihood_test, token_match_rate_test
-from provenance.suites.base import Suite, SuiteContext, SuiteTest, rows_of
+from provenance.stats import likelihood_preference_test, token_match_rate_test
+from provenance.suites.base import Suite, SuiteContext, SuiteTest, Uninformative, rows_of
 from provenance.suites.similarity import text_similarity
 
 
@@ -24,15 +24,16 @@ class DistributionSuite(Suite):
     name = "distribution"
     question = "Are the suspect's outputs closer to the teacher's than to any control's?"
     statistic = (
-        "cross-likelihood of teacher answers (suspect vs each control, paired permutation) where scoring exists; "
+        "preference for the teacher's answers over reference answers, log-likelihood per byte (suspect vs each "
+        "control, paired permutation, intersection-union) where scoring exists; "
         "per-prompt word-bigram overlap with the teacher vs each control (paired permutation)"
     )
     needs = frozenset({Capability.GENERATE})
 
-    def analyze(self, ctx: SuiteContext) -> list[SuiteTest]:
+    def analyze(self, ctx: SuiteContext) -> list[SuiteTest | Uninformative]:
         ctx.require_controls()
         answers, probes = ctx.shared_probes(self.name)
-        tests = self._cross_likelihood(ctx)
+        tests: list[SuiteTest | Uninformative] = list(self._cross_likelihood(ctx))
         s, t = ctx.suspect, ctx.teacher
         with_teacher = np.array([text_similarity(answers[s][p].text, answers[t][p].text) for p in probes])
         with_controls = {
@@ -48,45 +49,54 @@ class DistributionSuite(Suite):
         tests.append(SuiteTest(self.name, "answer-overlap", result, True, rows_of(answers, probes), summary))
         return tests
 
-    def _cross_likelihood(self, ctx: SuiteContext) -> list[SuiteTest]:
-        suspect = ctx.view.scores_of(ctx.suspect, self.name, ctx.teacher)
-        controls = {c: ctx.view.scores_of(c, self.name, ctx.teacher) for c in ctx.controls}
-        if not suspect or not all(controls.values()):
+    def _cross_likelihood(self, ctx: SuiteContext) -> list[SuiteTest | Uninformative]:
+        """The capability-invariant cross-likelihood test (see ``likelihood_preference_test``)."""
+        scorers = (ctx.suspect, *ctx.controls)
+        teacher_scores = {m: ctx.view.scores_of(m, self.name, ctx.teacher) for m in scorers}
+        if not all(teacher_scores.values()):
             return []  # the skip is reported by the analysis from the collection's capabilities
-        probes = sorted(set(suspect).intersection(*(set(v) for v in controls.values())))
-        probes = [p for p in probes if suspect[p].logprobs]
+        sources = {c: ctx.reference_sources(c) for c in ctx.controls}
+        missing = [c for c, refs in sources.items() if not refs]
+        if missing:
+            raise_reason = (
+                "cross-likelihood needs reference answers for every control (another control's or a [[reference]] "
+                f"model's answers to the same prompts); none for {', '.join(missing)}: add a second control or a "
+                "[[reference]] model"
+            )
+            return [Uninformative(self.name, "cross-likelihood", raise_reason, {"controls": len(ctx.controls),
+                                                                                "references": len(ctx.references)})]
+        needed = {(m, src) for c in ctx.controls for src in sources[c] for m in (ctx.suspect, c)}
+        ref_scores = {key: ctx.view.scores_of(key[0], self.name, key[1]) for key in needed}
+        tables = [teacher_scores[m] for m in scorers] + list(ref_scores.values())
+        probes = sorted(set.intersection(*(set(t) for t in tables)))
+        probes = [p for p in probes if all(t[p].logprob_per_byte is not None for t in tables)]
         if len(probes) < 2:
-            return []
-        s = np.array([suspect[p].mean_logprob for p in probes])
-        c = {name: np.array([v[p].mean_logprob for p in probes]) for name, v in controls.items()}
-        teacher = self._teacher_self_scores(ctx, [suspect[p].source_request for p in probes])
-        if teacher is None:
-            result = cross_likelihood_test(s, c, seed=ctx.seed + 3)
-            margin = (" The teacher's own log-probabilities were not stored, so no margin applies: "
-                      "any advantage over every control counts.")
-        else:
-            result = cross_likelihood_test(
-                s, c, seed=ctx.seed + 3, teacher_self_scores=teacher, min_gap_share=CROSS_LIKELIHOOD_MIN_GAP_SHARE
-            )
-            shares = result.details["gap_share"]
-            margin = (
-                f" The teacher itself gave them {teacher.mean():.3f}; of its advantage over each control the suspect "
-                "recovered " + ", ".join(f"{shares[n]:.0%} ('{n}')" for n in c)
-                + f"; the test asks for more than {CROSS_LIKELIHOOD_MIN_GAP_SHARE:.0%}."
-            )
-        summary = (
-            f"The suspect gave the teacher's {len(probes)} answers a mean log-probability of {s.mean():.3f} nats/token; "
-            + ", ".join(f"the control '{n}' {v.mean():.3f}" for n, v in c.items())
-            + "."
-            + margin
-        )
-        rows = tuple(sorted([suspect[p].row_id for p in probes] + [v[p].row_id for v in controls.values() for p in probes]))
-        return [SuiteTest(self.name, "cross-likelihood", result, True, rows, summary)]
+            return [Uninformative(self.name, "cross-likelihood",
+                                  "fewer than 2 prompts scored by every model on the teacher's and the reference answers; "
+                                  "collect again to score the reference answers", {"prompts": len(probes)})]
 
-    def _teacher_self_scores(self, ctx: SuiteContext, source_requests: list[str]) -> np.ndarray | None:
-        """The teacher's own mean log-prob of each scored answer, from its generation rows; None if any is missing."""
-        by_key = {a.request_key: a for a in ctx.view.all_answers(ctx.teacher, self.name)}
-        own = [by_key[k].mean_logprob if k in by_key else None for k in source_requests]
-        if any(v is None for v in own):
-            return None
-        return np.array(own, dtype=float)
+        def per_byte(table: dict, model_probes: list[str] = probes) -> np.ndarray:  # noqa: ANN001
+            return np.array([table[p].logprob_per_byte for p in model_probes])
+
+        def reference(model: str, control: str) -> np.ndarray:
+            return np.mean([per_byte(ref_scores[(model, src)]) for src in sources[control]], axis=0)
+
+        s = per_byte(teacher_scores[ctx.suspect])
+        result = likelihood_preference_test(
+            s,
+            {c: reference(ctx.suspect, c) for c in ctx.controls},
+            {c: per_byte(teacher_scores[c]) for c in ctx.controls},
+            {c: reference(c, c) for c in ctx.controls},
+            seed=ctx.seed + 3,
+        )
+        sp, cp = result.details["suspect_preference"], result.details["control_preference"]
+        summary = (
+            f"On {len(probes)} prompts, each model scored the teacher's answer and reference answers written by "
+            "models outside the comparison (log-likelihood per byte). The suspect preferred the teacher's answers by "
+            + ", ".join(f"{sp[c]:+.3f} nats/byte (reference: {', '.join(sources[c])})" for c in ctx.controls)
+            + "; "
+            + ", ".join(f"the control '{c}' by {cp[c]:+.3f}" for c in ctx.controls)
+            + ". A derived model prefers its teacher's text; a merely better model is better on both texts."
+        )
+        rows = tuple(sorted({t[p].row_id for t in tables for p in probes}))
+        return [SuiteTest(self.name, "cross-likelihood", result, True, rows, summary)]

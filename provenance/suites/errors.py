@@ -12,7 +12,8 @@ import numpy as np
 
 from provenance.features import is_correct
 from provenance.stats import token_match_rate_test
-from provenance.suites.base import Suite, SuiteContext, SuiteTest, rows_of
+from provenance.suites.agreement import agreement_beyond_chance
+from provenance.suites.base import Suite, SuiteContext, SuiteTest, Uninformative, rows_of
 from provenance.suites.similarity import boilerplate_words, content_words, jaccard
 
 #: Fewest wrong answers of the suspect before their content is compared.
@@ -23,11 +24,11 @@ class ErrorsSuite(Suite):
     name = "errors"
     question = "Does the suspect make the teacher's mistakes, beyond what accuracy alone predicts?"
     statistic = (
-        "per-question correctness agreement and wrong-answer overlap, suspect-teacher vs suspect-each-control "
-        "(paired permutation, intersection-union over controls)"
+        "error consistency (Cohen's kappa on right/wrong, suspect-teacher minus suspect-each-control, paired "
+        "bootstrap) and wrong-answer overlap (paired permutation), intersection-union over controls"
     )
 
-    def analyze(self, ctx: SuiteContext) -> list[SuiteTest]:
+    def analyze(self, ctx: SuiteContext) -> list[SuiteTest | Uninformative]:
         ctx.require_controls()
         answers, probes = ctx.shared_probes(self.name)
 
@@ -37,22 +38,9 @@ class ErrorsSuite(Suite):
 
         right = {m: {p: correct(m, p) for p in probes} for m in answers}
         s, t = ctx.suspect, ctx.teacher
-        accuracy = ", ".join(f"'{m}' {np.mean(list(right[m].values())):.0%}" for m in answers)
-        agree_t = np.array([right[s][p] == right[t][p] for p in probes], dtype=float)
-        agree_c = {c: np.array([right[s][p] == right[c][p] for p in probes], dtype=float) for c in ctx.controls}
-        tests = [
-            SuiteTest(
-                self.name,
-                "error-consistency",
-                token_match_rate_test(agree_t, agree_c, seed=ctx.seed + 4),
-                True,
-                rows_of(answers, probes),
-                f"On {len(probes)} factual questions (accuracy: {accuracy}) the suspect was right or wrong together "
-                f"with the teacher on {agree_t.mean():.0%}; "
-                + ", ".join(f"with the control '{c}' on {v.mean():.0%}" for c, v in agree_c.items())
-                + ".",
-            )
-        ]
+        tests: list[SuiteTest | Uninformative] = [agreement_beyond_chance(
+            ctx, self.name, "error-consistency", right, probes, rows_of(answers, probes),
+            ("right", "wrong"), "right/wrong outcomes")]
         wrong = [p for p in probes if not right[s][p]]
         if len(wrong) >= _MIN_WRONG:
             # Compare what was answered, not how: each model's own framing words ("The answer

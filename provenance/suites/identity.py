@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from provenance.features import claims_identity, extract_identity_claims, load_aliases
 from provenance.stats import fisher_exact
-from provenance.suites.base import Suite, SuiteContext, SuiteSkipped, SuiteTest
+from provenance.config import MIN_SIGNAL_EVENTS
+from provenance.suites.base import Suite, SuiteContext, SuiteSkipped, SuiteTest, Uninformative
 
 if TYPE_CHECKING:
     from provenance.case import ModelSpec
@@ -64,7 +65,7 @@ class IdentitySuite(Suite):
     question = "Does the suspect claim to be the teacher (or its vendor) more often than controls do?"
     statistic = "rate of teacher-identity claims; Fisher exact test, suspect vs pooled controls (one-sided)"
 
-    def analyze(self, ctx: SuiteContext) -> list[SuiteTest]:
+    def analyze(self, ctx: SuiteContext) -> list[SuiteTest | Uninformative]:
         ctx.require_controls()
         aliases = load_aliases(ctx.custom_aliases or None)
         names = teacher_claims(ctx, aliases)
@@ -72,6 +73,16 @@ class IdentitySuite(Suite):
         controls = [a for c in ctx.controls for a in ctx.view.all_answers(c, "identity")]
         if not suspect or not controls:
             raise SuiteSkipped("no stored identity answers for the suspect or the controls")
+        teacher = ctx.view.all_answers(ctx.teacher, "identity")
+        teacher_hits = sum(claims_identity(a.text, names, aliases) for a in teacher)
+        if teacher and teacher_hits < MIN_SIGNAL_EVENTS:
+            return [Uninformative(
+                self.name, "teacher-identity-claims",
+                f"the teacher named itself ({', '.join(names)}) in only {teacher_hits} of {len(teacher)} identity "
+                f"answers (fewer than {MIN_SIGNAL_EVENTS}): a student cannot inherit a self-description its teacher "
+                "seldom gives, so its absence says nothing",
+                {"teacher_claims": teacher_hits, "teacher_answers": len(teacher)},
+            )]
         suspect_hits = [a for a in suspect if claims_identity(a.text, names, aliases)]
         control_hits = [a for a in controls if claims_identity(a.text, names, aliases)]
         result = fisher_exact(

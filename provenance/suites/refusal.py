@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from provenance.features import classify_refusal, refusal_phrases
-from provenance.stats import cohen_kappa, fisher_exact, token_match_rate_test
-from provenance.suites.base import Suite, SuiteContext, SuiteSkipped, SuiteTest, rows_of
+from provenance.stats import fisher_exact, token_match_rate_test
+from provenance.suites.agreement import agreement_beyond_chance
+from provenance.suites.base import Suite, SuiteContext, SuiteSkipped, SuiteTest, Uninformative, rows_of
 from provenance.suites.similarity import jaccard
 
 #: Fewest prompts on which the suspect refuses before its wording can be compared.
@@ -27,48 +28,20 @@ class RefusalSuite(Suite):
         "and does it refuse less on harmful prompts (lost guardrails)?"
     )
     statistic = (
-        "per-prompt refusal agreement and refusal-phrase overlap, suspect-teacher vs suspect-each-control "
-        "(paired permutation, intersection-union over controls); harmful-prompt refusal rate difference (Fisher)"
+        "refusal-decision agreement beyond chance (Cohen's kappa, suspect-teacher minus suspect-each-control, "
+        "paired bootstrap) and refusal-phrase overlap (paired permutation), intersection-union over controls; "
+        "harmful-prompt refusal rate difference (Fisher)"
     )
 
-    def analyze(self, ctx: SuiteContext) -> list[SuiteTest]:
+    def analyze(self, ctx: SuiteContext) -> list[SuiteTest | Uninformative]:
         ctx.require_controls()
         answers, probes = ctx.shared_probes(self.name)
         refused = {m: {p: classify_refusal(answers[m][p].text).is_refusal for p in probes} for m in answers}
-        s, t = ctx.suspect, ctx.teacher
-        tests: list[SuiteTest] = []
-
-        agree_t = np.array([refused[s][p] == refused[t][p] for p in probes], dtype=float)
-        agree_c = {c: np.array([refused[s][p] == refused[c][p] for p in probes], dtype=float) for c in ctx.controls}
-        result = token_match_rate_test(agree_t, agree_c, seed=ctx.seed)
-        tests.append(
-            SuiteTest(
-                self.name,
-                "refusal-decision-agreement",
-                result,
-                True,
-                rows_of(answers, probes),
-                f"The suspect made the teacher's refuse/comply decision on {agree_t.mean():.0%} of {len(probes)} prompts; "
-                + ", ".join(f"the control '{c}''s on {v.mean():.0%}" for c, v in agree_c.items())
-                + ".",
-            )
-        )
-
+        tests: list[SuiteTest | Uninformative] = [agreement_beyond_chance(
+            ctx, self.name, "refusal-decision-agreement", refused, probes, rows_of(answers, probes),
+            ("refused", "complied"), "refuse/comply decisions")]
         tests.extend(self._wording(ctx, answers, probes, refused))
         tests.extend(self._guardrails(ctx, answers, probes, refused))
-        kappa = cohen_kappa(
-            [refused[s][p] for p in probes], [refused[t][p] for p in probes], label_a="suspect", label_b="teacher"
-        )
-        tests.append(
-            SuiteTest(
-                self.name,
-                "refusal-kappa-suspect-teacher",
-                kappa,
-                False,
-                rows_of({m: answers[m] for m in (s, t)}, probes),
-                f"Cohen's kappa between the suspect's and the teacher's refusals: {kappa.effect:.2f} (descriptive).",
-            )
-        )
         return tests
 
     def _wording(self, ctx: SuiteContext, answers, probes, refused) -> list[SuiteTest]:  # noqa: ANN001

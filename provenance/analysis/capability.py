@@ -1,0 +1,133 @@
+"""How capable is each control beside the suspect? Reported, and warned about when far apart.
+
+Every comparative statistic is easiest to confound when the controls are much weaker
+or much stronger than the suspect (a better model predicts any fluent text better,
+is right more often, refuses differently). The preference design of cross-likelihood
+and the kappa-based agreement tests are built to cancel that, but an analyst (and a
+court) should see the gap, so the analysis measures it on data it already has:
+
+* log-likelihood per byte of the *reference* answers (answers written by models
+  outside the comparison: never the suspect's or the control's own), the same texts
+  for the suspect and the control;
+* accuracy on the errors suite's factual questions.
+
+The warning levels are in ``provenance.config``; a warning never changes a verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from provenance.analysis.findings import TestFinding
+from provenance.analysis.view import EvidenceView
+from provenance.config import (
+    CAPABILITY_GAP_WARN_ACCURACY,
+    CAPABILITY_GAP_WARN_NATS_PER_BYTE,
+    REFERENCE_PREFERENCE_WARN_NATS_PER_BYTE,
+)
+from provenance.features import is_correct
+
+_SCORED_SUITE = "distribution"
+
+
+@dataclass
+class CapabilityReport:
+    """Per control: the suspect's and the control's capability on the same material."""
+
+    suspect: str
+    controls: dict[str, dict[str, Any]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "suspect": self.suspect,
+            "controls": self.controls,
+            "warn_levels": {"nats_per_byte": CAPABILITY_GAP_WARN_NATS_PER_BYTE, "accuracy": CAPABILITY_GAP_WARN_ACCURACY},
+        }
+
+
+def _accuracy(view: EvidenceView, model: str, probes: list[str]) -> float | None:
+    answers = view.first_answers(model, "errors")
+    if not probes:
+        return None
+    right = [
+        is_correct(answers[p].text, str(answers[p].probe.get("answer", "")), answers[p].probe.get("aliases", ()))
+        for p in probes
+    ]
+    return float(np.mean(right))
+
+
+def _reference_likelihood(view: EvidenceView, suspect: str, control: str, sources: list[str]) -> dict[str, Any] | None:
+    tables = [view.scores_of(m, _SCORED_SUITE, src) for m in (suspect, control) for src in sources]
+    if not sources or not all(tables):
+        return None
+    probes = sorted(set.intersection(*(set(t) for t in tables)))
+    probes = [p for p in probes if all(t[p].logprob_per_byte is not None for t in tables)]
+    if not probes:
+        return None
+
+    def mean(model: str) -> float:
+        return float(np.mean([view.scores_of(model, _SCORED_SUITE, src)[p].logprob_per_byte
+                              for src in sources for p in probes]))
+
+    return {"suspect": mean(suspect), "control": mean(control), "prompts": len(probes), "sources": sources}
+
+
+def compare_capability(
+    view: EvidenceView, suspect: str, controls: tuple[str, ...], references: tuple[str, ...] = (), teachers: tuple[str, ...] = ()
+) -> CapabilityReport:
+    """Measure each control's capability beside the suspect's; warn when they are far apart."""
+    report = CapabilityReport(suspect=suspect)
+    suspect_errors = view.first_answers(suspect, "errors")
+    for control in controls:
+        entry: dict[str, Any] = {}
+        sources = [m for m in (*controls, *references) if m not in (control, suspect, *teachers)]
+        likelihood = _reference_likelihood(view, suspect, control, sources)
+        if likelihood is not None:
+            gap = likelihood["suspect"] - likelihood["control"]
+            entry["reference_log_likelihood_per_byte"] = likelihood
+            entry["gap_nats_per_byte"] = gap
+            if abs(gap) >= CAPABILITY_GAP_WARN_NATS_PER_BYTE:
+                report.warnings.append(
+                    f"the control '{control}' is much {'weaker' if gap > 0 else 'stronger'} than the suspect on reference "
+                    f"text ({likelihood['control']:.3f} vs {likelihood['suspect']:.3f} nats/byte, gap {gap:+.3f}; warning "
+                    f"level {CAPABILITY_GAP_WARN_NATS_PER_BYTE}): comparisons with it are the easiest to confound by "
+                    "capability; prefer controls matched to the suspect (see the README on choosing controls)"
+                )
+        probes = sorted(set(suspect_errors) & set(view.first_answers(control, "errors")))
+        if probes:
+            acc_s, acc_c = _accuracy(view, suspect, probes), _accuracy(view, control, probes)
+            assert acc_s is not None and acc_c is not None
+            entry["errors_accuracy"] = {"suspect": acc_s, "control": acc_c, "questions": len(probes)}
+            if abs(acc_s - acc_c) >= CAPABILITY_GAP_WARN_ACCURACY:
+                report.warnings.append(
+                    f"the control '{control}' is right on {acc_c:.0%} of {len(probes)} factual questions, the suspect on "
+                    f"{acc_s:.0%} (warning level {CAPABILITY_GAP_WARN_ACCURACY:.0%} apart): a control of matched "
+                    "capability makes the error and refusal comparisons easier to read"
+                )
+        report.controls[control] = entry
+    return report
+
+
+def reference_quality_warnings(tests: list[TestFinding]) -> list[str]:
+    """Warn when the independent controls themselves prefer the teacher's text over the reference text."""
+    out = []
+    for t in tests:
+        if t.test_id != "cross-likelihood":
+            continue
+        prefs = t.result.get("details", {}).get("control_preference") or {}
+        if not prefs:
+            continue
+        mean_pref = float(np.mean(list(prefs.values())))
+        if abs(mean_pref) >= REFERENCE_PREFERENCE_WARN_NATS_PER_BYTE:
+            out.append(
+                f"cross-likelihood against '{t.teacher}': the controls themselves prefer the teacher's answers over the "
+                f"reference answers by {mean_pref:+.3f} nats/byte on average (warning level "
+                f"{REFERENCE_PREFERENCE_WARN_NATS_PER_BYTE}): the reference text is of another quality than the "
+                "teacher's, so a suspect much stronger or weaker than the controls can look closer or farther than it is; "
+                "add a [[reference]] model of the teacher's quality from another lineage"
+            )
+    return out
