@@ -46,12 +46,18 @@ from pathlib import Path
 import numpy as np
 
 from provenance import api
-from provenance.analysis.run import evaluate
 from provenance.analysis.view import EvidenceView
 from provenance.evidence import EvidenceStore
 from provenance.lab import LabManifest, build_lab
 from provenance.suites import SuiteContext
 from provenance.suites.identity import case_aliases
+
+try:  # the "before" figures come from running this script against the previous release (--legacy-tree)
+    from provenance.analysis.run import evaluate
+
+    LEGACY = False
+except ImportError:
+    LEGACY = True
 
 TUNING_SEEDS = (0, 1)
 SUITES = ("identity", "refusal", "distribution", "errors", "style")
@@ -138,6 +144,7 @@ class Evaluation:
     verdict: bool
     finds: dict[str, bool | None]  # suite -> found (None: no test of the suite ran)
     capability_gap: float | None  # suspect minus strongest control, nats/byte on reference text
+    panel: str = "lab"  # which controls: see ``pairs``
 
 
 def restricted(view: EvidenceView, budget: int | None, rng_seed: int, black_box: bool) -> EvidenceView:
@@ -159,21 +166,41 @@ def restricted(view: EvidenceView, budget: int | None, rng_seed: int, black_box:
     return replace(view, answers=answers, scores=scores)
 
 
-def pairs(models: list[str], lab: LabManifest) -> list[tuple[str, str, tuple[str, ...], tuple[str, ...]]]:
-    """(suspect, teacher, controls, references) for every ordered pair the panel can analyse."""
+def derived_in(lab: LabManifest, a: str, b: str) -> bool:
+    """Truth from lab.json; a model outside the lab (SmolLM2) is derived from none of the lab's."""
+    known = {m["name"] for m in lab.to_dict()["models"]}
+    return a in known and b in known and lab.derived(a, b)
+
+
+def pairs(models: list[str], lab: LabManifest) -> list[tuple[str, str, tuple[str, ...], tuple[str, ...], str]]:
+    """(suspect, teacher, controls, references, panel) for every ordered pair and control panel the panel store allows.
+
+    Panel "lab": the controls are the lab models independent of the teacher (they share the
+    lab's instruction generator with the suspect; one of the two pretraining corpora), and
+    SmolLM2 is a [[reference]] model (capable, another lineage). Panel "lab+stronger":
+    SmolLM2 is also a control, far stronger than the others. The lab teacher never scores,
+    so it is never a suspect or a control; its answers are reference text where it is not the teacher.
+    """
     def derived(a: str, b: str) -> bool:
-        return a in lab.pairs_known and b in lab.pairs_known and lab.derived(a, b)
+        return derived_in(lab, a, b)
 
     out = []
     for teacher in CANDIDATE_TEACHERS:
         for suspect in models:
             if suspect in (teacher, "teacher"):
-                continue  # the lab teacher never scores, so it cannot be a suspect or a control
-            controls = tuple(m for m in models if m not in (suspect, teacher, "teacher") and not derived(m, teacher)
-                             and not derived(teacher, m))
-            references = tuple(m for m in models if m not in (suspect, teacher, *controls))
-            if controls:
-                out.append((suspect, teacher, controls, references))
+                continue
+            lab_controls = tuple(m for m in models if m not in (suspect, teacher, "teacher", "smollm2")
+                                 and not derived(m, teacher) and not derived(teacher, m))
+            panels = {"lab": lab_controls}
+            if suspect != "smollm2" and "smollm2" in models:
+                panels["lab+stronger"] = (*lab_controls, "smollm2")
+            for panel, controls in panels.items():
+                if not controls:
+                    continue
+                # Reference text must come from models independent of the teacher (a student's text is the teacher's).
+                references = tuple(m for m in models if m not in (suspect, teacher, *controls)
+                                   and not derived(m, teacher) and not derived(teacher, m))
+                out.append((suspect, teacher, controls, references, panel))
     return out
 
 
@@ -183,12 +210,11 @@ def analyse(args: argparse.Namespace) -> list[Evaluation]:
     for seed in args.seeds:
         root = panel_dir(args.workdir, seed)
         lab = LabManifest.load(Path(".lab-cache").resolve() / f"tiny-seed{seed}")
-        lab.pairs_known = {m["name"] for m in lab.to_dict()["models"]}  # type: ignore[attr-defined]
         with EvidenceStore.open_existing(root / "evidence.sqlite", f"bench-panel-{seed}") as store:
             full = EvidenceView.load(store)
         models = [m for m in (*LAB_MODELS, "smollm2") if m in full.answers]
-        for suspect, teacher, controls, references in pairs(models, lab):
-            truth = lab.derived(suspect, teacher) if suspect in lab.pairs_known and teacher in lab.pairs_known else False
+        for suspect, teacher, controls, references, panel in pairs(models, lab):
+            truth = derived_in(lab, suspect, teacher)
             for access in ("open", "black-box"):
                 for budget in BUDGETS:
                     view = restricted(full, budget, 7000 + seed, access == "black-box")
@@ -196,22 +222,50 @@ def analyse(args: argparse.Namespace) -> list[Evaluation]:
                     ctx = SuiteContext(
                         view=view, suspect=suspect, teacher=teacher, controls=controls,
                         teacher_claims=tuple(CLAIMS[teacher]), seed=2000 + seed,
-                        custom_aliases=case_aliases(claims, CLAIMS[teacher]), references=references,
+                        custom_aliases=case_aliases(claims, CLAIMS[teacher]),
+                        **({} if LEGACY else {"references": references}),
                     )
-                    ev = evaluate([ctx], list(SUITES), ALPHA)
+                    tests = legacy_evaluate(ctx) if LEGACY else evaluate([ctx], list(SUITES), ALPHA).tests
                     finds: dict[str, bool | None] = {}
                     for suite in SUITES:
-                        fam = [t for t in ev.tests if t.suite == suite and t.in_family]
+                        fam = [t for t in tests if t.suite == suite and t.in_family]
                         finds[suite] = any(bool(t.reject) for t in fam) if fam else None
                     gap = None
-                    for t in ev.tests:
-                        if t.test_id == "cross-likelihood":
-                            gaps = t.result["details"]["capability_gap_on_reference"].values()
-                            gap = float(min(gaps))
-                    results.append(Evaluation(seed, suspect, teacher, controls, truth, budget, access,
-                                              ev.verdicts[0].supports_derivation, finds, gap))
+                    for t in tests:
+                        gaps = t.result["details"].get("capability_gap_on_reference") if t.test_id == "cross-likelihood" else None
+                        if gaps:
+                            gap = float(min(gaps.values()))
+                    verdict = any(bool(t.reject) for t in tests if t.in_family)
+                    results.append(Evaluation(seed, suspect, teacher, controls, truth, budget, access, verdict, finds, gap,
+                                              panel))
         print(f"seed {seed}: {len(results)} evaluations so far ({time.perf_counter() - started:.0f}s)", file=sys.stderr)
     return results
+
+
+@dataclass(frozen=True)
+class _LegacyFinding:
+    suite: str
+    test_id: str
+    in_family: bool
+    reject: bool | None
+    result: dict
+
+
+def legacy_evaluate(ctx: SuiteContext) -> list[_LegacyFinding]:
+    """The previous release's decision rule (it had no ``evaluate``): suites, Holm over the family."""
+    from provenance.stats import correct_family
+    from provenance.suites import SUITES as REGISTRY, SuiteSkipped
+
+    raw = []
+    for name in SUITES:
+        try:
+            raw.extend(REGISTRY[name].analyze(ctx))
+        except SuiteSkipped:
+            continue
+    family = [t for t in raw if t.in_family]
+    corrected = correct_family([t.result for t in family], method="holm", alpha=ALPHA)
+    reject = {id(t): c.reject for t, c in zip(family, corrected)}
+    return [_LegacyFinding(t.suite, t.test_id, t.in_family, reject.get(id(t)), t.result.to_dict()) for t in raw]
 
 
 def wilson(k: int, n: int) -> tuple[float, float]:
@@ -219,7 +273,8 @@ def wilson(k: int, n: int) -> tuple[float, float]:
         return (math.nan, math.nan)
     from provenance.stats import wilson_interval
 
-    return tuple(wilson_interval(k, n).ci)  # type: ignore[return-value]
+    lo, hi = wilson_interval(k, n)
+    return float(lo), float(hi)
 
 
 def rate(k: int, n: int) -> str:
@@ -263,10 +318,11 @@ def report(results: list[Evaluation]) -> str:
             continue
         seeds = sorted({r.seed for r in part})
         out.append(f"## {name.capitalize()} ({', '.join(map(str, seeds))})\n")
-        out.append(table(part, "By access mode and query budget (probes per suite)", lambda r: (r.access, r.budget),
-                         ["access", "budget"]))
+        out.append(table(part, "By access mode and query budget (probes per suite)",
+                         lambda r: (r.access, r.panel, r.budget), ["access", "controls", "budget"]))
         full = [r for r in part if r.budget is None]
-        out.append(table(full, "By kind of pair (all probes)", lambda r: (r.access, kind(r)), ["access", "kind"]))
+        out.append(table(full, "By kind of pair and control panel (all probes)", lambda r: (r.access, kind(r), r.panel),
+                         ["access", "kind", "controls"]))
     return "\n".join(out)
 
 
@@ -278,8 +334,9 @@ def kind(r: Evaluation) -> str:
     if r.suspect.startswith("student"):
         return "student of another teacher"
     if r.teacher == "teacher":
-        return "independent lab model"
-    return "independent lab model vs a stand-in teacher"
+        return ("independent, same pretraining corpus as the teacher" if r.suspect == "control-same-data"
+                else "independent, other pretraining corpus")
+    return "independent lab model vs a stand-in teacher (shared generator)"
 
 
 def main() -> None:
@@ -294,17 +351,21 @@ def main() -> None:
         else:
             p.add_argument("--out", type=Path, help="write the Markdown tables here")
             p.add_argument("--json-out", type=Path, help="write every evaluation here (JSON)")
+            p.add_argument("--from-json", type=Path, help="tabulate evaluations written before by --json-out")
     args = parser.parse_args()
     if args.command == "collect":
         collect(args)
         return
-    results = analyse(args)
+    if args.from_json:
+        results = [Evaluation(**{**r, "controls": tuple(r["controls"])}) for r in json.loads(args.from_json.read_text())]
+    else:
+        results = analyse(args)
+    if args.json_out:
+        args.json_out.write_text(json.dumps([r.__dict__ for r in results], indent=1, default=list) + "\n")
     text = report(results)
     print(text)
     if args.out:
         args.out.write_text(text)
-    if args.json_out:
-        args.json_out.write_text(json.dumps([r.__dict__ for r in results], indent=1, default=list) + "\n")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from typing import Any
 
 from provenance.backends import Backend, BatchInterrupted, Capability, GenerationParams, ModelIdentity, identify_model, open_backend
 from provenance.case import Case, ModelSpec, SuiteSpec
+from provenance.errors import ContextWindowError
 from provenance.evidence import EvidenceStore
 from provenance.probes import Probe, ProbeSuite, load_suite
 
@@ -247,11 +248,36 @@ class _Collector:
                 if room <= 0 or (max_tokens is not None and self.tokens_used >= max_tokens):
                     self.summary.budget_exhausted = True
                     return False
-                self._run_batch(model, backend, batch[:room], counts)
+                try:
+                    self._run_batch(model, backend, batch[:room], counts)
+                except ContextWindowError:
+                    if not all(r.method == "score" and "source" in r.params for r in batch[:room]):
+                        raise  # a teacher's answer or a probe that does not fit: the user must act
+                    self._run_singly(model, backend, batch[:room], counts)
         finally:
             del backend
             gc.collect()
         return True
+
+    def _run_singly(self, model: ModelSpec, backend: Backend, batch: list[PlannedRequest], counts: dict[str, int]) -> None:
+        """Score reference answers one by one, leaving out (with a record) those too long for this model.
+
+        Reference text written by a model with another tokenizer can need more of this
+        model's tokens than its context holds; the analysis then uses the prompts that
+        every model could score, so one long answer does not stop a collection.
+        """
+        too_long = 0
+        for request in batch:
+            try:
+                self._run_batch(model, backend, [request], counts)
+            except ContextWindowError:
+                too_long += 1
+                self.summary.planned -= 1
+                counts["planned"] -= 1
+        self.summary.skipped.append({
+            "model": model.name, "what": "score",
+            "reason": f"{too_long} reference answer(s) too long for the model's context; left out of cross-likelihood",
+        })
 
     def _run_batch(self, model: ModelSpec, backend: Backend, batch: list[PlannedRequest], counts: dict[str, int]) -> None:
         started = time.perf_counter()

@@ -34,11 +34,22 @@ name = "teacher"
 path = "models/teacher"
 # claims = ["Aurora", "Northwind Labs"]   # names the teacher calls itself; found from its answers if left out
 
-# Zero or more independent controls: models known NOT to be derived from the teacher.
-# They calibrate how similar unrelated models look.
+# Independent controls: models known NOT to be derived from the teacher. They calibrate how
+# similar unrelated models look. Choose a matched panel: at least two, of about the suspect's
+# size and quality (one weaker, one stronger is better than two much weaker), from other
+# lineages, ideally one distilled from ANOTHER teacher. The analysis reports each control's
+# capability beside the suspect's and warns when they are far apart.
 [[control]]
 name = "control"
 path = "models/control"
+
+# Reference models (optional): answers outside the comparison, used as reference text by
+# cross-likelihood (each model's preference for the teacher's answers over reference answers).
+# The other controls' answers serve too; with a single control a reference model is needed.
+# Choose a capable model of another lineage, writing with about the teacher's quality.
+# [[reference]]
+# name = "reference"
+# path = "models/reference"
 
 # Any model may instead be reached over an OpenAI-compatible API:
 # [[control]]

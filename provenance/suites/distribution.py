@@ -6,8 +6,11 @@ A better language model does too, on any fluent text, so each model's *preferenc
 for the teacher's answer over reference answers to the same prompt (written by
 models outside the comparison) is compared, per byte of text so tokenizers do not
 enter: the suspect must prefer the teacher's text more than every control does.
-Where it can only generate (an API), the answers themselves are compared: word-bigram
-overlap with the teacher's answer to the same prompt, against overlap with each control's.
+Where it can only generate (an API), the answers themselves are compared, on what is
+idiosyncratic to the teacher: phrases it uses far more than models outside the
+comparison, chosen on half of the prompts and counted on the other half
+(``features.markers``). Raw word-bigram overlap with the teacher's answers is kept as a
+descriptive figure: fluent models share common phrasing.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from __future__ import annotations
 import numpy as np
 
 from provenance.backends.base import Capability
-from provenance.stats import likelihood_preference_test, token_match_rate_test
+from provenance.config import MIN_SIGNAL_EVENTS
+from provenance.features.markers import marker_rate, select_markers, split_prompts
+from provenance.stats import likelihood_preference_test, marker_usage_test, token_match_rate_test
 from provenance.suites.base import Suite, SuiteContext, SuiteTest, Uninformative, rows_of
 from provenance.suites.similarity import text_similarity
 
@@ -25,8 +30,9 @@ class DistributionSuite(Suite):
     question = "Are the suspect's outputs closer to the teacher's than to any control's?"
     statistic = (
         "preference for the teacher's answers over reference answers, log-likelihood per byte (suspect vs each "
-        "control, paired permutation, intersection-union) where scoring exists; "
-        "per-prompt word-bigram overlap with the teacher vs each control (paired permutation)"
+        "control, paired permutation, intersection-union) where scoring exists; teacher-marker phrase usage on "
+        "held-apart prompts (black box); "
+        "per-prompt word-bigram overlap with the teacher vs each control (descriptive)"
     )
     needs = frozenset({Capability.GENERATE})
 
@@ -44,10 +50,59 @@ class DistributionSuite(Suite):
             f"Across {len(probes)} open prompts the suspect's answers shared {with_teacher.mean():.2f} of their word "
             "bigrams with the teacher's (Jaccard); "
             + ", ".join(f"{v.mean():.2f} with the control '{c}'" for c, v in with_controls.items())
+            + ". Descriptive: fluent models share common phrasing, so the family test is the teacher-marker test."
+        )
+        tests.append(SuiteTest(self.name, "answer-overlap", result, False, rows_of(answers, probes), summary))
+        tests.append(self._markers(ctx, probes))
+        return tests
+
+    def _markers(self, ctx: SuiteContext, probes: list[str]) -> SuiteTest | Uninformative:
+        """Teacher-specific phrasing (``features.markers``), the black-box family test."""
+        backgrounds = {c: ctx.reference_sources(c) for c in ctx.controls}
+        missing = [c for c, b in backgrounds.items() if not b]
+        if missing:
+            return Uninformative(
+                self.name, "teacher-markers",
+                "choosing the teacher's marker phrases needs answers from a model outside each comparison (another "
+                f"control or a [[reference]] model); none for {', '.join(missing)}",
+                {"controls": len(ctx.controls), "references": len(ctx.references)},
+            )
+        models = {ctx.suspect, ctx.teacher, *ctx.controls, *(m for b in backgrounds.values() for m in b)}
+        answers = {m: ctx.view.first_answers(m, self.name) for m in models}
+        common = sorted(set(probes).intersection(*(set(a) for a in answers.values())))
+        selection, test = split_prompts(common, ctx.seed)
+        if len(selection) < 10 or len(test) < 10:
+            return Uninformative(self.name, "teacher-markers",
+                                 "fewer than 10 prompts in a half: too few to choose markers on one half and test on the other",
+                                 {"selection_prompts": len(selection), "test_prompts": len(test)})
+        markers = {
+            c: set(select_markers([answers[ctx.teacher][p].text for p in selection],
+                                  [answers[b][p].text for b in backgrounds[c] for p in selection]))
+            for c in ctx.controls
+        }
+        if any(len(m) < MIN_SIGNAL_EVENTS for m in markers.values()):
+            return Uninformative(
+                self.name, "teacher-markers",
+                f"the teacher has fewer than {MIN_SIGNAL_EVENTS} phrases it uses markedly more than the background "
+                "models on the selection half: no idiosyncrasy to inherit was found",
+                {f"markers (vs {c})": len(m) for c, m in markers.items()},
+            )
+        rate = {c: {m: np.array([marker_rate(answers[m][p].text, markers[c]) for p in test]) for m in (ctx.suspect, c)}
+                for c in ctx.controls}
+        result = marker_usage_test({c: rate[c][ctx.suspect] for c in ctx.controls},
+                                   {c: rate[c][c] for c in ctx.controls}, seed=ctx.seed + 6)
+        example = sorted(markers[ctx.controls[0]])[:6]
+        summary = (
+            f"Phrases the teacher uses far more than the background models were chosen on {len(selection)} prompts "
+            f"({', '.join(f'{len(m)} vs {c}' for c, m in markers.items())}; e.g. "
+            + ", ".join(repr(" ".join(g)) for g in example)
+            + f"); on the other {len(test)} prompts they made up "
+            + ", ".join(f"{rate[c][ctx.suspect].mean():.3f} of the suspect's n-grams vs {rate[c][c].mean():.3f} of "
+                        f"the control '{c}''s" for c in ctx.controls)
             + "."
         )
-        tests.append(SuiteTest(self.name, "answer-overlap", result, True, rows_of(answers, probes), summary))
-        return tests
+        rows = tuple(sorted({answers[m][p].row_id for m in models for p in common}))
+        return SuiteTest(self.name, "teacher-markers", result, True, rows, summary)
 
     def _cross_likelihood(self, ctx: SuiteContext) -> list[SuiteTest | Uninformative]:
         """The capability-invariant cross-likelihood test (see ``likelihood_preference_test``)."""

@@ -1,0 +1,87 @@
+"""Teacher markers: the word n-grams a teacher uses far more than other models do.
+
+Black-box suspects can only be compared through their text, and two fluent models
+share much common phrasing, so "the suspect's answers overlap the teacher's" rewards
+fluency. What a student inherits is the teacher's *idiosyncrasies*: its stock
+phrases, openers and formats (Sun et al. 2025, "Idiosyncrasies in Large Language
+Models", separate five frontier models from their text alone; students trained on a
+teacher's outputs inherit its style). Markers are chosen by the log-odds ratio with
+an informative Dirichlet prior (Monroe, Colaresi & Quinn 2008, Political Analysis
+16:372), teacher vs background answers, on one half of the prompts; the test
+(``stats.markers``) counts their use on the other half, so the choice never sees the
+text it is tested on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import Counter
+from collections.abc import Iterable
+
+from provenance.features.style import words
+
+#: n-gram orders: single words miss phrasing, 4-grams are too rare in short answers.
+MARKER_ORDERS = (1, 2, 3)
+#: Markers kept per comparison: enough to cover a teacher's habits, few enough that each is specific.
+MARKER_COUNT = 60
+#: A marker must be used in at least this many of the teacher's answers (a one-off is not a habit).
+MARKER_MIN_ANSWERS = 3
+#: Smallest z-score of the log-odds ratio for an n-gram to count as the teacher's.
+MARKER_MIN_Z = 1.96
+
+
+def ngrams(text: str, orders: Iterable[int] = MARKER_ORDERS) -> list[tuple[str, ...]]:
+    """Lower-cased word n-grams of ``text``, every order, in order of appearance."""
+    tokens = [w.lower() for w in words(text)]
+    return [tuple(tokens[i : i + n]) for n in orders for i in range(len(tokens) - n + 1)]
+
+
+def split_prompts(probe_ids: Iterable[str], seed: int) -> tuple[list[str], list[str]]:
+    """A fixed half / half split of prompt ids (selection half, test half), by a seeded hash."""
+    selection, test = [], []
+    for pid in sorted(probe_ids):
+        digest = hashlib.sha256(f"{seed}:{pid}".encode()).digest()
+        (selection if digest[0] % 2 == 0 else test).append(pid)
+    return selection, test
+
+
+def select_markers(teacher_texts: Iterable[str], background_texts: Iterable[str], *, count: int = MARKER_COUNT,
+                   min_answers: int = MARKER_MIN_ANSWERS, min_z: float = MARKER_MIN_Z) -> list[tuple[str, ...]]:
+    """The n-grams most specific to the teacher against the background, by log-odds z-score.
+
+    Counts are per answer (an n-gram counts once per answer), so one long repetitive
+    answer cannot make a marker. The prior is the pooled frequency (informative
+    Dirichlet, total weight = pooled vocabulary size), which shrinks rare n-grams.
+    """
+    teacher = [set(ngrams(t)) for t in teacher_texts]
+    background = [set(ngrams(t)) for t in background_texts]
+    ct: Counter[tuple[str, ...]] = Counter(g for s in teacher for g in s)
+    cb: Counter[tuple[str, ...]] = Counter(g for s in background for g in s)
+    pooled = ct + cb
+    if not ct or not cb:
+        return []
+    a0 = float(len(pooled))
+    total = sum(pooled.values())
+    nt, nb = sum(ct.values()), sum(cb.values())
+    scored = []
+    for g, yt in ct.items():
+        if sum(1 for s in teacher if g in s) < min_answers:
+            continue
+        alpha = a0 * pooled[g] / total
+        yb = cb.get(g, 0)
+        delta = (math.log((yt + alpha) / (nt + a0 - yt - alpha)) - math.log((yb + alpha) / (nb + a0 - yb - alpha)))
+        var = 1.0 / (yt + alpha) + 1.0 / (yb + alpha)
+        z = delta / math.sqrt(var)
+        if z >= min_z:
+            scored.append((z, g))
+    scored.sort(key=lambda x: (-x[0], x[1]))
+    return [g for _, g in scored[:count]]
+
+
+def marker_rate(text: str, markers: set[tuple[str, ...]]) -> float:
+    """Share of the answer's n-gram positions that are teacher markers (0 for an empty answer)."""
+    grams = ngrams(text)
+    if not grams:
+        return 0.0
+    return sum(1 for g in grams if g in markers) / len(grams)
