@@ -6,6 +6,8 @@ them prints. The CLI adds progress bars and exit codes on top.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,9 +48,14 @@ def _as_case(case: Case | str | Path) -> Case:
     return case if isinstance(case, Case) else load_case(case)
 
 
-def collect(case: Case | str | Path, *, on_progress: ProgressCallback | None = None) -> CollectionSummary:
-    """Collect (or resume collecting) every answer a case needs into its evidence store."""
-    return _collect(_as_case(case), on_progress=on_progress)
+def collect(
+    case: Case | str | Path, *, on_progress: ProgressCallback | None = None, reuse_from: Sequence[str | Path] = ()
+) -> CollectionSummary:
+    """Collect (or resume collecting) every answer a case needs into its evidence store.
+
+    ``reuse_from``: other cases' evidence stores whose identical requests are copied, with their origin.
+    """
+    return _collect(_as_case(case), on_progress=on_progress, reuse_from=reuse_from)
 
 
 def analyze(case: Case | str | Path) -> tuple[Findings, Path]:

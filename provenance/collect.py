@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gc
 import time
+from contextlib import ExitStack
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,7 @@ from typing import Any
 
 from provenance.backends import Backend, BatchInterrupted, Capability, GenerationParams, ModelIdentity, identify_model, open_backend
 from provenance.case import Case, ModelSpec, SuiteSpec
-from provenance.errors import ContextWindowError
+from provenance.errors import ContextWindowError, EvidenceStoreError
 from provenance.evidence import EvidenceStore
 from provenance.probes import Probe, ProbeSuite, load_suite
 
@@ -75,6 +76,8 @@ class CollectionSummary:
     cached: int = 0
     stored: int = 0
     budget_exhausted: bool = False
+    #: Answers copied from other cases' evidence stores (``reuse_from``), counted in ``stored`` too.
+    copied: int = 0
     per_model: dict[str, dict[str, int]] = field(default_factory=dict)
     skipped: list[dict[str, str]] = field(default_factory=list)
 
@@ -89,6 +92,7 @@ class CollectionSummary:
             "cached": self.cached,
             "stored": self.stored,
             "budget_exhausted": self.budget_exhausted,
+            "copied": self.copied,
             "complete": self.complete,
             "per_model": self.per_model,
             "skipped": self.skipped,
@@ -196,7 +200,9 @@ class _Collector:
         summary: CollectionSummary,
         backend_factory: BackendFactory,
         on_progress: ProgressCallback | None,
+        reuse: Sequence[EvidenceStore] = (),
     ) -> None:
+        self.reuse = list(reuse)
         self.case = case
         self.store = store
         self.summary = summary
@@ -220,6 +226,7 @@ class _Collector:
         counts["cached"] += len(requests) - len(pending)
         self.summary.cached += len(requests) - len(pending)
         self.done += len(requests) - len(pending)
+        pending = self._copy_reusable(model, pending, counts)
         self._tick(model.name)
         if not pending:
             return True
@@ -258,6 +265,37 @@ class _Collector:
             del backend
             gc.collect()
         return True
+
+    def _copy_reusable(self, model: ModelSpec, pending: list[PlannedRequest], counts: dict[str, int]) -> list[PlannedRequest]:
+        """Copy answers another case already stored for the very same request; return what is left to ask.
+
+        The request key covers the model's identity (weights hashes), method, suite,
+        probe, prompt, parameters and seed, so a stored row under the same key in another
+        evidence store is the answer this request would get. The copy keeps the original
+        response, latency and metadata and records where it came from (store, case, row id,
+        row hash, time of the original), so the chain of custody reaches the original row.
+        """
+        if not self.reuse:
+            return pending
+        left = []
+        for request in pending:
+            found = next(((src, row) for src in self.reuse if (row := src.lookup(request.key)) is not None), None)
+            if found is None:
+                left.append(request)
+                continue
+            src, row = found
+            self.store.append(
+                model_key=row.model_key, method=row.method, suite=row.suite, probe_id=row.probe_id, prompt=row.prompt,
+                params=row.params, seed=row.seed, response=row.response, latency_s=row.latency_s,
+                extra={**(row.extra or {}), "model_name": model.name, "role": self.case.spec.role_of(model.name),
+                       "copied_from": {"store": str(src.path), "case_id": src.case_id, "row_id": row.id,
+                                       "row_hash": row.row_hash, "created_at": row.created_at}},
+            )
+            self.summary.stored += 1
+            self.summary.copied += 1
+            counts["stored"] += 1
+            self.done += 1
+        return left
 
     def _run_singly(self, model: ModelSpec, backend: Backend, batch: list[PlannedRequest], counts: dict[str, int]) -> None:
         """Score reference answers one by one, leaving out (with a record) those too long for this model.
@@ -330,10 +368,31 @@ def collect(
     *,
     on_progress: ProgressCallback | None = None,
     backend_factory: BackendFactory = open_backend,
+    reuse_from: Sequence[str | Path] = (),
 ) -> CollectionSummary:
-    """Collect every planned answer of ``case`` into its evidence store."""
+    """Collect every planned answer of ``case`` into its evidence store.
+
+    ``reuse_from``: other cases' evidence stores. A request already answered there
+    (same model identity, probe, parameters and seed) is copied with its origin
+    instead of asked again: a teacher's or a control's answers are collected once for
+    every case that needs them. Each source store's hash chain is verified first.
+    """
     summary = CollectionSummary(evidence_path=case.evidence_path)
     spec = case.spec
+    with ExitStack() as sources:
+        reuse = []
+        for path in reuse_from:
+            source = sources.enter_context(EvidenceStore.open_existing(path))
+            check = source.verify()
+            if not check.ok:
+                raise EvidenceStoreError(f"refusing to reuse answers from {path}: {check.problem}",
+                                         hint="reuse only verified evidence stores")
+            reuse.append(source)
+        return _collect(case, summary, spec, on_progress, backend_factory, reuse)
+
+
+def _collect(case: Case, summary: CollectionSummary, spec: Any, on_progress: ProgressCallback | None,
+             backend_factory: BackendFactory, reuse: list[EvidenceStore]) -> CollectionSummary:
     with EvidenceStore.open(case.evidence_path, case.id) as store:
         identities: dict[str, tuple[ModelIdentity, str]] = {}
         for model in spec.models():
@@ -347,7 +406,7 @@ def collect(
         summary.planned = sum(len(v) for v in generation.values()) + sum(
             len(scored[src.name]) for scorer in scorers for src in sources if src.name != scorer.name
         )
-        collector = _Collector(case, store, summary, backend_factory, on_progress)
+        collector = _Collector(case, store, summary, backend_factory, on_progress, reuse)
 
         def stored_answers() -> list[tuple[PlannedRequest, str]]:
             out = []

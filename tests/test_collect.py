@@ -15,6 +15,7 @@ import pytest
 from provenance.backends import open_backend
 from provenance.case import load_case
 from provenance.collect import collect
+from provenance.errors import EvidenceStoreError
 from provenance.evidence import EvidenceStore
 
 from conftest import write_case
@@ -201,3 +202,44 @@ def test_backend_that_cannot_score_still_completes_with_the_skip_recorded(
     summary = collect(case, backend_factory=generate_only)
     assert summary.complete and summary.planned == summary.stored == 2 * 4
     assert summary.skipped == [{"model": "suspect", "what": "score", "reason": "the backend cannot score continuations"}]
+
+
+def test_answers_stored_by_another_case_are_copied_with_their_origin_not_asked_again(
+    tmp_path: Path, tiny_model: Path, tiny_model_b: Path
+) -> None:
+    first = load_case(write_case(tmp_path / "first", tiny_model, tiny_model_b, case_id="first", limit=4))
+    collect(first)
+    # A second case shares the teacher (tiny_model_b) but examines another suspect (a copy with other weights).
+    import shutil
+
+    other = Path(shutil.copytree(tiny_model, tmp_path / "other-suspect"))
+    (other / "config.json").write_text((other / "config.json").read_text() + "\n")
+    second = load_case(write_case(tmp_path / "second", other, tiny_model_b, case_id="second", limit=4))
+    recorder = _Recorder()
+    summary = collect(second, backend_factory=recorder, reuse_from=[first.evidence_path])
+    assert summary.complete and summary.copied == 4 and recorder.loaded == ["suspect"]
+    with EvidenceStore.open(first.evidence_path, "first") as store:
+        originals = {r.request_key: r for r in store.rows()}
+    with EvidenceStore.open(second.evidence_path, "second") as store:
+        assert store.verify().ok
+        copies = [r for r in store.rows() if "copied_from" in (r.extra or {})]
+    assert {r.extra["model_name"] for r in copies} == {"teacher"}
+    for row in copies:
+        origin = originals[row.request_key]
+        assert row.response == origin.response
+        assert row.extra["copied_from"] == {"store": str(first.evidence_path), "case_id": "first", "row_id": origin.id,
+                                            "row_hash": origin.row_hash, "created_at": origin.created_at}
+
+
+def test_reusing_a_tampered_store_is_refused(tmp_path: Path, tiny_model: Path, tiny_model_b: Path) -> None:
+    import sqlite3
+
+    first = load_case(write_case(tmp_path / "first", tiny_model, tiny_model_b, case_id="first", limit=2))
+    collect(first)
+    with sqlite3.connect(first.evidence_path) as conn:
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'").fetchall():
+            conn.execute(f"DROP TRIGGER {name}")
+        conn.execute("UPDATE evidence SET prompt = prompt || '!' WHERE id = 1")
+    second = load_case(write_case(tmp_path / "second", tiny_model, tiny_model_b, case_id="second", limit=2))
+    with pytest.raises(EvidenceStoreError, match="refusing to reuse"):
+        collect(second, reuse_from=[first.evidence_path])

@@ -48,8 +48,41 @@ def _versions(names: Sequence[str]) -> dict[str, str]:
 
 
 def calibration_record() -> dict[str, Any]:
-    """Measured false-positive rates per suite (from docs/calibration.md), shipped with the report."""
+    """Measured error rates per suite (from docs/bench.md), shipped with the report."""
     return json.loads((reports_dir() / "assets" / "calibration.json").read_text(encoding="utf-8"))
+
+
+def calibration_for(findings: Findings, view: EvidenceView, record: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The record's error rates for this case's own conditions: access mode and query budget.
+
+    Access is "open" when cross-likelihood ran (the suspect and controls could score),
+    else "black-box"; the budget is the largest measured one not above the fewest probes
+    the suspect answered in any family suite. The record's default (all probes, open
+    weights) is used when it measured no conditions.
+    """
+    record = dict(record if record is not None else calibration_record())
+    conditions = record.get("conditions") or []
+    if not conditions:
+        return record
+    access = "open" if any(t.test_id == "cross-likelihood" for t in findings.tests) else "black-box"
+    family_suites = {t.suite for t in findings.tests if t.in_family}
+    answered = [len(view.first_answers(findings_suspect(findings), s)) for s in family_suites if s != "style"]
+    fewest = min((n for n in answered if n), default=0)
+    full = fewest >= int(record.get("full_probe_sets_from", 10**9))  # the bench's "all": every probe of every suite
+    fitting = [c for c in conditions if c["access"] == access
+               and (c["budget"] <= fewest if c["budget"] is not None else full)]
+    chosen = max(fitting, key=lambda c: c["budget"] if c["budget"] is not None else 10**9, default=None)
+    if chosen is None:
+        return record
+    label = "all probes" if chosen["budget"] is None else f"{chosen['budget']} probes per suite"
+    record["suites"] = chosen["suites"]
+    record["overall"] = chosen["overall"]
+    record["how"] = f"{record.get('how', '')} Rates for this case's conditions: {access} access, {label}."
+    return record
+
+
+def findings_suspect(findings: Findings) -> str:
+    return next((m.name for m in findings.models if m.role == "suspect"), "")
 
 
 def fmt_p(value: Any) -> str:
@@ -196,7 +229,7 @@ def build_context(findings: Findings, case: Case, rows: Sequence[EvidenceRow], v
     roles = {m.name: m.role for m in findings.models}
     suspect = spec.suspect.name
     controls = [c.name for c in spec.control]
-    calibration = calibration_record()
+    calibration = calibration_for(findings, view)
 
     per_model: dict[str, list[EvidenceRow]] = defaultdict(list)
     for row in rows:
