@@ -90,7 +90,7 @@ def panel_case_text(lab: LabManifest, seed: int, smollm2: bool) -> str:
         id = "bench-panel-{seed}"
         title = "provenance bench panel, lab seed {seed}"
         analyst = "benchmarks/provenance_bench.py"
-        seed = {2000 + seed}
+        seed = 2000  # one case seed for every panel: a greedy answer of a model outside the lab is the same request in each, so it is copied, not asked again
 
         [suspect]
         name = "student"
@@ -312,10 +312,43 @@ def table(results: list[Evaluation], title: str, key, labels) -> str:  # noqa: A
     return "\n".join(lines) + "\n"
 
 
+HEADER = """# The provenance bench
+
+`benchmarks/provenance_bench.py` (see its docstring for the design). Lab seeds 0 and 1 are the
+*tuning* part: every choice of method made while building the bench was made looking at seed 0
+only. Seeds 2 and later are *held back*: measured once, with the final code, and reported apart.
+A suite "finds" derivation when one of its family tests rejects after Holm correction at 0.01
+within the evaluation; the verdict is "supports derivation". Cells read `found/runs` for the
+derived pairs (recall), then for the independent pairs (false positives); 95 % Wilson intervals
+for the verdict.
+
+What the pairs are. Per lab seed: the lab teacher Aurora, its students (`student`, and
+`student-stripped` whose refusals were filtered out), two independent lab models (Zephyr:
+pretrained on the teacher's corpus A; Orion: corpus B; each with its own instruction set), and the
+real SmolLM2-135M-Instruct (a released model of another vendor, far stronger than any lab model).
+Each is examined against Aurora and against Zephyr and Orion as stand-in teachers (a student of
+Aurora checked against Zephyr is "a student of another teacher"). Controls: the lab models
+independent of the teacher ("lab"), or those plus SmolLM2 ("lab+stronger"); SmolLM2's answers are
+reference text where it is not a control. Every lab model's instruction set comes from one
+generator (`provenance/lab/datagen.py`: the same prompts, facts and harmful/benign labels, other
+personas and wording): the lab's independent models share training data the way two models tuned
+on one public dataset do, which no control panel here can absorb. That is the main reason for
+the false positives below, and a limit of this lab, not only of the statistics.
+
+Not built yet (issue 14): students fine-tuned from real pretrained bases at teacher shares of
+100/30/10/3 % and 100-1,000 exchanges, Gemma-3-270M as a second real base (its GGUF tokenizer
+converts wrongly, see the deployments issue), students of SmolLM2 as a second teacher, and 200+
+pairs. The figures here are for tiny lab models and one small real model.
+
+"""
+
+
 def report(results: list[Evaluation]) -> str:
     held = [r for r in results if r.seed not in TUNING_SEEDS]
     tune = [r for r in results if r.seed in TUNING_SEEDS]
-    out = []
+    record = build_record(results)
+    out = [f"What an evidence report quotes for a case with open weights and every probe ({record['source']}): "
+           f"{record['overall']}.\n"]
     for name, part in (("held-back seeds", held), ("tuning seeds", tune)):
         if not part:
             continue
@@ -330,12 +363,19 @@ def report(results: list[Evaluation]) -> str:
 
 
 def write_record(path: Path, results: list[Evaluation]) -> None:
+    """Write :func:`build_record` as JSON (reports/assets/calibration.json)."""
+    path.write_text(json.dumps(build_record(results), indent=2) + "\n", encoding="utf-8")
+
+
+def build_record(results: list[Evaluation]) -> dict:
     """The error rates the report quotes (reports/assets/calibration.json), per access mode and budget.
 
     From the held-back seeds only (all seeds if none is held back yet); false-positive
     rates over independent pairs of both control panels, recall over derived pairs.
     """
-    held = [r for r in results if r.seed not in TUNING_SEEDS] or results
+    held = [r for r in results if r.seed not in TUNING_SEEDS]
+    part = "held-back" if held else "tuning (no held-back seed measured yet)"
+    held = held or results
     seeds = sorted({r.seed for r in held})
 
     def suites_of(rs: list[Evaluation]) -> dict[str, dict[str, object]]:
@@ -359,7 +399,7 @@ def write_record(path: Path, results: list[Evaluation]) -> None:
             })
     default = next(c for c in conditions if c["access"] == "open" and c["budget"] is None)
     record = {
-        "source": f"docs/bench.md: benchmarks/provenance_bench.py, held-back lab seeds {', '.join(map(str, seeds))}",
+        "source": f"docs/bench.md: benchmarks/provenance_bench.py, {part} lab seeds {', '.join(map(str, seeds))}",
         "how": ("Every ordered (suspect, teacher) pair of the tiny lab family with a real released model "
                 "(SmolLM2-135M-Instruct) as a stronger independent model, under two control panels; a finding is a "
                 f"family test rejecting after Holm correction at {ALPHA}. Measured on tiny laboratory models and one "
@@ -369,7 +409,7 @@ def write_record(path: Path, results: list[Evaluation]) -> None:
         "overall": default["overall"],
         "conditions": conditions,
     }
-    path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return record
 
 
 def kind(r: Evaluation) -> str:
@@ -414,7 +454,7 @@ def main() -> None:
     if args.record:
         write_record(args.record, results)
     if args.out:
-        args.out.write_text(text)
+        args.out.write_text(HEADER + text)
 
 
 if __name__ == "__main__":

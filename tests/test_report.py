@@ -375,18 +375,52 @@ def test_quote_escapes_marks_invisible_characters_and_cuts_long_text() -> None:
     assert cut.startswith("a" * 10 + "<span") and "cut at 10 of 50 characters; the full text is evidence row 7" in cut
 
 
-def test_false_positive_rates_the_report_quotes_match_docs_calibration() -> None:
-    """The report quotes reports/assets/calibration.json; it must say what docs/calibration.md measured."""
+def test_error_rates_the_report_quotes_are_the_bench_record_of_held_back_seeds() -> None:
+    """reports/assets/calibration.json is written by benchmarks/provenance_bench.py from docs/bench.json."""
+    import sys
+
     from provenance.report.context import calibration_record
 
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "benchmarks"))
+    try:
+        import provenance_bench as bench
+    finally:
+        sys.path.pop(0)
+    evaluations = [bench.Evaluation(**{**r, "controls": tuple(r["controls"])})
+                   for r in json.loads((root / "docs" / "bench.json").read_text(encoding="utf-8"))]
+    out = root / "docs" / ".record-check.json"
+    try:
+        bench.write_record(out, evaluations)
+        assert json.loads(out.read_text(encoding="utf-8")) == calibration_record()
+    finally:
+        out.unlink(missing_ok=True)
     record = calibration_record()
-    doc = (Path(__file__).resolve().parents[1] / "docs" / "calibration.md").read_text(encoding="utf-8")
-    table = [[c.strip().strip("*") for c in line.strip().strip("|").split("|")] for line in doc.splitlines() if line.startswith("| ")]
-    header = table[0]
-    independent = [row for row in table if row[0] in ("control-same-data", "control-other")]
-    for suite, quoted in record["suites"].items():
-        column = header.index(suite)
-        found = sum(int(row[column].split("/")[0]) for row in independent)
-        runs = sum(int(row[column].split("/")[1]) for row in independent)
-        assert (quoted["false_positives"], quoted["runs"]) == (found, runs), suite
-    assert record["overall"].split(" ")[0] in doc
+    assert "held-back" in record["source"] and record["overall"] in (root / "docs" / "bench.md").read_text(encoding="utf-8")
+
+
+def test_the_report_quotes_the_error_rates_of_the_cases_own_conditions() -> None:
+    from types import SimpleNamespace
+
+    from provenance.report.context import calibration_for
+
+    record = {
+        "full_probe_sets_from": 73, "suites": {"x": "default"}, "overall": "default", "how": "h",
+        "conditions": [
+            {"access": a, "budget": b, "suites": {"x": f"{a}-{b}"}, "overall": f"{a}-{b}"}
+            for a in ("open", "black-box") for b in (10, 25, 50, None)
+        ],
+    }
+
+    def case(access_open: bool, answered: int) -> tuple[object, object]:
+        tests = [SimpleNamespace(test_id="cross-likelihood" if access_open else "teacher-markers", suite="distribution",
+                                 in_family=True)]
+        findings = SimpleNamespace(tests=tests, models=[SimpleNamespace(name="s", role="suspect")])
+        view = SimpleNamespace(first_answers=lambda model, suite: dict.fromkeys(range(answered)))
+        return findings, view
+
+    assert calibration_for(*case(True, 313), record)["overall"] == "open-None"
+    assert calibration_for(*case(False, 313), record)["overall"] == "black-box-None"
+    assert calibration_for(*case(True, 30), record)["overall"] == "open-25"
+    assert "open access, 25 probes per suite" in calibration_for(*case(True, 30), record)["how"]
+    assert calibration_for(*case(True, 5), record)["overall"] == "default"  # fewer than any measured budget

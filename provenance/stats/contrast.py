@@ -77,7 +77,7 @@ def competitors_matrix(
 
 
 def contrast_against_controls(
-    primary: ArrayLike,
+    primary: ArrayLike | Mapping[str, ArrayLike],
     competitors: Competitors,
     *,
     seed: Seed,
@@ -101,10 +101,25 @@ def contrast_against_controls(
 
     ``primary[i]`` is the measurement linking suspect and teacher on unit i;
     ``competitors[k][i]`` the same measurement with control k in the teacher's place.
+    ``primary`` may also be a mapping control name -> measurements, when what links the
+    suspect to the teacher is measured afresh for each control (e.g. against reference
+    text or markers chosen without that control); it must name the same controls.
     ``difference_label`` and ``effect_label`` are wording with a ``{control}`` slot.
     """
-    prim = as_1d(primary, f"{quantity} (suspect vs teacher)", min_size=2)
+    per_primary: dict[str, np.ndarray] | None = None
+    if isinstance(primary, Mapping):
+        per_primary = {str(k): as_1d(v, f"{quantity} (suspect vs teacher, against {k})", min_size=2)
+                       for k, v in primary.items()}
+        prim = next(iter(per_primary.values()), np.empty(0))
+    else:
+        prim = as_1d(primary, f"{quantity} (suspect vs teacher)", min_size=2)
     names, comp = competitors_matrix(competitors, prim.size, f"{quantity} (controls)", control_names)
+    if per_primary is not None:
+        if list(per_primary) != names or any(v.size != prim.size for v in per_primary.values()):
+            raise StatsInputError(f"{quantity}: the suspect's measurements must name the controls {names}, "
+                                  "in order, with one value per unit each")
+        if reference_primary is not None or reference_competitors is not None:
+            raise StatsInputError("per-control primary measurements cannot be combined with reference_* arguments")
     m = check_n_permutations(n_permutations)
     level = check_level(level)
     rng, seed_used = make_rng(seed)
@@ -120,7 +135,7 @@ def contrast_against_controls(
 
     per_control: list[TestResult] = []
     for k, cname in enumerate(names):
-        d = prim - comp[k]
+        d = (per_primary[cname] if per_primary is not None else prim) - comp[k]
         if use_reference:
             res = permutation_test_two_sample(
                 d, ref - ref_comp[k], alternative="greater", seed=rng, statistic="welch_t",
@@ -153,7 +168,8 @@ def contrast_against_controls(
              "n_permutations": r.details["n_permutations"]}
             for cname, r in zip(names, per_control)
         ],
-        "mean_primary": float(prim.mean()),
+        "mean_primary": (float(prim.mean()) if per_primary is None
+                         else {c: float(v.mean()) for c, v in per_primary.items()}),
         "mean_per_control": {c: float(comp[k].mean()) for k, c in enumerate(names)},
         "seed": seed_used,
         "n_permutations": m,

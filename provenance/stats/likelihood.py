@@ -195,11 +195,10 @@ def likelihood_preference_test(
         raise StatsInputError(
             f"reference scores must be given for the same controls in the same order: {names}, {ref_names}, {cr_names}"
         )
-    # d_k = (prim - sr_k) - (ct_k - cr_k) = prim - bar_k with bar_k = ct_k - cr_k + sr_k.
-    bars = {c: ct[k] - cr[k] + sr[k] for k, c in enumerate(names)}
+    # Per control k: d = (suspect's preference against k's reference text) - (k's preference).
     result = contrast_against_controls(
-        prim,
-        bars,
+        {c: prim - sr[k] for k, c in enumerate(names)},
+        {c: ct[k] - cr[k] for k, c in enumerate(names)},
         seed=seed,
         n_permutations=n_permutations,
         n_resamples=n_resamples,

@@ -90,7 +90,7 @@ class DistributionSuite(Suite):
         rate = {c: {m: np.array([marker_rate(answers[m][p].text, markers[c]) for p in test]) for m in (ctx.suspect, c)}
                 for c in ctx.controls}
         result = marker_usage_test({c: rate[c][ctx.suspect] for c in ctx.controls},
-                                   {c: rate[c][c] for c in ctx.controls}, seed=ctx.seed + 6)
+                                   {c: rate[c][c] for c in ctx.controls}, seed=ctx.seed + 7)
         example = sorted(markers[ctx.controls[0]])[:6]
         summary = (
             f"Phrases the teacher uses far more than the background models were chosen on {len(selection)} prompts "

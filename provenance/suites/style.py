@@ -3,6 +3,12 @@
 Has no probes of its own: it reads every answer the other suites collected, and
 compares, prompt by prompt, the suspect's style-feature vector with the teacher's
 and with each control's (features standardised on the pooled answers).
+
+Descriptive, outside the family: overall style similarity is what a fluent model,
+or a model trained on the same kind of data, shares with any other. On the bench's
+tuning seed (docs/bench.md) it found 3 of 11 independent pairs "closer to the
+teacher", the stronger SmolLM2 among them, while every derived pair was found by
+other suites. The teacher-specific black-box test is ``distribution/teacher-markers``.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ class StyleSuite(Suite):
     question = "Does the suspect share the teacher's idiosyncrasies (phrases, formatting)?"
     statistic = (
         "per-prompt style similarity 1/(1+distance) of standardised style features, suspect-teacher vs "
-        "suspect-each-control (paired permutation, intersection-union over controls)"
+        "suspect-each-control (paired permutation, intersection-union over controls); descriptive"
     )
     collects = False
 
@@ -53,4 +59,4 @@ class StyleSuite(Suite):
             + " (1 = identical style features)."
         )
         result = token_match_rate_test(with_teacher, with_controls, seed=ctx.seed + 6)
-        return [SuiteTest(self.name, "style-similarity", result, True, rows, summary)]
+        return [SuiteTest(self.name, "style-similarity", result, False, rows, summary)]
