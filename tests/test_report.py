@@ -70,6 +70,8 @@ def _write_case(root: Path, suspect: Path, teacher: Path, control: Path) -> Path
             [suites.identity]
             max_new_tokens = 8
             limit = 4
+
+            [suites.style]
             """
         ),
         encoding="utf-8",

@@ -142,18 +142,25 @@ def _answer(answer: Answer | None, model: str, role: str) -> dict[str, Any] | No
     return {"model": model, "role": role, "row_id": answer.row_id, "text": answer.text}
 
 
-def exhibits_for(suite: str, tests: Sequence[TestFinding], view: EvidenceView, suspect: str, controls: Sequence[str]) -> list[dict[str, Any]]:
-    """The suite's exhibits by EXHIBIT_RULE, per teacher that it tested."""
+def exhibits_for(suite: str, tests: Sequence[TestFinding], view: EvidenceView, suspect: str, controls: Sequence[str],
+                 uninformative_for: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The suite's exhibits by EXHIBIT_RULE, per teacher that it tested.
+
+    A teacher for which the suite was only *uninformative* (``uninformative_for``) gets
+    exhibits from every answer the suite stored, so a reader sees the answers that
+    carried no signal (e.g. a teacher that never names itself).
+    """
     cited = {row for t in tests for row in t.evidence_rows}
     out: list[dict[str, Any]] = []
-    for teacher in sorted({t.teacher for t in tests}):
+    for teacher in sorted({t.teacher for t in tests} | set(uninformative_for)):
         mine = view.first_answers(suspect, suite)
         theirs = view.first_answers(teacher, suite)
         control = view.first_answers(controls[0], suite) if controls else {}
+        tested = any(t.teacher == teacher for t in tests)
         candidates = [
             (-_jaccard(mine[p].text, theirs[p].text), p)
             for p in sorted(set(mine) & set(theirs))
-            if mine[p].row_id in cited or theirs[p].row_id in cited
+            if not tested or mine[p].row_id in cited or theirs[p].row_id in cited
         ]
         for negative_overlap, probe in sorted(candidates)[:EXHIBITS_PER_SUITE]:
             out.append(
@@ -289,7 +296,8 @@ def build_context(findings: Findings, case: Case, rows: Sequence[EvidenceRow], v
                 "figure_notes": notes,
                 "skipped": [s.reason for s in findings.skipped if s.suite == suite],
                 "uninformative": [u for u in findings.uninformative if u.suite == suite],
-                "exhibits": exhibits_for(suite, tests, view, suspect, controls) if tests else [],
+                "exhibits": exhibits_for(suite, tests, view, suspect, controls,
+                                         sorted({u.teacher for u in findings.uninformative if u.suite == suite})),
             }
         )
 
