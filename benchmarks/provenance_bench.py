@@ -412,6 +412,32 @@ def build_record(results: list[Evaluation]) -> dict:
     return record
 
 
+def before_after(before: list[Evaluation], after: list[Evaluation]) -> str:
+    """Verdict and per-suite figures of the previous release's statistics beside this release's, same evaluations."""
+    lines = ["## Before and after (previous release's statistics on the same evidence)", "",
+             "| seeds | access | controls | kind | verdict FPR before | after | verdict recall before | after |",
+             "|---|---|---|---|---|---|---|---|"]
+    seeds = sorted({r.seed for r in before} & {r.seed for r in after})
+    for part, chosen in (("held back", [s for s in seeds if s not in TUNING_SEEDS]), ("tuning", [s for s in seeds if s in TUNING_SEEDS])):
+        if not chosen:
+            continue
+        for access in ("open", "black-box"):
+            for panel in ("lab", "lab+stronger"):
+                for k in sorted({kind(r) for r in after}):
+                    def pick(rs: list[Evaluation]) -> list[Evaluation]:
+                        return [r for r in rs if r.seed in chosen and r.access == access and r.panel == panel
+                                and r.budget is None and kind(r) == k]
+                    b, a = pick(before), pick(after)
+                    if not a:
+                        continue
+                    neg_b, neg_a = [r for r in b if not r.derived], [r for r in a if not r.derived]
+                    pos_b, pos_a = [r for r in b if r.derived], [r for r in a if r.derived]
+                    cell = lambda rs: f"{sum(r.verdict for r in rs)}/{len(rs)}" if rs else "-"  # noqa: E731
+                    lines.append(f"| {part} ({', '.join(map(str, chosen))}) | {access} | {panel} | {k} | {cell(neg_b)} | "
+                                 f"{cell(neg_a)} | {cell(pos_b)} | {cell(pos_a)} |")
+    return "\n".join(lines) + "\n"
+
+
 def kind(r: Evaluation) -> str:
     if r.derived:
         return f"student of the teacher ({r.suspect})"
@@ -438,6 +464,7 @@ def main() -> None:
             p.add_argument("--out", type=Path, help="write the Markdown tables here")
             p.add_argument("--json-out", type=Path, help="write every evaluation here (JSON)")
             p.add_argument("--from-json", type=Path, help="tabulate evaluations written before by --json-out")
+            p.add_argument("--before", type=Path, help="evaluations of the previous release (--json-out of a legacy run)")
             p.add_argument("--record", type=Path, help="write the error rates the report quotes (reports/assets/calibration.json)")
     args = parser.parse_args()
     if args.command == "collect":
@@ -450,6 +477,9 @@ def main() -> None:
     if args.json_out:
         args.json_out.write_text(json.dumps([r.__dict__ for r in results], indent=1, default=list) + "\n")
     text = report(results)
+    if args.before:
+        before = [Evaluation(**{**r, "controls": tuple(r["controls"])}) for r in json.loads(args.before.read_text())]
+        text += "\n" + before_after(before, results)
     print(text)
     if args.record:
         write_record(args.record, results)
