@@ -438,6 +438,38 @@ def before_after(before: list[Evaluation], after: list[Evaluation]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def power_plot(results: list[Evaluation], path: Path) -> None:
+    """Verdict recall on derived pairs and false-positive rate on independent pairs against the query budget."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    held = [r for r in results if r.seed not in TUNING_SEEDS] or results
+    budgets = [b for b in BUDGETS if b is not None]
+    xs = [*budgets, 400]  # "all" is drawn at 400 (the largest probe set has 313, the smallest 73)
+    fig, ax = plt.subplots(figsize=(8.4, 3.6), dpi=120)
+    for access, style in (("open", "-"), ("black-box", "--")):
+        for derived, colour, what in ((True, "tab:blue", "recall (derived pairs)"), (False, "tab:red", "false-positive rate (independent)")):
+            ys = []
+            for b in BUDGETS:
+                rs = [r for r in held if r.access == access and r.budget == b and r.derived == derived]
+                ys.append(sum(r.verdict for r in rs) / len(rs) if rs else float("nan"))
+            ax.plot(xs, ys, style, color=colour, marker="o", label=f"{what}, {access}")
+    ax.axhline(ALPHA, color="grey", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_xticks(xs, [*map(str, budgets), "all"])
+    ax.set_xlabel("probes per suite")
+    ax.set_ylabel("share of pairs found derived")
+    ax.set_ylim(-0.02, 1.02)
+    seeds = ", ".join(map(str, sorted({r.seed for r in held})))
+    ax.set_title(f"Verdict at alpha {ALPHA} by query budget (lab seeds {seeds})", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def kind(r: Evaluation) -> str:
     if r.derived:
         return f"student of the teacher ({r.suspect})"
@@ -464,6 +496,7 @@ def main() -> None:
             p.add_argument("--out", type=Path, help="write the Markdown tables here")
             p.add_argument("--json-out", type=Path, help="write every evaluation here (JSON)")
             p.add_argument("--from-json", type=Path, help="tabulate evaluations written before by --json-out")
+            p.add_argument("--plot", type=Path, help="write the power curve (PNG) here")
             p.add_argument("--before", type=Path, help="evaluations of the previous release (--json-out of a legacy run)")
             p.add_argument("--record", type=Path, help="write the error rates the report quotes (reports/assets/calibration.json)")
     args = parser.parse_args()
@@ -483,6 +516,8 @@ def main() -> None:
     print(text)
     if args.record:
         write_record(args.record, results)
+    if args.plot:
+        power_plot(results, args.plot)
     if args.out:
         args.out.write_text(HEADER + text)
 

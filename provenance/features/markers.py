@@ -2,10 +2,10 @@
 
 Black-box suspects can only be compared through their text, and two fluent models
 share much common phrasing, so "the suspect's answers overlap the teacher's" rewards
-fluency. What a student inherits is the teacher's *idiosyncrasies*: its stock
+fluency. What a student can inherit is the teacher's *idiosyncrasies*: its stock
 phrases, openers and formats (Sun et al. 2025, "Idiosyncrasies in Large Language
-Models", separate five frontier models from their text alone; students trained on a
-teacher's outputs inherit its style). Markers are chosen by the log-odds ratio with
+Models", arXiv:2502.12150, tell five frontier models apart from their text alone).
+Markers are chosen by the log-odds ratio with
 an informative Dirichlet prior (Monroe, Colaresi & Quinn 2008, Political Analysis
 16:372), teacher vs background answers, on one half of the prompts; the test
 (``stats.markers``) counts their use on the other half, so the choice never sees the

@@ -47,6 +47,35 @@ def _versions(names: Sequence[str]) -> dict[str, str]:
     return out
 
 
+#: What each suite's method rests on in the published literature, for the report's "scientific
+#: basis" section (the questions of an admissibility hearing: is the method published, tested,
+#: with a known error rate, under a stated procedure). Only works the method actually uses.
+SCIENTIFIC_BASIS: dict[str, list[str]] = {
+    "identity": [
+        "Fisher's exact test (Fisher 1935, The Design of Experiments); Agresti 2002, Categorical Data Analysis",
+    ],
+    "refusal": [
+        "Cohen's kappa (Cohen 1960, Educ. Psychol. Meas. 20:37); its asymptotic variance (Fleiss, Cohen & Everitt 1969, Psychol. Bull. 72:323)",
+        "Shifted-null bootstrap test (Hall & Wilson 1991, Biometrics 47:757); intersection-union test (Berger 1982, Technometrics 24:295)",
+    ],
+    "distribution": [
+        "Likelihood-based membership and provenance signals of training text (Shokri et al. 2017, IEEE S&P; Carlini et al. 2021, USENIX Security)",
+        "Bits per byte as a tokenizer-independent likelihood (Gao et al. 2020, The Pile, arXiv:2101.00027)",
+        "Log-odds ratio with informative Dirichlet prior for marker n-grams (Monroe, Colaresi & Quinn 2008, Political Analysis 16:372)",
+        "Permutation tests (Good 2005, Permutation, Parametric and Bootstrap Tests of Hypotheses; Phipson & Smyth 2010, SAGMB 9:39)",
+    ],
+    "errors": [
+        "Error consistency, Cohen's kappa on correctness (Geirhos, Meding & Wichmann 2020, NeurIPS)",
+        "Shifted-null bootstrap test (Hall & Wilson 1991, Biometrics 47:757)",
+    ],
+    "style": ["Stylometric attribution of model outputs (Sun et al. 2025, arXiv:2502.12150); descriptive here"],
+    "watermark": [
+        "Green-list watermark and its z-test (Kirchenbauer et al. 2023, ICML)",
+        "Watermark radioactivity in distilled students (Sander et al. 2024, NeurIPS; Gu et al. 2024, ICLR, On the learnability of watermarks)",
+    ],
+}
+
+
 def calibration_record() -> dict[str, Any]:
     """Measured error rates per suite (from docs/bench.md), shipped with the report."""
     return json.loads((reports_dir() / "assets" / "calibration.json").read_text(encoding="utf-8"))
@@ -295,6 +324,7 @@ def build_context(findings: Findings, case: Case, rows: Sequence[EvidenceRow], v
                 "figures": figures,
                 "figure_notes": notes,
                 "skipped": [s.reason for s in findings.skipped if s.suite == suite],
+                "basis": SCIENTIFIC_BASIS.get(suite, []),
                 "uninformative": [u for u in findings.uninformative if u.suite == suite],
                 "exhibits": exhibits_for(suite, tests, view, suspect, controls,
                                          sorted({u.teacher for u in findings.uninformative if u.suite == suite})),
