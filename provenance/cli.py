@@ -112,6 +112,10 @@ def _print_findings(findings: api.Findings, path: Path, as_json: bool) -> None:
         typer.echo(f"{mark} {test.teacher:>12} {test.suite}/{test.test_id}: p={test.result['p_value']:.3g}{p_adj}")
     for skipped in findings.skipped:
         typer.echo(f"  skipped {skipped.suite}: {skipped.reason}")
+    for u in findings.uninformative:
+        typer.echo(f"  uninformative {u.suite}/{u.test_id} (vs {u.teacher}): {u.reason}")
+    for warning in findings.warnings:
+        typer.echo(f"  warning: {warning}")
     for verdict in findings.verdicts:
         typer.echo(verdict.text)
     typer.echo(f"findings: {path}")

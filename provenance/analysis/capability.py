@@ -92,10 +92,12 @@ def compare_capability(
             entry["gap_nats_per_byte"] = gap
             if abs(gap) >= CAPABILITY_GAP_WARN_NATS_PER_BYTE:
                 report.warnings.append(
-                    f"the control '{control}' is much {'weaker' if gap > 0 else 'stronger'} than the suspect on reference "
-                    f"text ({likelihood['control']:.3f} vs {likelihood['suspect']:.3f} nats/byte, gap {gap:+.3f}; warning "
-                    f"level {CAPABILITY_GAP_WARN_NATS_PER_BYTE}): comparisons with it are the easiest to confound by "
-                    "capability; prefer controls matched to the suspect (see the README on choosing controls)"
+                    f"the control '{control}' gives the reference text a much {'lower' if gap > 0 else 'higher'} "
+                    f"likelihood than the suspect does ({likelihood['control']:.3f} vs {likelihood['suspect']:.3f} "
+                    f"nats/byte, gap {gap:+.3f}; warning level {CAPABILITY_GAP_WARN_NATS_PER_BYTE}): it is "
+                    f"{'weaker than the suspect or farther from' if gap > 0 else 'stronger than the suspect or closer to'} "
+                    "that text's domain, and comparisons with it are the easiest to confound; prefer controls matched "
+                    "to the suspect (see the README on choosing controls)"
                 )
         probes = sorted(set(suspect_errors) & set(view.first_answers(control, "errors")))
         if probes:
@@ -123,9 +125,10 @@ def reference_quality_warnings(tests: list[TestFinding]) -> list[str]:
             continue
         mean_pref = float(np.mean(list(prefs.values())))
         if abs(mean_pref) >= REFERENCE_PREFERENCE_WARN_NATS_PER_BYTE:
+            which = "the teacher's answers over the reference answers" if mean_pref > 0 else "the reference answers over the teacher's"
             out.append(
-                f"cross-likelihood against '{t.teacher}': the controls themselves prefer the teacher's answers over the "
-                f"reference answers by {mean_pref:+.3f} nats/byte on average (warning level "
+                f"cross-likelihood against '{t.teacher}': the controls themselves prefer {which} by "
+                f"{abs(mean_pref):.3f} nats/byte on average (warning level "
                 f"{REFERENCE_PREFERENCE_WARN_NATS_PER_BYTE}): the reference text is of another quality than the "
                 "teacher's, so a suspect much stronger or weaker than the controls can look closer or farther than it is; "
                 "add a [[reference]] model of the teacher's quality from another lineage"
