@@ -349,6 +349,18 @@ def report(results: list[Evaluation]) -> str:
     record = build_record(results)
     out = [f"What an evidence report quotes for a case with open weights and every probe ({record['source']}): "
            f"{record['overall']}.\n"]
+    headline = held or tune
+    out.append("## Headline: the verdict, every probe, by access mode and control panel\n")
+    out.append("| seeds | access | controls | precision | recall | false-positive rate |\n|---|---|---|---|---|---|")
+    for access in ("open", "black-box"):
+        for panel in ("lab", "lab+stronger"):
+            rs = [r for r in headline if r.access == access and r.panel == panel and r.budget is None]
+            tp = sum(r.verdict for r in rs if r.derived)
+            fp = sum(r.verdict for r in rs if not r.derived)
+            pos, neg = sum(r.derived for r in rs), sum(not r.derived for r in rs)
+            seeds = ", ".join(map(str, sorted({r.seed for r in rs})))
+            out.append(f"| {seeds} | {access} | {panel} | {rate(tp, tp + fp)} | {rate(tp, pos)} | {rate(fp, neg)} |")
+    out.append("")
     for name, part in (("held-back seeds", held), ("tuning seeds", tune)):
         if not part:
             continue
