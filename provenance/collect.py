@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import gc
 import time
-from contextlib import ExitStack
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
