@@ -4,7 +4,7 @@ Run:
     .venv/bin/python benchmarks/provenance_bench.py collect --seeds 0 1 2 3 [--smollm2]
     .venv/bin/python benchmarks/provenance_bench.py analyze --seeds 0 1 2 3 --out docs/bench.md
 
-Design (fixed before any figure was looked at):
+Design (settled on the tuning seed before the held-back seed was collected):
 
 * **Panels, not one case per pair.** For each lab seed one *panel* case collects every
   model's answers to every probe and has every model score every other model's
@@ -24,8 +24,11 @@ Design (fixed before any figure was looked at):
   suite (a fixed seeded order per seed, the same for every model). Access: open
   weights (scores used) or black box (scores dropped: a black-box backend cannot score).
 * **Split.** Lab seeds 0 and 1 are the *tuning* part: any choice of method was made
-  looking at them. Seeds 2 and 3 (and later ones) are *held back*: the tables in
-  docs/bench.md report them separately, and the headline figures are the held-back ones.
+  looking at them. Seeds 2 and later are *held back*: the tables in docs/bench.md report
+  them separately, and the headline figures are the held-back ones. The previous
+  release's figures (``--before``) come from running this script with the previous
+  release's package first on ``PYTHONPATH`` (it then has no ``evaluate`` and uses
+  ``legacy_evaluate``), on the same evidence.
 * A suite "finds" derivation in an evaluation when any of its family tests rejects
   after Holm correction within that evaluation at the case alpha (0.01), the verdict
   likewise; uninformative tests find nothing.
