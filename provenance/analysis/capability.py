@@ -28,7 +28,8 @@ from provenance.config import (
     CAPABILITY_GAP_WARN_NATS_PER_BYTE,
     REFERENCE_PREFERENCE_WARN_NATS_PER_BYTE,
 )
-from provenance.features import is_correct
+from provenance.suites.base import reference_sources
+from provenance.suites.errors import answered_correctly
 
 _SCORED_SUITE = "distribution"
 
@@ -49,31 +50,24 @@ class CapabilityReport:
         }
 
 
-def _accuracy(view: EvidenceView, model: str, probes: list[str]) -> float | None:
+def _accuracy(view: EvidenceView, model: str, probes: list[str]) -> float:
     answers = view.first_answers(model, "errors")
-    if not probes:
-        return None
-    right = [
-        is_correct(answers[p].text, str(answers[p].probe.get("answer", "")), answers[p].probe.get("aliases", ()))
-        for p in probes
-    ]
-    return float(np.mean(right))
+    return float(np.mean([answered_correctly(answers[p]) for p in probes]))
 
 
-def _reference_likelihood(view: EvidenceView, suspect: str, control: str, sources: list[str]) -> dict[str, Any] | None:
-    tables = [view.scores_of(m, _SCORED_SUITE, src) for m in (suspect, control) for src in sources]
-    if not sources or not all(tables):
+def _reference_likelihood(view: EvidenceView, suspect: str, control: str, sources: tuple[str, ...]) -> dict[str, Any] | None:
+    tables = {(m, src): view.scores_of(m, _SCORED_SUITE, src) for m in (suspect, control) for src in sources}
+    if not sources or not all(tables.values()):
         return None
-    probes = sorted(set.intersection(*(set(t) for t in tables)))
-    probes = [p for p in probes if all(t[p].logprob_per_byte is not None for t in tables)]
+    probes = sorted(set.intersection(*(set(t) for t in tables.values())))
+    probes = [p for p in probes if all(t[p].logprob_per_byte is not None for t in tables.values())]
     if not probes:
         return None
 
     def mean(model: str) -> float:
-        return float(np.mean([view.scores_of(model, _SCORED_SUITE, src)[p].logprob_per_byte
-                              for src in sources for p in probes]))
+        return float(np.mean([tables[(model, src)][p].logprob_per_byte for src in sources for p in probes]))
 
-    return {"suspect": mean(suspect), "control": mean(control), "prompts": len(probes), "sources": sources}
+    return {"suspect": mean(suspect), "control": mean(control), "prompts": len(probes), "sources": list(sources)}
 
 
 def compare_capability(
@@ -84,7 +78,7 @@ def compare_capability(
     suspect_errors = view.first_answers(suspect, "errors")
     for control in controls:
         entry: dict[str, Any] = {}
-        sources = [m for m in (*controls, *references) if m not in (control, suspect, *teachers)]
+        sources = reference_sources(control, suspect, teachers, controls, references)
         likelihood = _reference_likelihood(view, suspect, control, sources)
         if likelihood is not None:
             gap = likelihood["suspect"] - likelihood["control"]
@@ -102,7 +96,6 @@ def compare_capability(
         probes = sorted(set(suspect_errors) & set(view.first_answers(control, "errors")))
         if probes:
             acc_s, acc_c = _accuracy(view, suspect, probes), _accuracy(view, control, probes)
-            assert acc_s is not None and acc_c is not None
             entry["errors_accuracy"] = {"suspect": acc_s, "control": acc_c, "questions": len(probes)}
             if abs(acc_s - acc_c) >= CAPABILITY_GAP_WARN_ACCURACY:
                 report.warnings.append(

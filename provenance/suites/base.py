@@ -23,6 +23,18 @@ class SuiteSkipped(Exception):
     """A suite cannot be analysed for this case; the reason goes into the findings."""
 
 
+def reference_sources(
+    control: str, suspect: str, teachers: Iterable[str], controls: Iterable[str], references: Iterable[str]
+) -> tuple[str, ...]:
+    """The models whose answers are reference text when ``suspect`` is compared with ``control``.
+
+    The other controls and the reference models; never a teacher's, the suspect's or
+    the control's own answers (a model's own text is what it predicts best).
+    """
+    excluded = {control, suspect, *teachers}
+    return tuple(m for m in (*controls, *references) if m not in excluded)
+
+
 @dataclass(frozen=True)
 class SuiteContext:
     """Who is compared with whom, and the case's seed for permutation tests."""
@@ -45,7 +57,7 @@ class SuiteContext:
         Never the teacher's, the suspect's or the control's own (a model's own text is
         what it predicts best): the other controls' and the reference models'.
         """
-        return tuple(m for m in (*self.controls, *self.references) if m not in (control, self.suspect, self.teacher))
+        return reference_sources(control, self.suspect, (self.teacher,), self.controls, self.references)
 
     def require_controls(self) -> None:
         if not self.controls:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from provenance.analysis.view import Answer
 from provenance.features import is_correct
 from provenance.stats import token_match_rate_test
 from provenance.suites.agreement import agreement_beyond_chance
@@ -18,6 +19,11 @@ from provenance.suites.similarity import boilerplate_words, content_words, jacca
 
 #: Fewest wrong answers of the suspect before their content is compared.
 _MIN_WRONG = 5
+
+
+def answered_correctly(answer: Answer) -> bool:
+    """Whether a stored answer to a factual probe gives the probe's answer (or one of its aliases)."""
+    return is_correct(answer.text, str(answer.probe.get("answer", "")), answer.probe.get("aliases", ()))
 
 
 class ErrorsSuite(Suite):
@@ -32,11 +38,7 @@ class ErrorsSuite(Suite):
         ctx.require_controls()
         answers, probes = ctx.shared_probes(self.name)
 
-        def correct(model: str, probe: str) -> bool:
-            answer = answers[model][probe]
-            return is_correct(answer.text, str(answer.probe.get("answer", "")), answer.probe.get("aliases", ()))
-
-        right = {m: {p: correct(m, p) for p in probes} for m in answers}
+        right = {m: {p: answered_correctly(answers[m][p]) for p in probes} for m in answers}
         s, t = ctx.suspect, ctx.teacher
         tests: list[SuiteTest | Uninformative] = [agreement_beyond_chance(
             ctx, self.name, "error-consistency", right, probes, rows_of(answers, probes),
