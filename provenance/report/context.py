@@ -62,6 +62,7 @@ SCIENTIFIC_BASIS: dict[str, list[str]] = {
         "Likelihood-based membership and provenance signals of training text (Shokri et al. 2017, IEEE S&P; Carlini et al. 2021, USENIX Security)",
         "Bits per byte as a tokenizer-independent likelihood (Gao et al. 2020, The Pile, arXiv:2101.00027)",
         "Log-odds ratio with informative Dirichlet prior for marker n-grams (Monroe, Colaresi & Quinn 2008, Political Analysis 16:372)",
+        "Attributing text to the model that wrote it with n-gram classifiers (Sun et al. 2025, Idiosyncrasies in Large Language Models, arXiv:2502.12150)",
         "Permutation tests (Good 2005, Permutation, Parametric and Bootstrap Tests of Hypotheses; Phipson & Smyth 2010, SAGMB 9:39)",
     ],
     "errors": [

@@ -15,7 +15,7 @@ Modules, one job each:
   contrast     the "suspect-teacher vs suspect-every-control" engine (intersection-union)
   likelihood   cross_likelihood_test, likelihood_preference_test (capability-invariant)
   matching     token_match_rate_test
-  markers      marker_usage_test (teacher-specific phrasing, black box)
+  markers      marker_usage_test, attribution_test (teacher-specific phrasing / writing, black box)
   bootstrap    bootstrap_ci
   correction   holm, benjamini_hochberg, correct_family
   combine      combine_pvalues
@@ -33,7 +33,7 @@ from provenance.stats.correction import (
 )
 from provenance.stats.exact import binomial_test, fisher_exact
 from provenance.stats.likelihood import cross_likelihood_test, likelihood_preference_test
-from provenance.stats.markers import marker_usage_test
+from provenance.stats.markers import attribution_test, marker_usage_test
 from provenance.stats.matching import token_match_rate_test
 from provenance.stats.mmd import mmd_test
 from provenance.stats.permutation import paired_permutation_test, permutation_test_two_sample
@@ -57,6 +57,7 @@ __all__ = [
     "holm",
     "kappa_contrast_test",
     "likelihood_preference_test",
+    "attribution_test",
     "marker_usage_test",
     "mcnemar",
     "mmd_test",

@@ -53,3 +53,46 @@ def marker_usage_test(
             "becomes a 'marker' and a fluent independent suspect uses it more than a weak control)",
         ),
     )
+
+
+def attribution_test(
+    suspect_scores: Mapping[str, ArrayLike],
+    control_scores: Mapping[str, ArrayLike],
+    *,
+    seed: Seed,
+    n_permutations: int = DEFAULT_N_PERMUTATIONS,
+    n_resamples: int = DEFAULT_N_RESAMPLES,
+    level: float = DEFAULT_CI_LEVEL,
+) -> TestResult:
+    """``suspect_scores[k][i]``, ``control_scores[k][i]``: the attributor's log-odds "the teacher wrote this".
+
+    The attributor for control k (``features.attribution``) was trained on the teacher's
+    and background models' answers to the selection half of the prompts, without k and
+    without the suspect; i runs over the other half. Same engine as the marker test.
+    """
+    names = list(control_scores)
+    if not names or list(suspect_scores) != names:
+        raise StatsInputError("attribution_test needs the same non-empty list of controls for suspect and control scores")
+    return contrast_against_controls(
+        suspect_scores, control_scores, seed=seed, n_permutations=n_permutations, n_resamples=n_resamples, level=level,
+        control_names=None, reference_primary=None, reference_competitors=None,
+        name="teacher attribution test",
+        quantity="attributor log-odds that the teacher wrote the answer",
+        unit="log-odds",
+        units="test_prompts",
+        null_words="for at least one control, a classifier of the teacher's writing attributes the suspect's answers "
+                   "to the teacher no more than that control's",
+        alt_words="the classifier attributes the suspect's answers to the teacher more than every control's",
+        difference_label="attribution log-odds difference, suspect minus {control}",
+        effect_label="mean attribution log-odds difference, suspect minus {control}",
+        assumptions=(
+            "the classifier (character and word n-gram TF-IDF, logistic regression) is trained on the teacher's "
+            "and background models' answers to a selection half of the prompts fixed by a seeded hash, and scores "
+            "answers to the other half",
+            "neither the suspect nor the control took part in training it, so both are equally unseen under H0",
+            "the background models are independent of the teacher and write with comparable fluency",
+            "an independent suspect that happens to share some of the teacher's habits (say, its punctuation) more "
+            "than a control does reads as more teacher-like than that control: several controls of varied style "
+            "guard against it, since the suspect must beat every one",
+        ),
+    )

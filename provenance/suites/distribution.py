@@ -9,20 +9,47 @@ enter: the suspect must prefer the teacher's text more than every control does.
 Where it can only generate (an API), the answers themselves are compared, on what is
 idiosyncratic to the teacher: phrases it uses far more than models outside the
 comparison, chosen on half of the prompts and counted on the other half
-(``features.markers``). Raw word-bigram overlap with the teacher's answers is kept as a
+(``features.markers``), and a classifier of the teacher's writing trained on the same
+half against those models, asked on the other half whether the suspect's answers read
+as the teacher's more than each control's (``features.attribution``). Raw word-bigram overlap with the teacher's answers is kept as a
 descriptive figure: fluent models share common phrasing.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
 
 from provenance.backends.base import Capability
 from provenance.config import MIN_SIGNAL_EVENTS
+from provenance.analysis.view import Answer
+from provenance.features.attribution import train_attributor
 from provenance.features.markers import marker_rate, select_markers, split_prompts
-from provenance.stats import likelihood_preference_test, marker_usage_test, token_match_rate_test
+from provenance.stats import (
+    attribution_test,
+    binomial_test,
+    likelihood_preference_test,
+    marker_usage_test,
+    token_match_rate_test,
+)
 from provenance.suites.base import Suite, SuiteContext, SuiteTest, Uninformative, rows_of
 from provenance.suites.similarity import text_similarity
+
+
+#: Level of the check that the teacher's writing can be told from the background's at all.
+SEPARABILITY_ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class HeldApart:
+    """Inputs of a test that learns the teacher's habits on one half of the prompts and tests on the other."""
+
+    backgrounds: dict[str, tuple[str, ...]]
+    answers: dict[str, dict[str, Answer]]
+    selection: list[str]
+    test: list[str]
+    rows: tuple[int, ...]
 
 
 class DistributionSuite(Suite):
@@ -30,8 +57,8 @@ class DistributionSuite(Suite):
     question = "Are the suspect's outputs closer to the teacher's than to any control's?"
     statistic = (
         "preference for the teacher's answers over reference answers, log-likelihood per byte (suspect vs each "
-        "control, paired permutation, intersection-union) where scoring exists; teacher-marker phrase usage on "
-        "held-apart prompts (black box); "
+        "control, paired permutation, intersection-union) where scoring exists; teacher-marker phrase usage and "
+        "a classifier's attribution of the suspect's answers to the teacher, both on held-apart prompts (black box); "
         "per-prompt word-bigram overlap with the teacher vs each control (descriptive)"
     )
     needs = frozenset({Capability.GENERATE})
@@ -54,30 +81,45 @@ class DistributionSuite(Suite):
         )
         tests.append(SuiteTest(self.name, "answer-overlap", result, False, rows_of(answers, probes), summary))
         tests.append(self._markers(ctx, probes))
+        tests.append(self._attribution(ctx, probes))
         return tests
 
-    def _markers(self, ctx: SuiteContext, probes: list[str]) -> SuiteTest | Uninformative:
-        """Teacher-specific phrasing (``features.markers``), the black-box family test."""
+    def _held_apart(self, ctx: SuiteContext, probes: list[str], test_id: str) -> HeldApart | Uninformative:
+        """Background models per control and the seeded selection / test halves of the shared prompts.
+
+        Shared by the black-box idiosyncrasy tests: what is the teacher's own is learnt on
+        the selection half against models outside the comparison (never the control it is
+        then compared with, never the suspect), and tested on the other half.
+        """
         backgrounds = {c: ctx.reference_sources(c) for c in ctx.controls}
         missing = [c for c, b in backgrounds.items() if not b]
         if missing:
             return Uninformative(
-                self.name, "teacher-markers",
-                "choosing the teacher's marker phrases needs answers from a model outside each comparison (another "
+                self.name, test_id,
+                "learning what is the teacher's own needs answers from a model outside each comparison (another "
                 f"control or a [[reference]] model); none for {', '.join(missing)}",
                 {"controls": len(ctx.controls), "references": len(ctx.references)},
             )
-        models = {ctx.suspect, ctx.teacher, *ctx.controls, *(m for b in backgrounds.values() for m in b)}
+        models = (ctx.suspect, ctx.teacher, *ctx.controls, *sorted({m for b in backgrounds.values() for m in b}))
         answers = {m: ctx.view.first_answers(m, self.name) for m in models}
         common = sorted(set(probes).intersection(*(set(a) for a in answers.values())))
         selection, test = split_prompts(common, ctx.seed)
         if len(selection) < 10 or len(test) < 10:
-            return Uninformative(self.name, "teacher-markers",
-                                 "fewer than 10 prompts in a half: too few to choose markers on one half and test on the other",
+            return Uninformative(self.name, test_id,
+                                 "fewer than 10 prompts in a half: too few to learn on one half and test on the other",
                                  {"selection_prompts": len(selection), "test_prompts": len(test)})
+        rows = tuple(sorted({answers[m][p].row_id for m in models for p in common}))
+        return HeldApart(backgrounds, answers, selection, test, rows)
+
+    def _markers(self, ctx: SuiteContext, probes: list[str]) -> SuiteTest | Uninformative:
+        """Teacher-specific phrasing (``features.markers``), a black-box family test."""
+        setup = self._held_apart(ctx, probes, "teacher-markers")
+        if isinstance(setup, Uninformative):
+            return setup
+        answers, selection, test = setup.answers, setup.selection, setup.test
         markers = {
             c: set(select_markers([answers[ctx.teacher][p].text for p in selection],
-                                  [answers[b][p].text for b in backgrounds[c] for p in selection]))
+                                  [answers[b][p].text for b in setup.backgrounds[c] for p in selection]))
             for c in ctx.controls
         }
         if any(len(m) < MIN_SIGNAL_EVENTS for m in markers.values()):
@@ -101,8 +143,52 @@ class DistributionSuite(Suite):
                         f"the control '{c}''s" for c in ctx.controls)
             + "."
         )
-        rows = tuple(sorted({answers[m][p].row_id for m in models for p in common}))
-        return SuiteTest(self.name, "teacher-markers", result, True, rows, summary)
+        return SuiteTest(self.name, "teacher-markers", result, True, setup.rows, summary)
+
+    def _attribution(self, ctx: SuiteContext, probes: list[str]) -> SuiteTest | Uninformative:
+        """A classifier of the teacher's writing (``features.attribution``), a black-box family test."""
+        setup = self._held_apart(ctx, probes, "teacher-attribution")
+        if isinstance(setup, Uninformative):
+            return setup
+        answers, selection, test = setup.answers, setup.selection, setup.test
+
+        def texts(model: str, prompts: list[str]) -> list[str]:
+            return [answers[model][p].text for p in prompts]
+
+        scores: dict[str, dict[str, np.ndarray]] = {}
+        accuracy: dict[str, tuple[int, int]] = {}
+        for c in ctx.controls:
+            background = setup.backgrounds[c]
+            attributor = train_attributor(texts(ctx.teacher, selection), [t for b in background for t in texts(b, selection)])
+            hits = int((attributor.score(texts(ctx.teacher, test)) > 0).sum()) + sum(
+                int((attributor.score(texts(b, test)) <= 0).sum()) for b in background)
+            accuracy[c] = (hits, len(test) * (1 + len(background)))
+            scores[c] = {m: attributor.score(texts(m, test)) for m in (ctx.suspect, c)}
+        separable = {c: binomial_test(k, n, 0.5, alternative="greater").p_value < SEPARABILITY_ALPHA
+                     for c, (k, n) in accuracy.items()}
+        if not all(separable.values()):
+            return Uninformative(
+                self.name, "teacher-attribution",
+                "a classifier trained on the selection half could not tell the teacher's answers from the background "
+                f"models' on the test half better than chance (one-sided binomial test at {SEPARABILITY_ALPHA}): "
+                "no writing of its own for a student to inherit was found",
+                {f"held-apart accuracy (vs {c})": f"{k}/{n}" for c, (k, n) in accuracy.items()},
+            )
+        result = attribution_test({c: scores[c][ctx.suspect] for c in ctx.controls},
+                                  {c: scores[c][c] for c in ctx.controls}, seed=ctx.seed + 11)
+        result = replace(result, details={**result.details, "held_apart_accuracy": {
+            c: {"correct": k, "answers": n} for c, (k, n) in accuracy.items()}})
+        summary = (
+            f"A classifier of the teacher's writing (character and word n-grams) was trained on {len(selection)} prompts "
+            "against models outside each comparison; on the other "
+            f"{len(test)} prompts it told the teacher from them in "
+            + ", ".join(f"{k}/{n} answers (without {c})" for c, (k, n) in accuracy.items())
+            + ", and took the suspect's answers for the teacher's with mean log-odds "
+            + ", ".join(f"{scores[c][ctx.suspect].mean():+.2f} vs {scores[c][c].mean():+.2f} for the control '{c}'"
+                        for c in ctx.controls)
+            + "."
+        )
+        return SuiteTest(self.name, "teacher-attribution", result, True, setup.rows, summary)
 
     def _cross_likelihood(self, ctx: SuiteContext) -> list[SuiteTest | Uninformative]:
         """The capability-invariant cross-likelihood test (see ``likelihood_preference_test``)."""

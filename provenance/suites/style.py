@@ -8,7 +8,8 @@ Descriptive, outside the family: overall style similarity is what a fluent model
 or a model trained on the same kind of data, shares with any other. On the bench's
 tuning seed (docs/bench.md) it found 3 of 11 independent pairs "closer to the
 teacher", the stronger SmolLM2 among them, while every derived pair was found by
-other suites. The teacher-specific black-box test is ``distribution/teacher-markers``.
+other suites. The teacher-specific black-box tests are ``distribution/teacher-markers`` and
+``distribution/teacher-attribution`` (a classifier of the teacher's writing, on held-apart prompts).
 """
 
 from __future__ import annotations

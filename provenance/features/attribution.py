@@ -1,0 +1,73 @@
+"""Attribution: a text classifier that tells the teacher's answers from other models'.
+
+Markers (``features.markers``) test a list of phrases; a classifier weighs every
+character and word n-gram at once, so it also catches habits no single phrase
+carries (punctuation, openers, formatting, word choice). Sun et al. 2025
+("Idiosyncrasies in Large Language Models", arXiv:2502.12150) tell five frontier
+models apart from their text alone with 97 % accuracy using classifiers of this
+kind, and the signal survives paraphrase; a student trained on a teacher's answers
+writes with its habits, so the classifier should take the student's answers for the
+teacher's more often than an independent model's.
+
+Why the classifier never sees the control it is compared with: trained on
+"teacher vs the controls", it would learn each control's own habits and score the
+control's answers as *not teacher* with a confidence no unseen model could get, so
+any independent suspect would look more teacher-like than the control. Per control
+it is trained on the teacher against *background* models (other controls, reference
+models), on a selection half of the prompts, and then scores the suspect's and the
+control's answers on the other half: both are equally unseen.
+
+TF-IDF over character 2-4-grams (within words) and word 1-2-grams, logistic
+regression with balanced classes: a linear model that is deterministic, fast on CPU,
+and whose decision value (the log-odds "this is the teacher") is a continuous score
+for the paired test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_union
+
+#: Regularisation strength of the logistic regression (sklearn's C; 1.0 is its default).
+ATTRIBUTION_C = 1.0
+
+
+@dataclass(frozen=True)
+class Attributor:
+    """A fitted teacher-vs-background classifier; ``score`` gives log-odds of "the teacher wrote this"."""
+
+    pipeline: Pipeline
+    n_teacher: int
+    n_background: int
+
+    def score(self, texts: Sequence[str]) -> np.ndarray:
+        return np.asarray(self.pipeline.decision_function(list(texts)), dtype=float)
+
+    def accuracy(self, teacher_texts: Sequence[str], background_texts: Sequence[str]) -> float:
+        """Balanced accuracy on texts it was not trained on (mean of the two classes' hit rates)."""
+        t = self.score(teacher_texts) > 0 if teacher_texts else np.array([])
+        b = self.score(background_texts) <= 0 if background_texts else np.array([])
+        rates = [float(x.mean()) for x in (t, b) if x.size]
+        return float(np.mean(rates)) if rates else float("nan")
+
+
+def train_attributor(teacher_texts: Sequence[str], background_texts: Sequence[str]) -> Attributor:
+    """Fit the classifier: teacher's answers (label 1) against background models' answers (label 0)."""
+    if not teacher_texts or not background_texts:
+        raise ValueError("an attributor needs answers from the teacher and from at least one background model")
+    features = make_union(
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True, lowercase=True),
+        TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=2, sublinear_tf=True, lowercase=True,
+                        token_pattern=r"(?u)\b\w+\b|[^\w\s]"),
+    )
+    model = LogisticRegression(C=ATTRIBUTION_C, class_weight="balanced", max_iter=2000)
+    pipeline = Pipeline([("features", features), ("model", model)])
+    texts = [*teacher_texts, *background_texts]
+    labels = np.r_[np.ones(len(teacher_texts), dtype=int), np.zeros(len(background_texts), dtype=int)]
+    pipeline.fit([t if t.strip() else " " for t in texts], labels)
+    return Attributor(pipeline, len(teacher_texts), len(background_texts))
