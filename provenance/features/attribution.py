@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -57,9 +58,18 @@ class Attributor:
 
 
 def train_attributor(teacher_texts: Sequence[str], background_texts: Sequence[str]) -> Attributor:
-    """Fit the classifier: teacher's answers (label 1) against background models' answers (label 0)."""
+    """Fit the classifier: teacher's answers (label 1) against background models' answers (label 0).
+
+    Deterministic, so the same texts give the same classifier; fits are kept (a panel of
+    models compares every suspect with the same teacher and backgrounds).
+    """
     if not teacher_texts or not background_texts:
         raise ValueError("an attributor needs answers from the teacher and from at least one background model")
+    return _fit(tuple(teacher_texts), tuple(background_texts))
+
+
+@lru_cache(maxsize=64)
+def _fit(teacher_texts: tuple[str, ...], background_texts: tuple[str, ...]) -> Attributor:
     features = make_union(
         TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True, lowercase=True),
         TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=2, sublinear_tf=True, lowercase=True,

@@ -127,22 +127,11 @@ class AliasTable:
 
     def get(self, name: str) -> AliasEntry | None:
         """The entry whose canonical name is ``name`` (case-insensitive), or None."""
-        key = _key(name)
-        for entry in self.entries:
-            if _key(entry.name) == key:
-                return entry
-        return None
+        return _get(self.entries, name)
 
     def resolve(self, text: str) -> AliasEntry | None:
         """The entry that ``text`` names: by canonical name, else by an exact alias."""
-        found = self.get(text)
-        if found is not None:
-            return found
-        key = _key(text)
-        for entry in self.entries:
-            if key in {_key(a) for a in entry.aliases} or text in entry.case_sensitive:
-                return entry
-        return None
+        return _resolve(self.entries, text)
 
     def find(self, text: str) -> list[tuple[int, int, AliasEntry]]:
         """Non-overlapping (start, end, entry) matches in text order; longer matches win overlaps."""
@@ -300,6 +289,22 @@ def _pattern_anchor(pattern: str) -> str:
     return m.group(0).casefold() if m else ""
 
 
+@lru_cache(maxsize=256)
+def _get(entries: tuple[AliasEntry, ...], name: str) -> AliasEntry | None:
+    key = _key(name)
+    return next((entry for entry in entries if _key(entry.name) == key), None)
+
+
+@lru_cache(maxsize=256)
+def _resolve(entries: tuple[AliasEntry, ...], text: str) -> AliasEntry | None:
+    found = _get(entries, text)
+    if found is not None:
+        return found
+    key = _key(text)
+    return next((e for e in entries if key in {_key(a) for a in e.aliases} or text in e.case_sensitive), None)
+
+
+@lru_cache(maxsize=32)  # a case's claims table is compiled once, not once per answer checked
 def _compile(entries: tuple[AliasEntry, ...]) -> AliasTable:
     seen: dict[str, str] = {}
     matchers: list[_Matcher] = []

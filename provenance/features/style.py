@@ -16,6 +16,7 @@ sentence splitting knows only ``. ! ?`` and their full-width forms.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -151,9 +152,14 @@ def style_features(text: str) -> dict[str, float]:
     return {name: float(values[name]) for name in FEATURE_NAMES}
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the same answers are compared in every pairing of a panel
+def _feature_row(text: str) -> tuple[float, ...]:
+    return tuple(style_features(text).values())
+
+
 def feature_matrix(texts: Iterable[str]) -> np.ndarray:
     """Rows of :func:`style_features` for ``texts``; shape (n, len(FEATURE_NAMES)), float64."""
-    rows = [list(style_features(t).values()) for t in texts]
+    rows = [_feature_row(t) for t in texts]
     if not rows:
         return np.zeros((0, len(FEATURE_NAMES)), dtype=np.float64)
     return np.asarray(rows, dtype=np.float64)
