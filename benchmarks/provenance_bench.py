@@ -429,14 +429,20 @@ def build_record(results: list[Evaluation]) -> dict:
     conditions = []
     for access in ("open", "black-box"):
         for budget in BUDGETS:
-            rs = [r for r in held if r.access == access and r.budget == budget]
-            neg, pos = [r for r in rs if not r.derived], [r for r in rs if r.derived]
-            conditions.append({
-                "access": access, "budget": budget, "suites": suites_of(rs),
-                "overall": (f"verdict false positives {sum(r.verdict for r in neg)}/{len(neg)} independent pairs, "
-                            f"recall {sum(r.verdict for r in pos)}/{len(pos)} derived pairs"),
-            })
-    default = next(c for c in conditions if c["access"] == "open" and c["budget"] is None)
+            for controls in (None, *sorted({len(r.controls) for r in held})):
+                rs = [r for r in held if r.access == access and r.budget == budget
+                      and (controls is None or len(r.controls) == controls)]
+                if not rs:
+                    continue
+                neg, pos = [r for r in rs if not r.derived], [r for r in rs if r.derived]
+                fp, tp = sum(r.verdict for r in neg), sum(r.verdict for r in pos)
+                conditions.append({
+                    "access": access, "budget": budget, "controls": controls, "suites": suites_of(rs),
+                    "verdict": {"false_positives": fp, "independent": len(neg), "found": tp, "derived": len(pos)},
+                    "overall": (f"verdict false positives {fp}/{len(neg)} independent pairs, "
+                                f"recall {tp}/{len(pos)} derived pairs"),
+                })
+    default = next(c for c in conditions if c["access"] == "open" and c["budget"] is None and c["controls"] is None)
     record = {
         "source": f"docs/bench.md: benchmarks/provenance_bench.py, {part} lab seeds {', '.join(map(str, seeds))}",
         "how": ("Every ordered (suspect, teacher) pair of the tiny lab family with a real released model "

@@ -33,7 +33,9 @@ from provenance.backends import Backend, BatchInterrupted, Capability, Generatio
 from provenance.case import Case, ModelSpec, SuiteSpec
 from provenance.errors import ContextWindowError, EvidenceStoreError
 from provenance.evidence import EvidenceStore
+from provenance.planning import PlannedRequest
 from provenance.probes import Probe, ProbeSuite, load_suite
+from provenance.suites import SUITES
 
 #: Called as on_progress(done, total, label) after every stored or cached response.
 ProgressCallback = Callable[[int, int, str], None]
@@ -41,30 +43,6 @@ BackendFactory = Callable[[ModelSpec, Path, ModelIdentity], Backend]
 
 #: Suites whose analysis uses cross-likelihood: teacher answers scored by the others.
 SCORED_SUITES = frozenset({"distribution"})
-
-
-@dataclass(frozen=True)
-class PlannedRequest:
-    """One request to one model, and the key its answer is stored under.
-
-    For ``generate`` requests ``generation`` holds the sampling parameters; for
-    ``score`` requests ``continuation`` is the teacher's answer being scored (its
-    source row's request key is in ``params["source_request"]``).
-    """
-
-    model: ModelSpec
-    model_key: str
-    suite: ProbeSuite
-    probe: Probe
-    method: str
-    params: dict[str, Any]
-    seed: int | None
-    key: str
-    generation: GenerationParams | None = None
-    continuation: str | None = None
-    #: For watermark reading requests: the token set whose mass ``Backend.subset_mass``
-    #: reports at each position (see ``provenance.watermark.collection``).
-    subset: Callable[[Sequence[int], int], Any] | None = None
 
 
 @dataclass
@@ -433,13 +411,14 @@ def _collect(case: Case, summary: CollectionSummary, spec: Any, on_progress: Pro
                     if r.key not in asked[model.name]]
             if late and not collector.run_model(model, identity, late):
                 return summary
-        # Watermark reading mode: each model reads its own stored answers (needs them stored first).
-        from provenance.watermark.collection import plan_reading
-
+        # What suites need stored beyond the answers (the watermark suite's reading mode: each
+        # model reads its own stored answers), planned once every answer is stored.
+        suites = [SUITES[name] for name in case.spec.enabled_suites() if name in SUITES]
         for model in scorers:
             identity, model_key = identities[model.name]
-            reading = plan_reading(case, store, model, model_key, generation[model.name])
-            summary.planned += len(reading)
-            if reading and not collector.run_model(model, identity, reading):
+            extra = [r for suite in suites for r in suite.plan_collection(case, store, model, model_key,
+                                                                           generation[model.name])]
+            summary.planned += len(extra)
+            if extra and not collector.run_model(model, identity, extra):
                 return summary
     return summary

@@ -137,6 +137,7 @@ def test_report_reads_back_with_its_sections_hash_and_page_count(signed, case_di
                     "Reproducibility", "Chain of custody"):  # fmt: skip
         assert heading in text, heading
     assert "report-test" in text and "pytest analyst" in text
+    assert "Power curves of the provenance bench" in text  # methods: the bench's power curve, from the shipped record
     assert signed.report_hash[:16] in text.replace("\n", "")
     findings = json.loads((case_dir / "findings.json").read_text())
     assert findings["evidence_head_hash"][:16] in text.replace("\n", "")
@@ -409,15 +410,17 @@ def test_the_report_quotes_the_error_rates_of_the_cases_own_conditions() -> None
     record = {
         "full_probe_sets_from": 73, "suites": {"x": "default"}, "overall": "default", "how": "h",
         "conditions": [
-            {"access": a, "budget": b, "suites": {"x": f"{a}-{b}"}, "overall": f"{a}-{b}"}
+            {"access": a, "budget": b, "controls": None, "suites": {"x": f"{a}-{b}"}, "overall": f"{a}-{b}"}
             for a in ("open", "black-box") for b in (10, 25, 50, None)
-        ],
+        ] + [{"access": "open", "budget": None, "controls": 2, "suites": {"x": "two"}, "overall": "open-None-2"}],
     }
 
-    def case(access_open: bool, answered: int) -> tuple[object, object]:
+    def case(access_open: bool, answered: int, controls: int = 1) -> tuple[object, object]:
         tests = [SimpleNamespace(test_id="cross-likelihood" if access_open else "teacher-markers", suite="distribution",
                                  in_family=True)]
-        findings = SimpleNamespace(tests=tests, models=[SimpleNamespace(name="s", role="suspect")])
+        models = [SimpleNamespace(name="s", role="suspect"), *(SimpleNamespace(name=f"c{i}", role="control")
+                                                              for i in range(controls))]
+        findings = SimpleNamespace(tests=tests, models=models)
         view = SimpleNamespace(first_answers=lambda model, suite: dict.fromkeys(range(answered)))
         return findings, view
 
@@ -426,3 +429,8 @@ def test_the_report_quotes_the_error_rates_of_the_cases_own_conditions() -> None
     assert calibration_for(*case(True, 30), record)["overall"] == "open-25"
     assert "open access, 25 probes per suite" in calibration_for(*case(True, 30), record)["how"]
     assert calibration_for(*case(True, 5), record)["overall"] == "default"  # fewer than any measured budget
+    # The panel with as many controls as the case, where the bench has one; else pooled, and said.
+    two = calibration_for(*case(True, 313, controls=2), record)
+    assert two["overall"] == "open-None-2" and two["condition"] == {"access": "open", "budget": None, "controls": 2}
+    assert "2 control(s) as in this case" in two["how"]
+    assert "pooled over control panels" in calibration_for(*case(True, 313, controls=3), record)["how"]

@@ -22,14 +22,11 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from provenance.backends.base import ModelIdentity
 from provenance.errors import ModelLoadError
 from provenance.hashing import sha256_file, sha256_text
-
-if TYPE_CHECKING:
-    from provenance.backends.hf import HFBackend
 
 GGUF_SUFFIX = ".gguf"
 _MAGIC = b"GGUF"
@@ -190,23 +187,15 @@ def _fix_special_tokens(tokenizer: Any, path: Path) -> None:
             setattr(tokenizer, attribute, value)
 
 
-def load_gguf(
-    path: Path,
-    *,
-    name: str | None = None,
-    device: str = "auto",
-    batch_size: int = 16,
-    identity: ModelIdentity | None = None,
-    quiet: bool = False,
-) -> HFBackend:
-    """De-quantise a GGUF file into an ``HFBackend`` (float32), with its tokenizer and chat template.
+def load_gguf_model(path: Path, *, device: str = "auto", quiet: bool = False) -> tuple[Any, Any, dict[str, Any]]:
+    """De-quantise a GGUF file: (``transformers`` model in float32, its tokenizer, the file's metadata).
 
-    Loading takes a while (SmolLM2-135M Q4_1: about half a minute on 2 cores), so a
-    line on stderr says what is loading and how long it took, and ``transformers``
-    shows its own de-quantisation progress bar; ``quiet`` silences the lines.
+    ``HFBackend.load`` wraps the pair as a backend; this module never imports the
+    backend, so the layering runs one way (hf -> gguf). Loading takes a while
+    (SmolLM2-135M Q4_1: about half a minute on 2 cores), so a line on stderr says what is
+    loading and how long it took, and ``transformers`` shows its own de-quantisation
+    progress bar; ``quiet`` silences the lines.
     """
-    from provenance.backends.hf import HFBackend
-
     meta = check_gguf_file(path)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
@@ -238,5 +227,4 @@ def load_gguf(
     model.to(device)
     if not quiet:
         print(f"loaded {path.name} in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
-    identity = identity or gguf_identity(path, name or path.stem, meta)
-    return HFBackend(model, tokenizer, identity, batch_size=batch_size)
+    return model, tokenizer, meta

@@ -26,7 +26,7 @@ from provenance.backends.base import (
     SubsetMass,
     TopToken,
 )
-from provenance.backends.gguf import is_gguf
+from provenance.backends.gguf import gguf_identity, is_gguf, load_gguf_model
 from provenance.errors import ContextWindowError, ModelLoadError, UnsafeCheckpointError
 from provenance.hashing import sha256_file, sha256_text
 
@@ -139,9 +139,9 @@ class HFBackend(Backend):
         """
         path = Path(path)
         if is_gguf(path):
-            from provenance.backends.gguf import load_gguf
-
-            return load_gguf(path, name=name, device=device, batch_size=batch_size, identity=identity)
+            model, tokenizer, meta = load_gguf_model(path, device=device)
+            identity = identity or gguf_identity(path, name or path.stem, meta)
+            return cls(model, tokenizer, identity, batch_size=batch_size)
         check_model_dir(path, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch

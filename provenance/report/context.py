@@ -83,12 +83,14 @@ def calibration_record() -> dict[str, Any]:
 
 
 def calibration_for(findings: Findings, view: EvidenceView, record: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The record's error rates for this case's own conditions: access mode and query budget.
+    """The record's error rates for this case's own conditions: access mode, query budget, number of controls.
 
     Access is "open" when cross-likelihood ran (the suspect and controls could score),
     else "black-box"; the budget is the largest measured one not above the fewest probes
-    the suspect answered in any family suite. The record's default (all probes, open
-    weights) is used when it measured no conditions.
+    the suspect answered in any family suite; the rates are those measured with as many
+    controls as the case has, or pooled over panels where the bench has no such panel.
+    The record's default (all probes, open weights) is used when it measured no conditions.
+    ``record["condition"]`` names what was chosen.
     """
     record = dict(record if record is not None else calibration_record())
     conditions = record.get("conditions") or []
@@ -99,15 +101,22 @@ def calibration_for(findings: Findings, view: EvidenceView, record: dict[str, An
     answered = [len(view.first_answers(findings_suspect(findings), s)) for s in family_suites if s != "style"]
     fewest = min((n for n in answered if n), default=0)
     full = fewest >= int(record.get("full_probe_sets_from", 10**9))  # the bench's "all": every probe of every suite
+    n_controls = sum(1 for m in findings.models if m.role == "control")
     fitting = [c for c in conditions if c["access"] == access
                and (c["budget"] <= fewest if c["budget"] is not None else full)]
-    chosen = max(fitting, key=lambda c: c["budget"] if c["budget"] is not None else 10**9, default=None)
-    if chosen is None:
+    if not fitting:
         return record
+    budget = max((c["budget"] if c["budget"] is not None else 10**9) for c in fitting)
+    at_budget = [c for c in fitting if (c["budget"] if c["budget"] is not None else 10**9) == budget]
+    chosen = next((c for c in at_budget if c.get("controls") == n_controls),
+                  next((c for c in at_budget if c.get("controls") is None), at_budget[0]))
     label = "all probes" if chosen["budget"] is None else f"{chosen['budget']} probes per suite"
+    panel = (f"{chosen['controls']} control(s) as in this case" if chosen.get("controls") is not None
+             else "pooled over control panels (the bench has none with this case's number of controls)")
     record["suites"] = chosen["suites"]
     record["overall"] = chosen["overall"]
-    record["how"] = f"{record.get('how', '')} Rates for this case's conditions: {access} access, {label}."
+    record["condition"] = {"access": access, "budget": chosen["budget"], "controls": chosen.get("controls")}
+    record["how"] = f"{record.get('how', '')} Rates for this case's conditions: {access} access, {label}, {panel}."
     return record
 
 
@@ -260,6 +269,13 @@ def _figures(suite: str, tests: Sequence[TestFinding], view: EvidenceView, case:
     return figures, notes
 
 
+def _power_svg(calibration: dict[str, Any]) -> str | None:
+    try:
+        return plots.power_figure(calibration)
+    except Exception:  # noqa: BLE001 - a figure must never cost the report its numbers
+        return None
+
+
 def build_context(findings: Findings, case: Case, rows: Sequence[EvidenceRow], view: EvidenceView, models: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The template context (without the manifest hash and signature, which render.py adds)."""
     spec = case.spec
@@ -348,6 +364,7 @@ def build_context(findings: Findings, case: Case, rows: Sequence[EvidenceRow], v
         "suites": suites,
         "exhibit_rule": EXHIBIT_RULE.format(k=EXHIBITS_PER_SUITE),
         "calibration": calibration,
+        "power_svg": _power_svg(calibration),
         "skipped": findings.skipped,
         "uninformative": findings.uninformative,
         "capability": _capability_rows(findings.capability),

@@ -207,3 +207,39 @@ def cross_likelihood_figure(view: EvidenceView, roles: dict[str, str], teacher: 
         return None
     return distributions_figure(samples, roles, f"log-likelihood per byte of {plain(teacher)}'s answers (nats)")
 
+
+
+def power_figure(record: dict[str, Any]) -> str | None:
+    """The bench's verdict recall and false-positive rate against the query budget, per access mode.
+
+    From the error-rate record the report quotes (pooled over control panels), with the
+    condition chosen for this case ringed. None when the record has no per-budget counts.
+    """
+    conditions = [c for c in record.get("conditions") or [] if c.get("verdict") and c.get("controls") is None]
+    if not conditions:
+        return None
+    budgets = sorted({c["budget"] for c in conditions if c["budget"] is not None})
+    xs = {b: i for i, b in enumerate([*budgets, None])}
+    chosen = record.get("condition") or {}
+    with plt.rc_context(_RC):
+        fig, ax = plt.subplots(figsize=(6.4, 2.6))
+        for access, style in (("open", "-"), ("black-box", "--")):
+            for key, n_key, colour, what in (("found", "derived", _TEACHER, "recall"),
+                                              ("false_positives", "independent", _SUSPECT, "false-positive rate")):
+                points = sorted(((xs[c["budget"]], c["verdict"][key] / c["verdict"][n_key])
+                                 for c in conditions if c["access"] == access and c["verdict"][n_key]), key=lambda p: p[0])
+                if points:
+                    ax.plot(*zip(*points), style, marker="o", color=colour, label=f"{what}, {access}")
+            here = next((c for c in conditions if c["access"] == chosen.get("access")
+                         and c["budget"] == chosen.get("budget")), None)
+        if here is not None:
+            for key, n_key in (("found", "derived"), ("false_positives", "independent")):
+                if here["verdict"][n_key]:
+                    ax.plot([xs[here["budget"]]], [here["verdict"][key] / here["verdict"][n_key]], "o", ms=11,
+                            mfc="none", mec="black")
+        ax.set_xticks(list(xs.values()), [*map(str, budgets), "all"])
+        ax.set_xlabel("probes per suite (ringed: this case's condition)")
+        ax.set_ylabel("share of pairs found derived")
+        ax.set_ylim(-0.03, 1.03)
+        ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.01, 0.5))
+        return _svg(fig)

@@ -12,11 +12,16 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from provenance.analysis.view import Answer, EvidenceView
 from provenance.backends.base import Capability
 from provenance.stats import TestResult
+
+if TYPE_CHECKING:
+    from provenance.case import Case, ModelSpec
+    from provenance.evidence import EvidenceStore
+    from provenance.planning import PlannedRequest
 
 
 class SuiteSkipped(Exception):
@@ -117,6 +122,15 @@ class Suite(ABC):
     needs: ClassVar[frozenset[Capability]] = frozenset({Capability.GENERATE})
     #: Suites that read other suites' answers instead of having probes of their own.
     collects: ClassVar[bool] = True
+
+    def plan_collection(self, case: Case, store: EvidenceStore, model: ModelSpec, model_key: str,
+                        generated: list[PlannedRequest]) -> list[PlannedRequest]:
+        """Requests beyond answering the probes that this suite needs stored before analysis.
+
+        Planned by collection once every model's answers are stored; ``generated`` are
+        ``model``'s planned generate requests. Most suites need none.
+        """
+        return []
 
     @abstractmethod
     def analyze(self, ctx: SuiteContext) -> list[SuiteTest | Uninformative]:

@@ -52,6 +52,12 @@ class WatermarkSuite(Suite):
     )
     needs = frozenset({Capability.GENERATE})
 
+    def plan_collection(self, case, store, model, model_key, generated):  # noqa: ANN001, ANN201 - see Suite
+        """Reading mode: each model with next-token distributions reads its own stored watermark answers."""
+        from provenance.watermark.collection import plan_reading
+
+        return plan_reading(case, store, model, model_key, generated)
+
     def analyze(self, ctx: SuiteContext) -> list[SuiteTest]:
         if ctx.watermark is None:
             raise SuiteSkipped(

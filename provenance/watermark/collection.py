@@ -13,15 +13,11 @@ key is another request, and the key itself is never stored.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from provenance.case import Case, ModelSpec
 from provenance.evidence import EvidenceStore
+from provenance.planning import PlannedRequest
 from provenance.watermark.case import watermark_for
 from provenance.watermark.reading import green_set
-
-if TYPE_CHECKING:
-    from provenance.collect import PlannedRequest
 
 SUITE = "watermark"
 
@@ -35,8 +31,6 @@ def plan_reading(
     ``collect.plan_generation``); those not yet answered are skipped here and
     planned on the next run.
     """
-    from provenance.collect import PlannedRequest
-
     if SUITE not in case.spec.enabled_suites():
         return []
     answers = [(r, store.lookup(r.key)) for r in generated if r.suite.name == SUITE and r.method == "generate"]
