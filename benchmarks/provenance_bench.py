@@ -349,23 +349,30 @@ within the evaluation; the verdict is "supports derivation". Cells read `found/r
 derived pairs (recall), then for the independent pairs (false positives); 95 % Wilson intervals
 for the verdict.
 
-What the pairs are. Per lab seed: the lab teacher Aurora, its students (`student`, and
-`student-stripped` whose refusals were filtered out), two independent lab models (Zephyr:
-pretrained on the teacher's corpus A; Orion: corpus B; each with its own instruction set), and the
-real SmolLM2-135M-Instruct (a released model of another vendor, far stronger than any lab model).
-Each is examined against Aurora and against Zephyr and Orion as stand-in teachers (a student of
-Aurora checked against Zephyr is "a student of another teacher"). Controls: the lab models
-independent of the teacher ("lab"), or those plus SmolLM2 ("lab+stronger"); SmolLM2's answers are
-reference text where it is not a control. Every lab model's instruction set comes from one
-generator (`provenance/lab/datagen.py`: the same prompts, facts and harmful/benign labels, other
-personas and wording): the lab's independent models share training data the way two models tuned
-on one public dataset do, which no control panel here can absorb. That is the main reason for
-the false positives below, and a limit of this lab, not only of the statistics.
+What the pairs are. Per lab seed, the realistic lab profile (`provenance lab build --profile
+realistic`, docs/lab.md): the lab teacher Aurora, its students (`student`, and `student-stripped`
+whose refusals were filtered out), two independent lab models (Zephyr: pretrained on the teacher's
+corpus A; Orion: corpus B; each with its own instruction set), and the real SmolLM2-135M-Instruct
+(a released model of another vendor, far stronger than any lab model); plus the realistic models:
+students of Aurora fine-tuned on 30 / 10 / 3 % teacher answers mixed with human-written text
+(`student-mix30/10/3`: 183 / 61 / 18 teacher exchanges of 610 pairs) and on 100 / 300 teacher
+exchanges only (`student-n100/300`), a raw pretrained base (`base-b`), a model tuned on
+human-written text only (`human-tuned`) and a student of Zephyr (`student-of-zephyr`). The
+standard models are examined against Aurora and against Zephyr and Orion as stand-in teachers (a
+student of Aurora checked against Zephyr is "a student of another teacher"); the realistic models
+against Aurora, and Zephyr's student also against Zephyr. Control panels: the standard lab models
+independent of the teacher ("lab"), those plus SmolLM2 ("lab+stronger"), and, against Aurora,
+Zephyr's student alone ("student-of-another-teacher": a control that is itself a student, the
+hard case of issue 15). Reference text and marker backgrounds come from the standard models and
+SmolLM2, never from a model related to the teacher or to a control. Every lab model's instruction
+set comes from one generator (`provenance/lab/datagen.py`: the same prompts, facts and
+harmful/benign labels, other personas and wording): the lab's independent models share training
+data the way two models tuned on one public dataset do, which no control panel here can absorb.
 
-Not built yet (issue 14): students fine-tuned from real pretrained bases at teacher shares of
-100/30/10/3 % and 100-1,000 exchanges, Gemma-3-270M as a second real base (its GGUF tokenizer
-converts wrongly, see the deployments issue), students of SmolLM2 as a second teacher, and 200+
-pairs. The figures here are for tiny lab models and one small real model.
+Not built yet (issue 14): Gemma-3-270M as a real released base (its GGUF tokenizer converts
+wrongly, see the deployments issue), 1,000-exchange students, students of SmolLM2 as a second
+teacher, and 200+ (suspect, teacher) pairs. The figures here are for tiny lab models and one small
+real model.
 
 """
 

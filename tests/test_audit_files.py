@@ -312,3 +312,34 @@ def test_an_analysis_only_change_keeps_the_pairs_evidence_folder(tmp_path: Path,
     findings.write_text('{"alpha": 0.05}')
     assert kept and Path(kept).read_text() == '{"alpha": 0.01}' and Path(kept).parent == named.case_dir
     assert keep_findings(None, named.pair_key) is None
+
+
+def test_reference_models_reach_every_pair_case_and_its_key(tmp_path: Path, tiny_model: Path) -> None:
+    """[[reference]] in an audit: reference text for every pair, never the suspect's or the teacher's own files."""
+    from provenance.audit.history import History
+    from provenance.audit.plan import plan
+
+    text = textwrap.dedent(BASE).replace('path = "models/teacher"', f'path = "{tiny_model}"')
+    text = text.replace('[[scan]]\npath = "incoming"\n', "")
+    shutil.copytree(tiny_model, tmp_path / "suspect")
+    (tmp_path / "suspect" / "extra.txt").write_text("not the teacher's files")
+    shutil.copytree(tiny_model, tmp_path / "outsider")
+    (tmp_path / "outsider" / "extra.txt").write_text("another lineage")
+    text += '[[suspect]]\nname = "other"\npath = "suspect"\n\n'
+    plain = load_audit(_audit_file(tmp_path / "plain", text.replace('"suspect"', f'"{tmp_path / "suspect"}"')))
+    text += '[[reference]]\nname = "outsider"\npath = "outsider"\n\n[[reference]]\nname = "teacher-copy"\n'
+    text += f'path = "{tiny_model}"\n\n'
+    audit = load_audit(_audit_file(tmp_path, text))
+    with History(tmp_path / "history.sqlite") as history:
+        (pair,) = plan(audit, history)
+        (without,) = plan(plain, history)
+    case = load_case(pair.case_dir)
+    assert [m.name for m in case.spec.reference] == ["outsider"]  # the teacher's own files are never reference text
+    assert case.spec.reference[0].path == str(tmp_path / "outsider")
+    assert pair.pair_key != without.pair_key
+
+
+def test_reference_names_must_not_repeat_a_teacher_or_control(tmp_path: Path) -> None:
+    text = textwrap.dedent(BASE) + '[[reference]]\nname = "aurora"\npath = "elsewhere"\n'
+    with pytest.raises(AuditFileError, match="repeated: aurora"):
+        load_audit(_audit_file(tmp_path, text))

@@ -164,6 +164,7 @@ def plan(audit: Audit, history: History) -> list[PlannedPair]:
     suspects: list[Suspect] = discover(audit)
     teachers = [identify(audit, t, None, history) for t in audit.spec.teacher]
     controls = [identify(audit, c, None, history) for c in audit.spec.control]
+    references = [identify(audit, r, None, history) for r in audit.spec.reference]
     suites = suite_fingerprints(audit)
     info = audit.spec.audit
     pairs: list[PlannedPair] = []
@@ -193,21 +194,26 @@ def plan(audit: Audit, history: History) -> list[PlannedPair]:
                     pair.reason = (f"the suspect's files are byte-identical to teacher {teacher.spec.name}'s "
                                    f"(SHA-256 of every file matches): it is a copy of the teacher")  # fmt: skip
                 continue
-            bad = next((c for c in controls if c.problem), None)
+            bad = next((c for c in (*controls, *references) if c.problem), None)
             if bad is not None:
                 assert bad.spec is not None
-                pair.reason = f"control {bad.spec.name}: {bad.problem}"
+                role = "control" if any(bad is c for c in controls) else "reference"
+                pair.reason = f"{role} {bad.spec.name}: {bad.problem}"
                 continue
             # A control with the suspect's own files would make the suspect look closer
             # to a control than to any teacher by construction: leave it out of this pair.
             used = [c for c in controls if c.content != ident.content]
             pair.control_hashes = [c.content for c in used if c.content]
+            # Reference text must be written by neither the suspect nor the teacher (a copy of either
+            # would be "reference" text the suspect is derived from, or is itself).
+            refs = [r for r in references if r.content not in (ident.content, teacher.content)]
             mark = next((w for w in audit.spec.watermark if w.teacher == teacher.spec.name), None)
             collection = {
                 "schema": PAIR_KEY_SCHEMA,
                 "suspect": ident.content,
                 "teacher": teacher.content,
                 "controls": sorted(pair.control_hashes),
+                **({"references": sorted(r.content for r in refs if r.content)} if refs else {}),
                 "suites": suites,
                 "seed": info.seed,
                 "budget": audit.spec.budget.model_dump(mode="json"),
@@ -233,6 +239,7 @@ def plan(audit: Audit, history: History) -> list[PlannedPair]:
                 suspect=ident.spec,
                 teacher=teacher.spec,
                 controls=[c.spec for c in used if c.spec is not None],
+                references=[r.spec for r in refs if r.spec is not None],
             )
             done = history.completed(pair.pair_key)
             if done is not None and done["findings_path"] and Path(done["findings_path"]).is_file():

@@ -69,6 +69,10 @@ class AuditFile(_Strict):
     scan: list[ScanSpec] = Field(default_factory=list, description="folders scanned for model directories")
     teacher: list[ModelSpec] = Field(min_length=1, description="the reference teachers every suspect is tested against")
     control: list[ModelSpec] = Field(default_factory=list)
+    reference: list[ModelSpec] = Field(
+        default_factory=list,
+        description="models outside every comparison whose answers are reference text (cross-likelihood, markers)",
+    )
     suites: dict[str, SuiteSpec] = Field(min_length=1)
     budget: Budget = Field(default_factory=Budget, description="per pair")
     watermark: list[WatermarkSpec] = Field(default_factory=list)
@@ -83,7 +87,8 @@ class AuditFile(_Strict):
     def _consistent(self) -> AuditFile:
         if not self.suspect and not self.scan:
             raise ValueError("nothing to audit: give [[suspect]] models, [[scan]] folders, or both")
-        for group, models in (("suspect", self.suspect), ("teacher + control", [*self.teacher, *self.control])):
+        for group, models in (("suspect", self.suspect),
+                              ("teacher + control + reference", [*self.teacher, *self.control, *self.reference])):
             names = [m.name for m in models]
             repeated = sorted({n for n in names if names.count(n) > 1})
             if repeated:
