@@ -77,8 +77,22 @@ class CollectionSummary:
         }
 
 
-def suite_params(spec: SuiteSpec) -> GenerationParams:
-    return GenerationParams(max_new_tokens=spec.max_new_tokens, temperature=spec.temperature, top_p=spec.top_p)
+def suite_params(spec: SuiteSpec, model: ModelSpec | None = None) -> GenerationParams:
+    """The suite's sampling settings, with the model's own deployment settings where it has them."""
+    def pick(own: Any, suite_value: Any) -> Any:
+        return suite_value if own is None else own
+
+    return GenerationParams(
+        max_new_tokens=pick(model and model.max_new_tokens, spec.max_new_tokens),
+        temperature=pick(model and model.temperature, spec.temperature),
+        top_p=pick(model and model.top_p, spec.top_p),
+        stop=tuple(model.stop) if model is not None else (),
+    )
+
+
+def deployment_params(model: ModelSpec) -> dict[str, Any]:
+    """What a request records about how the model was deployed beyond sampling: its system prompt, when set."""
+    return {"system_prompt": model.system_prompt} if model.system_prompt is not None else {}
 
 
 def _key(request_fields: dict[str, Any]) -> str:
@@ -96,7 +110,8 @@ def plan_generation(case: Case, model: ModelSpec, model_key: str) -> Iterator[Pl
         if reference_only and suite_name not in SCORED_SUITES:
             continue  # a reference model only writes reference text for cross-likelihood
         suite = load_suite(spec.probes or suite_name)
-        params = suite_params(spec)
+        params = suite_params(spec, model)
+        recorded = {**params.to_dict(), **deployment_params(model)}
         for sample in range(spec.samples):
             seed = case.spec.case.seed + sample
             for probe in suite.limited(spec.limit):
@@ -106,11 +121,11 @@ def plan_generation(case: Case, model: ModelSpec, model_key: str) -> Iterator[Pl
                     "suite": suite_name,
                     "probe_id": probe.id,
                     "prompt": probe.prompt,
-                    "params": params.to_dict(),
+                    "params": recorded,
                     "seed": seed,
                 }
                 yield PlannedRequest(
-                    model, model_key, suite, probe, "generate", params.to_dict(), seed, _key(fields), generation=params
+                    model, model_key, suite, probe, "generate", dict(recorded), seed, _key(fields), generation=params
                 )
 
 
@@ -128,7 +143,8 @@ def plan_scoring(
         if source == scorer.name:
             continue
         role = "teacher" if source in teachers else "source"
-        params = {"continuation": text, "source_request": teacher_request.key, role: source}
+        params = {"continuation": text, "source_request": teacher_request.key, role: source,
+                  **deployment_params(scorer)}
         fields = {
             "model_key": scorer_key,
             "method": "score",

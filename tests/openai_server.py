@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import json
 import socket
 import sys
@@ -283,6 +284,7 @@ class OpenAICompatServer:
             max_new_tokens=int(body.get("max_tokens") or default_max),
             temperature=float(body.get("temperature", 1.0)),
             top_p=float(body.get("top_p", 1.0)),
+            stop=tuple(body.get("stop") or ()),
         )
         return params, int(body.get("seed") or 0), int(body.get("n") or 1)
 
@@ -322,6 +324,10 @@ class OpenAICompatServer:
         prompt = str(users[-1].get("content", ""))
         params, seed, n = self._params(body, 16)
         backend = self.backends[body["model"]]
+        systems = [m for m in body.get("messages") or [] if isinstance(m, dict) and m.get("role") == "system"]
+        if systems:  # the operator's system prompt, through the model's own chat template
+            backend = copy.copy(backend)
+            backend.system_prompt = str(systems[-1].get("content", ""))
         want_logprobs = bool(body.get("logprobs")) and self.logprobs
         k = int(body.get("top_logprobs") or 0)
 

@@ -73,4 +73,5 @@ def open_backend(spec, path: Path, identity: ModelIdentity | None = None) -> Bac
         device=spec.device,
         batch_size=spec.batch_size,
         identity=identity,
+        system_prompt=spec.system_prompt,
     )

@@ -41,17 +41,27 @@ class GenerationParams:
     max_new_tokens: int = 64
     temperature: float = 0.0
     top_p: float = 1.0
+    #: Stop sequences: the answer ends before the first one (as an API operator sets them).
+    stop: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1:
             raise ValueError("max_new_tokens must be at least 1")
+        if any(not s.strip() for s in self.stop):
+            raise ValueError("a stop sequence must hold a visible character (an empty one would empty every answer)")
         if self.temperature < 0:
             raise ValueError("temperature must be >= 0 (0 means greedy)")
         if not 0 < self.top_p <= 1:
             raise ValueError("top_p must be in (0, 1]")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The stored form; ``stop`` only when set, so requests without one keep their keys."""
+        data = asdict(self)
+        if self.stop:
+            data["stop"] = list(self.stop)
+        else:
+            del data["stop"]
+        return data
 
 
 @dataclass(frozen=True)

@@ -102,13 +102,16 @@ class HFBackend(Backend):
         {Capability.GENERATE, Capability.SCORE, Capability.TOP_LOGPROBS, Capability.NEXT_TOKEN_DISTRIBUTION}
     )
 
-    def __init__(self, model: Any, tokenizer: Any, identity: ModelIdentity, *, batch_size: int = 16) -> None:
+    def __init__(self, model: Any, tokenizer: Any, identity: ModelIdentity, *, batch_size: int = 16,
+                 system_prompt: str | None = None) -> None:
         import torch
 
         self.model = model.eval()
         self.tokenizer = tokenizer
         self._identity = identity
         self.batch_size = batch_size
+        #: The system prompt every request is made behind (None: the chat template's own default).
+        self.system_prompt = system_prompt
         self.device = next(model.parameters()).device
         self._torch = torch
         if tokenizer.pad_token_id is None:
@@ -130,6 +133,7 @@ class HFBackend(Backend):
         device: str = "auto",
         batch_size: int = 16,
         identity: ModelIdentity | None = None,
+        system_prompt: str | None = None,
     ) -> HFBackend:
         """Load a model directory; safetensors only unless ``allow_pickle``.
 
@@ -141,7 +145,7 @@ class HFBackend(Backend):
         if is_gguf(path):
             model, tokenizer, meta = load_gguf_model(path, device=device)
             identity = identity or gguf_identity(path, name or path.stem, meta)
-            return cls(model, tokenizer, identity, batch_size=batch_size)
+            return cls(model, tokenizer, identity, batch_size=batch_size, system_prompt=system_prompt).checked()
         check_model_dir(path, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
@@ -165,7 +169,23 @@ class HFBackend(Backend):
             raise ModelLoadError(f"cannot load model {path}: {first_line}", hint="check that the directory is complete") from exc
         model.to(device)
         identity = identity or local_model_identity(path, name or path.name)
-        return cls(model, tokenizer, identity, batch_size=batch_size)
+        return cls(model, tokenizer, identity, batch_size=batch_size, system_prompt=system_prompt).checked()
+
+    def checked(self) -> HFBackend:
+        """Refuse a deployment that cannot work, before any request: a system prompt without a chat
+        template to put it in, or one that leaves no room in the context for the question and answer."""
+        if self.system_prompt is None:
+            return self
+        name = self.identity.name
+        if not getattr(self.tokenizer, "chat_template", None):
+            raise ModelLoadError(f"model {name}: system_prompt is set but the model has no chat template to put it in",
+                                 hint="leave system_prompt out for a base model")
+        used = len(self.encode_prompt(""))
+        if used >= self.max_length // 2:
+            raise ModelLoadError(
+                f"model {name}: its system_prompt takes {used} of the {self.max_length} tokens of its context",
+                hint="shorten system_prompt: the probes and the answers need the rest")
+        return self
 
     @property
     def identity(self) -> ModelIdentity:
@@ -174,10 +194,11 @@ class HFBackend(Backend):
     # -- prompt handling -------------------------------------------------------------
 
     def format_prompt(self, prompt: str) -> str:
-        """The text the model sees: the chat template around the prompt, if any."""
+        """The text the model sees: the chat template around the system prompt (if set) and the prompt."""
         if getattr(self.tokenizer, "chat_template", None):
+            system = [] if self.system_prompt is None else [{"role": "system", "content": self.system_prompt}]
             return self.tokenizer.apply_chat_template(
-                [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+                [*system, {"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
             )
         return prompt
 
@@ -255,13 +276,33 @@ class HFBackend(Backend):
                 if eos is not None and eos in tokens:
                     tokens = tokens[: tokens.index(eos)]
                     finish = "stop"
+                text = self.tokenizer.decode(tokens, skip_special_tokens=True)
+                if params.stop:
+                    text, tokens, stopped = self._cut_at_stop(text, tokens, params.stop)
+                    finish = "stop" if stopped else finish
                 results[index] = Generation(
-                    text=self.tokenizer.decode(tokens, skip_special_tokens=True),
+                    text=text,
                     token_ids=tuple(tokens),
                     logprobs=tuple(float(x) for x in chosen[row, : len(tokens)].tolist()),
                     finish_reason=finish,
                 )
         return [r for r in results if r is not None]
+
+    def _cut_at_stop(self, text: str, tokens: list[int], stops: Sequence[str]) -> tuple[str, list[int], bool]:
+        """The answer up to the first stop sequence, and the tokens through the one that completed it.
+
+        Generation runs to its length limit and is cut afterwards (transformers' own stop
+        strings depend on the tokenizer's merges); the text is exactly what an API that
+        honours ``stop`` returns.
+        """
+        hits = [i for i in (text.find(s) for s in stops) if i >= 0]
+        if not hits:
+            return text, tokens, False
+        cut = min(hits)
+        for k in range(1, len(tokens) + 1):
+            if len(self.tokenizer.decode(tokens[:k], skip_special_tokens=True)) > cut:
+                return text[:cut], tokens[:k], True
+        return text[:cut], tokens, True
 
     def _continuation_logits(
         self, prompts: Sequence[str], continuations: Sequence[str], method: str

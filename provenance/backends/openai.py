@@ -92,8 +92,11 @@ class OpenAIBackend(Backend):
         api: str = "chat",
         prompt_template: str | None = None,
         concurrency: int = 4,
+        system_prompt: str | None = None,
     ) -> None:
         self.client = client
+        #: Sent as the system message of every chat request (None: none is sent; the server's default applies).
+        self.system_prompt = system_prompt
         self._identity = identity
         self.model = model
         self.api = api
@@ -122,6 +125,7 @@ class OpenAIBackend(Backend):
             api=spec.api,
             prompt_template=spec.prompt_template,
             concurrency=spec.concurrency,
+            system_prompt=spec.system_prompt,
         )
 
     @property
@@ -177,7 +181,8 @@ class OpenAIBackend(Backend):
         return self.prompt_template.replace("{prompt}", prompt)
 
     def _chat_body(self, prompt: str, **fields: Any) -> dict[str, Any]:
-        return {"model": self.model, "messages": [{"role": "user", "content": prompt}], **fields}
+        system = [] if self.system_prompt is None else [{"role": "system", "content": self.system_prompt}]
+        return {"model": self.model, "messages": [*system, {"role": "user", "content": prompt}], **fields}
 
     def _completion_body(self, prompt: str, **fields: Any) -> dict[str, Any]:
         return {"model": self.model, "prompt": self._format(prompt), **fields}
@@ -193,7 +198,8 @@ class OpenAIBackend(Backend):
         }
 
     def _sampling(self, params: GenerationParams, seed: int) -> dict[str, Any]:
-        return {"max_tokens": params.max_new_tokens, "temperature": params.temperature, "top_p": params.top_p, "seed": seed}
+        body = {"max_tokens": params.max_new_tokens, "temperature": params.temperature, "top_p": params.top_p, "seed": seed}
+        return {**body, "stop": list(params.stop)} if params.stop else body
 
     @staticmethod
     def _estimate(text: str, max_tokens: int) -> int:

@@ -32,6 +32,8 @@ class CaseInfo(_Strict):
 
 
 #: Keys that belong to one backend only; setting one for another backend is an error.
+#: How a model is deployed: system prompt and sampling, per model (not for recorded transcripts).
+_DEPLOYMENT_KEYS = ("system_prompt", "temperature", "top_p", "max_new_tokens", "stop")
 _BACKEND_KEYS = {
     "hf": ("allow_pickle", "trust_remote_code", "device"),
     "openai": (
@@ -67,6 +69,18 @@ class ModelSpec(_Strict):
         default_factory=list,
         description="names and vendors this model calls itself (a teacher's are what the identity suite looks for)",
     )
+    # -- how the model is deployed (hf, openai): recorded with every request it answers ---
+    system_prompt: str | None = Field(
+        default=None,
+        description=(
+            "the system prompt the model runs behind: absent = what its chat template does without one (its "
+            "default, if it has one); \"\" = an empty system turn; text = that text (e.g. an operator's persona)"
+        ),
+    )
+    temperature: float | None = Field(default=None, ge=0, le=5, description="this model's temperature (overrides the suites')")
+    top_p: float | None = Field(default=None, gt=0, le=1, description="this model's top-p (overrides the suites')")
+    max_new_tokens: int | None = Field(default=None, ge=1, le=4096, description="this model's answer length limit")
+    stop: list[str] = Field(default_factory=list, description="stop sequences: an answer ends before the first one")
     # -- backend = "openai": an OpenAI-compatible HTTP endpoint --------------------------
     base_url: str | None = Field(default=None, description="e.g. https://host/v1")
     model: str | None = Field(default=None, min_length=1, description="model name sent with every request")
@@ -99,6 +113,13 @@ class ModelSpec(_Strict):
             misplaced = [k for k in keys if k in self.model_fields_set and backend != self.backend]
             if misplaced:
                 raise ValueError(f"{', '.join(misplaced)} belong(s) to backend = \"{backend}\", not \"{self.backend}\"")
+        if any(not s.strip() for s in self.stop):
+            raise ValueError("a stop sequence must hold a visible character (an empty one would empty every answer)")
+        deployment = [k for k in _DEPLOYMENT_KEYS if k in self.model_fields_set]
+        if self.backend == "transcript" and deployment:
+            raise ValueError(f"{', '.join(deployment)}: a transcript's answers were recorded; they cannot be re-deployed")
+        if self.backend == "openai" and self.api == "completions" and self.system_prompt is not None:
+            raise ValueError('system_prompt needs api = "chat" (a completions endpoint takes raw text)')
         if self.backend == "openai":
             if self.path is not None:
                 raise ValueError('an openai model has no path; give base_url and model')
