@@ -128,3 +128,13 @@ def test_the_system_prompt_and_stop_reach_an_api_suspect_as_the_operator_would_s
     assert [g.text for g in over_http] == [g.text for g in local.generate(["Who are you?", "Tell me about json"], params, 5)]
     assert sent and all(b["messages"][0] == {"role": "system", "content": PERSONA} and b["stop"] == ["e"] for b in sent)
     assert copy.copy(local).system_prompt == PERSONA
+
+
+def test_the_report_says_how_each_model_was_deployed(tmp_path: Path, tiny_model: Path, tiny_model_b: Path) -> None:
+    from provenance.report.context import deployment_text
+
+    path = _deployed_case(tmp_path, tiny_model, tiny_model_b, f'system_prompt = "{PERSONA}"\ntemperature = 0.7\nstop = ["User:"]\n')
+    spec = load_case(path).spec
+    text = deployment_text(spec, "suspect")
+    assert PERSONA in text and "temperature 0.7" in text and "'User:'" in text
+    assert "chat template's default" in deployment_text(spec, "teacher") and "suites' sampling" in deployment_text(spec, "teacher")

@@ -269,6 +269,25 @@ def _figures(suite: str, tests: Sequence[TestFinding], view: EvidenceView, case:
     return figures, notes
 
 
+def deployment_text(spec: Any, name: str) -> str:
+    """How the case file deployed a model: its system prompt and its own sampling settings, in words."""
+    model = next((m for m in spec.models() if m.name == name), None)
+    if model is None or model.backend == "transcript":
+        return "recorded answers (a transcript)" if model is not None else "not in the case file"
+    if model.system_prompt is None:
+        parts = ["no system prompt of the case's (its chat template's default, if it has one)"]
+    elif model.system_prompt == "":
+        parts = ["an empty system prompt"]
+    else:
+        parts = [f"system prompt: \u201c{model.system_prompt}\u201d"]
+    own = {k: getattr(model, k) for k in ("temperature", "top_p", "max_new_tokens") if getattr(model, k) is not None}
+    parts.append(", ".join(f"{k} {v}" for k, v in own.items()) + " (its own; the suites' otherwise)" if own
+                 else "the suites' sampling settings")
+    if model.stop:
+        parts.append("stop sequences " + ", ".join(repr(s) for s in model.stop))
+    return "; ".join(parts)
+
+
 def _power_svg(calibration: dict[str, Any]) -> str | None:
     try:
         return plots.power_figure(calibration)
@@ -300,6 +319,7 @@ def build_context(findings: Findings, case: Case, rows: Sequence[EvidenceRow], v
                 "identity": sorted((k, json.dumps(v, sort_keys=True) if not isinstance(v, str) else v) for k, v in identity.items() if k != "files"),
                 "files": sorted((identity.get("files") or {}).items()),
                 "rows": len(mine),
+                "deployment": deployment_text(spec, info.name),
                 "first": min((r.created_at for r in mine), default="none"),
                 "last": max((r.created_at for r in mine), default="none"),
             }
