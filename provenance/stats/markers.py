@@ -11,6 +11,7 @@ Controls are combined by the intersection-union rule (p = max p), as in ``contra
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from numpy.typing import ArrayLike
 
@@ -18,6 +19,16 @@ from provenance.stats._validate import Seed, StatsInputError
 from provenance.stats.contrast import contrast_against_controls
 from provenance.stats.defaults import DEFAULT_CI_LEVEL, DEFAULT_N_PERMUTATIONS, DEFAULT_N_RESAMPLES
 from provenance.stats.result import TestResult
+
+
+def _held_apart_contrast(suspect: Mapping[str, ArrayLike], control: Mapping[str, ArrayLike], *, name: str,
+                         **rest: Any) -> TestResult:
+    """Per-control paired contrast of the suspect's and the control's values on held-apart prompts."""
+    names = list(control)
+    if not names or list(suspect) != names:
+        raise StatsInputError(f"{name} needs the same non-empty list of controls for the suspect and the controls")
+    return contrast_against_controls(suspect, control, control_names=None, reference_primary=None,
+                                     reference_competitors=None, name=name, **rest)
 
 
 def marker_usage_test(
@@ -30,12 +41,8 @@ def marker_usage_test(
     level: float = DEFAULT_CI_LEVEL,
 ) -> TestResult:
     """``suspect_rates[k][i]`` and ``control_rates[k][i]``: marker rates on test prompt i with control k's markers."""
-    names = list(control_rates)
-    if not names or list(suspect_rates) != names:
-        raise StatsInputError("marker_usage_test needs the same non-empty list of controls for suspect and control rates")
-    return contrast_against_controls(
+    return _held_apart_contrast(
         suspect_rates, control_rates, seed=seed, n_permutations=n_permutations, n_resamples=n_resamples, level=level,
-        control_names=None, reference_primary=None, reference_competitors=None,
         name="teacher-marker usage test",
         quantity="share of n-grams that are the teacher's markers",
         unit="share of n-grams",
@@ -70,12 +77,8 @@ def attribution_test(
     and background models' answers to the selection half of the prompts, without k and
     without the suspect; i runs over the other half. Same engine as the marker test.
     """
-    names = list(control_scores)
-    if not names or list(suspect_scores) != names:
-        raise StatsInputError("attribution_test needs the same non-empty list of controls for suspect and control scores")
-    return contrast_against_controls(
+    return _held_apart_contrast(
         suspect_scores, control_scores, seed=seed, n_permutations=n_permutations, n_resamples=n_resamples, level=level,
-        control_names=None, reference_primary=None, reference_competitors=None,
         name="teacher attribution test",
         quantity="attributor log-odds that the teacher wrote the answer",
         unit="log-odds",
