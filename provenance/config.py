@@ -52,3 +52,15 @@ WATERMARK_DELTA = 2.0
 #: KGW's context width h: the previous token seeds the green list (h = 1, the
 #: paper's main setting; larger h is harder to remove but needs more text).
 WATERMARK_CONTEXT_WIDTH = 1
+
+#: Margins of the distribution suite's family tests: the suspect must exceed every control by
+#: more than this, not merely by something. With hundreds of prompts a paired test finds any
+#: difference between two models, and for two independent models its direction is a coin toss
+#: per control: on the bench's tuning seed (lab seed 0, docs/bench.md) independent models beat
+#: a control by up to 0.06 nats/byte in preference, 0.008 in marker rate and 0.33 in attribution
+#: log-odds, derived students (3 % teacher share aside) by at least 0.88, 0.15 and 0.72. Each
+#: margin is the geometric midpoint of that gap, rounded to one significant figure; chosen on
+#: the tuning seed before the held-back seed was analysed.
+CROSS_LIKELIHOOD_MARGIN_NATS_PER_BYTE = 0.1
+MARKER_MARGIN = 0.03
+ATTRIBUTION_MARGIN_LOG_ODDS = 0.5

@@ -166,3 +166,21 @@ def test_kappa_contrast_reports_per_control_kappas_and_an_interval() -> None:
     assert per["a"]["kappa_suspect_control"] == pytest.approx(cohen_kappa(t, rng_copy_a).effect)
     assert r.ci is not None and r.ci[0] <= r.effect <= r.ci[1]
     assert r.p_value < 0.01
+
+
+def test_a_margin_asks_for_a_difference_of_the_size_derivation_makes() -> None:
+    """Hundreds of prompts make a tiny consistent difference 'significant'; the margin does not count it."""
+    from provenance.stats import marker_usage_test
+
+    rng = np.random.default_rng(4)
+    control = rng.normal(0.05, 0.02, 300)
+    slightly_more = control + rng.normal(0.008, 0.01, 300)  # an independent model that happens to differ a little
+    inherited = control + rng.normal(0.15, 0.05, 300)  # a student using the teacher's phrases
+    kw = {"seed": 1, "n_permutations": 999, "n_resamples": 0}
+    assert marker_usage_test({"c": slightly_more}, {"c": control}, **kw).p_value < 0.01
+    held = marker_usage_test({"c": slightly_more}, {"c": control}, margin=0.03, **kw)
+    assert held.p_value > 0.5 and held.details["margin"] == 0.03 and "margin 0.03" in held.null_hypothesis
+    found = marker_usage_test({"c": inherited}, {"c": control}, margin=0.03, **kw)
+    assert found.p_value < 0.01 and found.effect == pytest.approx(np.mean(inherited - control))
+    with pytest.raises(StatsInputError, match="margin"):
+        marker_usage_test({"c": inherited}, {"c": control}, margin=-1, **kw)

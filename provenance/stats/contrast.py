@@ -31,6 +31,7 @@ reference samples (a difference in differences, two-sample permutation test).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -96,8 +97,15 @@ def contrast_against_controls(
     difference_label: str,
     effect_label: str,
     assumptions: tuple[str, ...],
+    margin: float = 0.0,
 ) -> TestResult:
     """Per-control tests of "primary > competitor", combined by the intersection-union rule.
+
+    ``margin`` > 0 tests "primary > competitor + margin" instead (the paired differences
+    are shifted by it before the sign-flip test; the reported effect and interval are
+    the unshifted mean difference). With hundreds of prompts a paired test finds *any*
+    difference between two models, and for two independent models its direction is a
+    coin toss per control; a margin asks for a difference of the size derivation makes.
 
     ``primary[i]`` is the measurement linking suspect and teacher on unit i;
     ``competitors[k][i]`` the same measurement with control k in the teacher's place.
@@ -122,6 +130,10 @@ def contrast_against_controls(
             raise StatsInputError("per-control primary measurements cannot be combined with reference_* arguments")
     m = check_n_permutations(n_permutations)
     level = check_level(level)
+    if not np.isfinite(margin) or margin < 0:
+        raise StatsInputError(f"margin must be a finite number >= 0, got {margin}")
+    if margin and (reference_primary is not None or reference_competitors is not None):
+        raise StatsInputError("a margin applies to the paired design only, not with reference_* arguments")
     rng, seed_used = make_rng(seed)
     use_reference = reference_primary is not None or reference_competitors is not None
     if use_reference:
@@ -145,10 +157,13 @@ def contrast_against_controls(
             )
         else:
             res = paired_permutation_test(
-                d, alternative="greater", seed=rng, n_permutations=m,
+                d - margin, alternative="greater", seed=rng, n_permutations=m,
                 n_resamples=n_resamples, level=level,
-                label=difference_label.format(control=cname),
+                label=difference_label.format(control=cname) + (f", minus the margin {margin:g}" if margin else ""),
             )
+            if margin:
+                res = replace(res, effect=res.effect + margin,
+                              ci=None if res.ci is None else (res.ci[0] + margin, res.ci[1] + margin))
         per_control.append(res)
 
     # Binding control: the largest p decides; ties broken by the smallest effect.
@@ -160,6 +175,7 @@ def contrast_against_controls(
     )
     details: dict[str, Any] = {
         "decision_rule": "intersection-union test: p = max over controls of the per-control p-values",
+        "margin": margin,
         "design": design,
         "binding_control": names[binding],
         "per_control": [
@@ -181,8 +197,8 @@ def contrast_against_controls(
         details["mean_reference_primary"] = float(ref.mean())
     return TestResult(
         name=name,
-        null_hypothesis=null_words,
-        alternative_hypothesis=alt_words,
+        null_hypothesis=null_words + (f" plus the margin {margin:g} {unit}" if margin else ""),
+        alternative_hypothesis=alt_words + (f" by more than the margin {margin:g} {unit}" if margin else ""),
         alternative="greater",
         statistic=bres.statistic,
         statistic_name=f"{bres.statistic_name}; binding control: {names[binding]}",

@@ -154,8 +154,11 @@ def likelihood_preference_test(
     n_permutations: int = DEFAULT_N_PERMUTATIONS,
     n_resamples: int = DEFAULT_N_RESAMPLES,
     level: float = DEFAULT_CI_LEVEL,
+    margin: float = 0.0,
 ) -> TestResult:
     """Does the suspect prefer the teacher's text over reference text more than every control does?
+
+    ``margin`` (nats/byte): by more than this much (see ``contrast_against_controls``).
 
     Inputs are log-likelihoods per byte (nats/byte; comparable across tokenizers) of
     answers to the same n prompts, keyed by control name:
@@ -206,6 +209,7 @@ def likelihood_preference_test(
         control_names=None,
         reference_primary=None,
         reference_competitors=None,
+        margin=margin,
         name="likelihood preference test",
         quantity="preference for the teacher's answers over reference answers",
         unit="nats/byte",

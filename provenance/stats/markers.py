@@ -39,10 +39,12 @@ def marker_usage_test(
     n_permutations: int = DEFAULT_N_PERMUTATIONS,
     n_resamples: int = DEFAULT_N_RESAMPLES,
     level: float = DEFAULT_CI_LEVEL,
+    margin: float = 0.0,
 ) -> TestResult:
     """``suspect_rates[k][i]`` and ``control_rates[k][i]``: marker rates on test prompt i with control k's markers."""
     return _held_apart_contrast(
         suspect_rates, control_rates, seed=seed, n_permutations=n_permutations, n_resamples=n_resamples, level=level,
+        margin=margin,
         name="teacher-marker usage test",
         quantity="share of n-grams that are the teacher's markers",
         unit="share of n-grams",
@@ -70,6 +72,7 @@ def attribution_test(
     n_permutations: int = DEFAULT_N_PERMUTATIONS,
     n_resamples: int = DEFAULT_N_RESAMPLES,
     level: float = DEFAULT_CI_LEVEL,
+    margin: float = 0.0,
 ) -> TestResult:
     """``suspect_scores[k][i]``, ``control_scores[k][i]``: the attributor's log-odds "the teacher wrote this".
 
@@ -79,6 +82,7 @@ def attribution_test(
     """
     return _held_apart_contrast(
         suspect_scores, control_scores, seed=seed, n_permutations=n_permutations, n_resamples=n_resamples, level=level,
+        margin=margin,
         name="teacher attribution test",
         quantity="attributor log-odds that the teacher wrote the answer",
         unit="log-odds",

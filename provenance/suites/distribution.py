@@ -22,7 +22,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from provenance.backends.base import Capability
-from provenance.config import MIN_SIGNAL_EVENTS
+from provenance.config import (
+    ATTRIBUTION_MARGIN_LOG_ODDS,
+    CROSS_LIKELIHOOD_MARGIN_NATS_PER_BYTE,
+    MARKER_MARGIN,
+    MIN_SIGNAL_EVENTS,
+)
 from provenance.analysis.view import Answer
 from provenance.features.attribution import train_attributor
 from provenance.features.markers import marker_rate, select_markers, split_prompts
@@ -59,6 +64,8 @@ class DistributionSuite(Suite):
         "preference for the teacher's answers over reference answers, log-likelihood per byte (suspect vs each "
         "control, paired permutation, intersection-union) where scoring exists; teacher-marker phrase usage and "
         "a classifier's attribution of the suspect's answers to the teacher, both on held-apart prompts (black box); "
+        "each must exceed every control by more than a margin (0.1 nats/byte, 0.03 of n-grams, 0.5 log-odds; "
+        "chosen on the bench's tuning seed); "
         "per-prompt word-bigram overlap with the teacher vs each control (descriptive)"
     )
     needs = frozenset({Capability.GENERATE})
@@ -132,7 +139,7 @@ class DistributionSuite(Suite):
         rate = {c: {m: np.array([marker_rate(answers[m][p].text, markers[c]) for p in test]) for m in (ctx.suspect, c)}
                 for c in ctx.controls}
         result = marker_usage_test({c: rate[c][ctx.suspect] for c in ctx.controls},
-                                   {c: rate[c][c] for c in ctx.controls}, seed=ctx.seed + 7)
+                                   {c: rate[c][c] for c in ctx.controls}, seed=ctx.seed + 7, margin=MARKER_MARGIN)
         example = sorted(markers[ctx.controls[0]])[:6]
         summary = (
             f"Phrases the teacher uses far more than the background models were chosen on {len(selection)} prompts "
@@ -175,7 +182,8 @@ class DistributionSuite(Suite):
                 {f"held-apart accuracy (vs {c})": f"{k}/{n}" for c, (k, n) in accuracy.items()},
             )
         result = attribution_test({c: scores[c][ctx.suspect] for c in ctx.controls},
-                                  {c: scores[c][c] for c in ctx.controls}, seed=ctx.seed + 11)
+                                  {c: scores[c][c] for c in ctx.controls}, seed=ctx.seed + 11,
+                                  margin=ATTRIBUTION_MARGIN_LOG_ODDS)
         result = replace(result, details={**result.details, "held_apart_accuracy": {
             c: {"correct": k, "answers": n} for c, (k, n) in accuracy.items()}})
         summary = (
@@ -229,6 +237,7 @@ class DistributionSuite(Suite):
             {c: per_byte(teacher_scores[c]) for c in ctx.controls},
             {c: reference(c, c) for c in ctx.controls},
             seed=ctx.seed + 3,
+            margin=CROSS_LIKELIHOOD_MARGIN_NATS_PER_BYTE,
         )
         sp, cp = result.details["suspect_preference"], result.details["control_preference"]
         summary = (
