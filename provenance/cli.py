@@ -148,7 +148,7 @@ def lab_build(
     profile: Annotated[
         str,
         typer.Option("--profile", help="standard (the CI family) or realistic (adds students at teacher shares of "
-                     "30/10/3 %% and 100/300 exchanges, a raw base, a human-text model, a student of another teacher)"),
+                     "30/10/3 % and 100/300 exchanges, a raw base, a human-text model, a student of another teacher)"),
     ] = "standard",
 ) -> None:
     """Train the lab family (teacher, students, controls) on CPU; cached by config and code."""
