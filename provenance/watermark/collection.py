@@ -52,6 +52,8 @@ def plan_reading(
                 "source_request": request.key,
                 "teacher": teacher.name,
                 "reading": scheme.identity(),
+                # the model reads behind the same system prompt it answered behind (issue 16)
+                **({"system_prompt": model.system_prompt} if model.system_prompt is not None else {}),
             }
             fields = {
                 "model_key": model_key,
