@@ -9,6 +9,10 @@ cut its line in two and make the file unreadable.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 
 def jsonl_lines(text: str, *, keepends: bool = False) -> list[str]:
     """The lines of JSONL ``text``, like ``splitlines`` but split on "\\n" (and "\\r\\n") only."""
@@ -18,3 +22,8 @@ def jsonl_lines(text: str, *, keepends: bool = False) -> list[str]:
     if keepends:
         return [part + end for part, end in lines]
     return [part.removesuffix("\r") for part, _ in lines]
+
+
+def jsonl_rows(path: str | Path) -> list[Any]:
+    """Every non-blank line of the JSONL file at ``path``, parsed."""
+    return [json.loads(line) for line in jsonl_lines(Path(path).read_text(encoding="utf-8")) if line.strip()]

@@ -49,11 +49,15 @@ class Attributor:
     def score(self, texts: Sequence[str]) -> np.ndarray:
         return np.asarray(self.pipeline.decision_function(list(texts)), dtype=float)
 
+    def hits(self, teacher_texts: Sequence[str], background_texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Per text, whether it is attributed rightly: the teacher's to the teacher, the background's not."""
+        t = self.score(teacher_texts) > 0 if teacher_texts else np.zeros(0, dtype=bool)
+        b = self.score(background_texts) <= 0 if background_texts else np.zeros(0, dtype=bool)
+        return t, b
+
     def accuracy(self, teacher_texts: Sequence[str], background_texts: Sequence[str]) -> float:
         """Balanced accuracy on texts it was not trained on (mean of the two classes' hit rates)."""
-        t = self.score(teacher_texts) > 0 if teacher_texts else np.array([])
-        b = self.score(background_texts) <= 0 if background_texts else np.array([])
-        rates = [float(x.mean()) for x in (t, b) if x.size]
+        rates = [float(x.mean()) for x in self.hits(teacher_texts, background_texts) if x.size]
         return float(np.mean(rates)) if rates else float("nan")
 
 

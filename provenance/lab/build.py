@@ -41,11 +41,13 @@ from pathlib import Path
 from typing import Any
 
 from provenance.hashing import sha256_file, sha256_json
-from provenance.jsonl import jsonl_lines
+from provenance.jsonl import jsonl_lines, jsonl_rows
 from provenance.lab import data_files, realistic, watermark_hook
 from provenance.lab.manifest import MANIFEST_FILE, LabManifest, ModelEntry, PairTruth
 
 Progress = Callable[[str], None]
+#: A build job: (function run in a worker, its spec factory, the jobs it waits for, priority: lower first).
+Job = tuple[Callable[..., Any], Callable[[], dict[str, Any]], tuple[str, ...], int]
 
 MODEL_NAMES = (
     "teacher",
@@ -513,18 +515,17 @@ def build_lab(
                 # a real teacher is most of the build: give it every core (the controls train beside it briefly)
                 "threads": n_workers if external else 1}
 
-    def student(name: str, pairs: str) -> tuple[Callable[..., Any], Callable[[], dict[str, Any]], tuple[str, ...], int]:
+    def student(name: str, pairs: str) -> Job:
         source_job = "distill:teacher-wm" if name == "student-wm" else "distill:teacher"
         return (_train_job, lambda: train_spec(name, "B", out / _DISTILL_DIR / pairs, f"{_DISTILL_DIR}/{pairs}",
                                                cfg.student_epochs), (source_job,), 2)
 
-    def control(name: str, persona: str) -> tuple[Callable[..., Any], Callable[[], dict[str, Any]], tuple[str, ...], int]:
+    def control(name: str, persona: str) -> Job:
         corpus = "A" if name == "control-same-data" else "B"
         file = f"instructions_{persona}.jsonl"
         return (_train_job, lambda: train_spec(name, corpus, data_files.data_path(file), file, cfg.sft_epochs), (), 3)
 
-    # name -> (function, spec factory, dependencies, priority: lower runs first)
-    jobs: dict[str, tuple[Callable[..., Any], Callable[[], dict[str, Any]], tuple[str, ...], int]] = {
+    jobs: dict[str, Job] = {
         "student": student("student", "teacher.jsonl"),
         "student-stripped": student("student-stripped", "teacher-stripped.jsonl"),
         "control-same-data": control("control-same-data", "zephyr"),
@@ -545,7 +546,7 @@ def build_lab(
 
     def after(name: str, result: dict[str, Any]) -> None:
         if profile == "realistic" and name.startswith("distill:"):
-            _write_realistic_pairs(out, name.split(":", 1)[1], seed)
+            _write_realistic_pairs(out, name.split(":", 1)[1], seed, cfg.samples_per_prompt)
         if name == "teacher":
             t0 = time.perf_counter()
             shutil.copytree(out / "teacher", out / "teacher-wm")
@@ -613,12 +614,12 @@ def build_lab(
 
 def _realistic_jobs(
     cfg: LabConfig, out: Path, seed: int, train_spec: Callable[..., dict[str, Any]], distill_spec: Callable[[str], dict[str, Any]],
-) -> dict[str, tuple[Callable[..., Any], Callable[[], dict[str, Any]], tuple[str, ...], int]]:
+) -> dict[str, Job]:
     """Jobs of the realistic profile: extra distillations, then one training job per recipe."""
-    jobs: dict[str, tuple[Callable[..., Any], Callable[[], dict[str, Any]], tuple[str, ...], int]] = {}
+    jobs: dict[str, Job] = {}
     for teacher in realistic.EXTRA_TEACHERS:
         jobs[f"distill:{teacher}"] = (_distill_job, lambda t=teacher: distill_spec(t), (teacher,), 1)
-    _write_realistic_pairs(out, None, seed)  # the human-text-only model needs no teacher
+    _write_realistic_pairs(out, None, seed, cfg.samples_per_prompt)  # the human-text model needs no teacher
     for recipe in realistic.RECIPES:
         after = (f"distill:{recipe.teacher}",) if recipe.teacher else ()
         file = recipe.pairs_file
@@ -630,14 +631,11 @@ def _realistic_jobs(
     return jobs
 
 
-def _write_realistic_pairs(out: Path, teacher: str | None, seed: int) -> None:
+def _write_realistic_pairs(out: Path, teacher: str | None, seed: int, samples_per_prompt: int) -> None:
     """Write the fine-tuning pairs of every realistic recipe that learns from ``teacher`` (None: no teacher)."""
     human = realistic.human_pairs()
-    teacher_rows: list[dict[str, Any]] = []
-    if teacher is not None:
-        text = (out / _DISTILL_DIR / f"{teacher}.jsonl").read_text(encoding="utf-8")
-        teacher_rows = [json.loads(line) for line in jsonl_lines(text) if line.strip()]
-    full = len(data_files.distill_prompts())  # the full student's pair count (one sample per prompt)
+    teacher_rows = jsonl_rows(out / _DISTILL_DIR / f"{teacher}.jsonl") if teacher is not None else []
+    full = len(data_files.distill_prompts()) * samples_per_prompt  # the full student's pair count
     for recipe in realistic.RECIPES:
         if recipe.teacher != teacher or recipe.pairs_file is None:
             continue
@@ -651,7 +649,7 @@ def _pairs_summary(out: Path, recipe: realistic.Recipe) -> dict[str, Any]:
     if recipe.pairs_file is None:
         return {"pairs": 0, "teacher_pairs": 0, "teacher": None}
     path = out / _DISTILL_DIR / recipe.pairs_file
-    rows = [json.loads(line) for line in jsonl_lines(path.read_text(encoding="utf-8")) if line.strip()]
+    rows = jsonl_rows(path)
     ours = sum(1 for r in rows if r.get("kind") != "human-text")
     return {"pairs": len(rows), "teacher_pairs": ours, "teacher": recipe.teacher,
             "teacher_share": round(ours / len(rows), 4) if rows else 0.0, "file": f"{_DISTILL_DIR}/{recipe.pairs_file}",

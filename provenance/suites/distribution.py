@@ -167,9 +167,8 @@ class DistributionSuite(Suite):
         for c in ctx.controls:
             background = setup.backgrounds[c]
             attributor = train_attributor(texts(ctx.teacher, selection), [t for b in background for t in texts(b, selection)])
-            hits = int((attributor.score(texts(ctx.teacher, test)) > 0).sum()) + sum(
-                int((attributor.score(texts(b, test)) <= 0).sum()) for b in background)
-            accuracy[c] = (hits, len(test) * (1 + len(background)))
+            right = attributor.hits(texts(ctx.teacher, test), [t for b in background for t in texts(b, test)])
+            accuracy[c] = (int(sum(x.sum() for x in right)), sum(x.size for x in right))
             scores[c] = {m: attributor.score(texts(m, test)) for m in (ctx.suspect, c)}
         separable = {c: binomial_test(k, n, 0.5, alternative="greater").p_value < SEPARABILITY_ALPHA
                      for c, (k, n) in accuracy.items()}
