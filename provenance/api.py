@@ -21,6 +21,7 @@ from provenance.collect import CollectionSummary, ProgressCallback
 from provenance.collect import collect as _collect
 from provenance.errors import EvidenceStoreError
 from provenance.evidence import EvidenceStore, VerifyReport
+from provenance.report.certificates import make_self_signed as generate_certificate
 from provenance.report.keys import generate_key
 
 if TYPE_CHECKING:  # importing the renderer loads weasyprint and matplotlib: only when a report is made
@@ -34,6 +35,7 @@ __all__ = [
     "RunResult",
     "analyze",
     "collect",
+    "generate_certificate",
     "generate_key",
     "init_case",
     "load_case",
@@ -109,11 +111,22 @@ def render_report(
     key: str | Path | None = None,
     signer_note: str | None = None,
     out_dir: str | Path | None = None,
+    pkcs12: str | Path | None = None,
+    pkcs12_passphrase: bytes | None = None,
+    tsa_url: str | None = None,
+    tsa_timeout: float | None = None,
 ) -> ReportResult:
-    """Render report.pdf (PDF/A-3b, signed when ``key`` is given) and report.html from findings.json and the evidence."""
+    """Render report.pdf (PDF/A-3b, signed when ``key`` is given) and report.html from findings.json and the evidence.
+
+    ``pkcs12`` adds a PDF signature (PAdES) that ordinary PDF readers show, with an
+    RFC 3161 time stamp from ``tsa_url`` (or the case file's ``[report] tsa_url``).
+    """
     from provenance.report.render import render_report as _render_report
 
-    return _render_report(_as_case(case), key_path=key, signer_note=signer_note, out_dir=out_dir)
+    return _render_report(
+        _as_case(case), key_path=key, signer_note=signer_note, out_dir=out_dir, pkcs12_path=pkcs12,
+        pkcs12_passphrase=pkcs12_passphrase, tsa_url=tsa_url, tsa_timeout=tsa_timeout,
+    )  # fmt: skip
 
 
 def verify_report(
@@ -122,8 +135,12 @@ def verify_report(
     evidence: str | Path | None = None,
     public_key: str | Path | None = None,
     allow_unsigned: bool = False,
+    trust: Sequence[str | Path] = (),
 ) -> ReportCheck:
-    """Check a report's signatures and attachments and, with ``evidence``, every row it cites."""
+    """Check a report's signatures and attachments and, with ``evidence``, every row it cites.
+
+    ``trust``: certificates the PDF signature must chain to (none: intact but untrusted).
+    """
     from provenance.report.verify import verify_report as _verify_report
 
-    return _verify_report(pdf, evidence=evidence, public_key=public_key, allow_unsigned=allow_unsigned)
+    return _verify_report(pdf, evidence=evidence, public_key=public_key, allow_unsigned=allow_unsigned, trust=trust)

@@ -214,11 +214,15 @@ def verify(
     allow_unsigned: Annotated[
         bool, typer.Option("--allow-unsigned", help="for a report: accept a report rendered without a key")
     ] = False,
+    trust: Annotated[
+        list[Path] | None,
+        typer.Option("--trust", help="for a report: a certificate (signer's or CA's, PEM/DER) the PDF signature must chain to; repeatable"),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Check a report's signatures, attachments and cited evidence; or an evidence store's hash chain."""
     if target.suffix.lower() == ".pdf":
-        _verify_report(target, evidence, public_key, allow_unsigned, as_json)
+        _verify_report(target, evidence, public_key, allow_unsigned, trust or [], as_json)
     else:
         _verify(target, as_json)
 
@@ -231,38 +235,85 @@ DEMO_KEY_NOTE = "Signed with a DEMO key that `provenance demo` generated; it ide
 def keygen(
     keyfile: Annotated[Path, typer.Argument(help="where to write the private key (mode 0600); KEYFILE.pub gets the public key")],
     force: Annotated[bool, typer.Option("--force", help="replace an existing key")] = False,
+    certificate: Annotated[
+        bool,
+        typer.Option("--certificate", help="also write KEYFILE.p12 (key + self-signed X.509 certificate for PDF signatures) and KEYFILE.p12.crt"),
+    ] = False,
+    name: Annotated[str | None, typer.Option("--name", help="with --certificate: the analyst's name")] = None,
+    organisation: Annotated[str | None, typer.Option("--organisation", help="with --certificate: the analyst's organisation")] = None,
 ) -> None:
-    """Create an Ed25519 signing key for reports."""
+    """Create an Ed25519 signing key for reports (and, with --certificate, a self-signed certificate for PDF signatures).
+
+    The PKCS#12 file is encrypted with the passphrase in PROVENANCE_PKCS12_PASSPHRASE when that is set.
+    """
+    from provenance.report.certificates import passphrase_from_env
     from provenance.report.keys import fingerprint
 
+    if (name or organisation) and not certificate:
+        raise ProvenanceError("--name and --organisation describe a certificate", hint="add --certificate")
+    if certificate and not (name and organisation):
+        raise ProvenanceError("a certificate names its holder", hint='pass --name "Analyst Name" --organisation "Organisation"')
+    p12 = keyfile.with_name(keyfile.name + ".p12")
+    if certificate and p12.exists() and not force:
+        raise ProvenanceError(f"{p12} already exists", hint="choose another KEYFILE, or pass --force to replace both")
     public = api.generate_key(keyfile, force=force)
     typer.echo(f"wrote {keyfile} (private, mode 0600: keep it secret) and {keyfile}.pub")
     typer.echo(f"fingerprint {fingerprint(public)}: publish it so others can check your reports")
+    if certificate:
+        passphrase = passphrase_from_env()
+        identity = api.generate_certificate(p12, name=name or "", organisation=organisation or "", passphrase=passphrase, force=force)
+        locked = "encrypted with PROVENANCE_PKCS12_PASSPHRASE" if passphrase else "NOT encrypted: set PROVENANCE_PKCS12_PASSPHRASE to encrypt it"
+        typer.echo(f"wrote {p12} (key + SELF-SIGNED certificate, mode 0600, {locked}) and {p12}.crt")
+        typer.echo(f"certificate SHA-256 {identity.fingerprint}: give {p12}.crt to those who verify with --trust")
 
 
 KeyOption = Annotated[Path | None, typer.Option("--key", help="private key file from `provenance keygen`; without it the report is unsigned")]
 OutOption = Annotated[Path | None, typer.Option("--out", help="folder for report.pdf and report.html (default: the case folder)")]
+Pkcs12Option = Annotated[
+    Path | None,
+    typer.Option("--pkcs12", help="PKCS#12 file (certificate + key) for a PDF signature any reader shows; passphrase from PROVENANCE_PKCS12_PASSPHRASE"),
+]
+TsaOption = Annotated[
+    str | None, typer.Option("--tsa-url", help="RFC 3161 time-stamping authority for the PDF signature (default: the case file's [report] tsa_url)")
+]
 
 
 @app.command("report")
-def report(case: CasePath, key: KeyOption = None, out: OutOption = None, as_json: JsonFlag = False) -> None:
-    """Render report.pdf (PDF/A-3b, evidence attached, signed with --key) and report.html from findings.json."""
-    _report(case, key, out, as_json)
+def report(
+    case: CasePath, key: KeyOption = None, out: OutOption = None, pkcs12: Pkcs12Option = None, tsa_url: TsaOption = None,
+    as_json: JsonFlag = False,
+) -> None:  # fmt: skip
+    """Render report.pdf (PDF/A-3b, evidence attached, signed with --key and --pkcs12) and report.html from findings.json."""
+    _report(case, key, out, as_json, pkcs12=pkcs12, tsa_url=tsa_url)
 
 
 @case_app.command("report")
-def case_report(case: CasePath, key: KeyOption = None, out: OutOption = None, as_json: JsonFlag = False) -> None:
+def case_report(
+    case: CasePath, key: KeyOption = None, out: OutOption = None, pkcs12: Pkcs12Option = None, tsa_url: TsaOption = None,
+    as_json: JsonFlag = False,
+) -> None:  # fmt: skip
     """Render report.pdf and report.html from findings.json (same as `provenance report`)."""
-    _report(case, key, out, as_json)
+    _report(case, key, out, as_json, pkcs12=pkcs12, tsa_url=tsa_url)
 
 
-def _report(case: Path, key: Path | None, out: Path | None, as_json: bool, signer_note: str | None = None) -> None:
-    result = api.render_report(case, key=key, signer_note=signer_note, out_dir=out)
+def _report(
+    case: Path, key: Path | None, out: Path | None, as_json: bool, signer_note: str | None = None,
+    pkcs12: Path | None = None, tsa_url: str | None = None,
+) -> None:  # fmt: skip
+    from provenance.report.certificates import passphrase_from_env
+
+    passphrase = passphrase_from_env() if pkcs12 is not None else None
+    result = api.render_report(
+        case, key=key, signer_note=signer_note, out_dir=out, pkcs12=pkcs12, pkcs12_passphrase=passphrase, tsa_url=tsa_url
+    )
     if as_json:
         data = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(result).items()}
         typer.echo(json.dumps(data, indent=2))
         return
     signed = f"signed, key {result.key_fingerprint}" if result.signed else "UNSIGNED (give --key to sign)"
+    if result.certificate_sha256:
+        stamp = "time-stamped" if result.time_stamped else "NOT time-stamped: signer's clock"
+        signed += f"; PDF signature, certificate {result.certificate_sha256[:16]}…, {stamp}"
     typer.echo(
         f"report: {result.pdf_path} ({result.pages} pages, {result.pdf_bytes / 1024:.0f} KiB, PDF/A-3b, {signed})\n"
         f"html:   {result.html_path}\nreport hash {result.report_hash}; rendered in {result.seconds:.1f} s"
@@ -271,8 +322,10 @@ def _report(case: Path, key: Path | None, out: Path | None, as_json: bool, signe
         err.print("[yellow]the report is not signed[/yellow]: `provenance verify` will say so")
 
 
-def _verify_report(pdf: Path, evidence: Path | None, public_key: Path | None, allow_unsigned: bool, as_json: bool) -> None:
-    result = api.verify_report(pdf, evidence=evidence, public_key=public_key, allow_unsigned=allow_unsigned)
+def _verify_report(
+    pdf: Path, evidence: Path | None, public_key: Path | None, allow_unsigned: bool, trust: list[Path], as_json: bool
+) -> None:
+    result = api.verify_report(pdf, evidence=evidence, public_key=public_key, allow_unsigned=allow_unsigned, trust=trust)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:

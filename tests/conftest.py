@@ -33,6 +33,14 @@ def tiny_model_b(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-b", seed=2)
 
 
+@pytest.fixture(scope="session")
+def report_case(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path, tiny_model_b: Path) -> Path:
+    """A collected and analysed case with hostile model output (tests/report_case.py), for every report test."""
+    from report_case import build_report_case
+
+    return build_report_case(tmp_path_factory.mktemp("report-case"), tmp_path_factory.mktemp("models"), tiny_model, tiny_model_b)
+
+
 def write_case(
     directory: Path,
     suspect: Path,

@@ -14,7 +14,6 @@ import os
 import shutil
 import sqlite3
 import stat
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -28,80 +27,15 @@ from provenance.report.fetcher import AssetOnlyFetcher
 from provenance.report.errors import KeyFileError, ReportError
 from provenance.report.quote import quote
 from provenance.report.sign import signature_slot
-from provenance.tinymodel import build_tiny_model
 
 from test_cli import run_cli
 
-HOSTILE = (
-    '<img src=file:///etc/passwd> <script>alert("owned")</script> <style>*{display:none}</style> '
-    '<link rel="stylesheet" href="http://127.0.0.1:9/evil.css"> '
-    "NUL:\x00: override:\u202eevil\u202c: "
-    "Arabic مرحبا بالعالم Hebrew שלום עולם Chinese 你好世界 Japanese こんにちは Korean 안녕하세요 "
-    + "W" * 2000
-)
-CONTROL_HOSTILE = "<iframe src='file:///etc/shadow'></iframe> &amp; {{ 7*7 }}"
 ATTACHMENTS = {"findings.json", "case.toml", "evidence-manifest.json", "manifest.json", "signature.json"}
 
 
-def _write_case(root: Path, suspect: Path, teacher: Path, control: Path) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "case.toml").write_text(
-        textwrap.dedent(
-            f"""\
-            [case]
-            id = "report-test"
-            title = "Report test: suspect vs teacher"
-            analyst = "pytest analyst"
-            seed = 5
-
-            [suspect]
-            name = "suspect"
-            path = "{suspect}"
-
-            [[teacher]]
-            name = "teacher"
-            path = "{teacher}"
-            claims = ["Aurora", "Northwind Labs"]
-
-            [[control]]
-            name = "control"
-            path = "{control}"
-
-            [suites.identity]
-            max_new_tokens = 8
-            limit = 4
-
-            [suites.style]
-            """
-        ),
-        encoding="utf-8",
-    )
-    return root
-
-
-def _store_hostile_answers(case_dir: Path) -> None:
-    """Append one answer per model to a probe of our own, through the real store."""
-    with EvidenceStore.open_existing(case_dir / "evidence.sqlite", "report-test") as store:
-        template = {}
-        for row in store.rows(suite="identity"):
-            template.setdefault(row.extra["model_name"], row)
-        for name, text in (("suspect", HOSTILE), ("teacher", HOSTILE), ("control", CONTROL_HOSTILE)):
-            row = template[name]
-            store.append(
-                model_key=row.model_key, method="generate", suite="identity", probe_id="hostile-1",
-                prompt="Who are you? <b>answer</b>", params=row.params, seed=row.seed,
-                response={**row.response, "text": text}, latency_s=0.01, extra=row.extra,
-            )  # fmt: skip
-
-
 @pytest.fixture(scope="module")
-def case_dir(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path, tiny_model_b: Path) -> Path:
-    control = build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-c", seed=3)
-    root = _write_case(tmp_path_factory.mktemp("report-case"), tiny_model, tiny_model_b, control)
-    assert api.collect(root).complete
-    _store_hostile_answers(root)
-    api.analyze(root)
-    return root
+def case_dir(report_case: Path) -> Path:
+    return report_case
 
 
 @pytest.fixture(scope="module")
@@ -217,6 +151,19 @@ def test_a_changed_byte_fails_the_document_signature(signed, tmp_path: Path) -> 
     result = _verify(copy)
     assert not result.ok
     assert any("document signature" in p and "changed after it was signed" in p for p in result.problems), result.problems
+
+
+def test_an_appended_incremental_update_is_caught_without_a_pdf_signature(signed, tmp_path: Path) -> None:  # noqa: ANN001
+    """The Ed25519 signature covers the first revision; what is appended after it must be covered by a PDF signature."""
+    writer = PdfWriter(signed.pdf_path, incremental=True)
+    writer.add_metadata({"/Title": "Edited"})
+    copy = tmp_path / "appended.pdf"
+    with open(copy, "wb") as handle:
+        writer.write(handle)
+    result = _verify(copy)
+    checks = {c.name: c for c in result.checks}
+    assert checks["document signature"].ok and not result.ok
+    assert "appended after the report was signed and no PDF signature covers them" in checks["later revisions"].detail
 
 
 def test_a_swapped_attachment_is_named(signed, tmp_path: Path) -> None:  # noqa: ANN001

@@ -210,6 +210,17 @@ class WatermarkSpec(_Strict):
         return 0 if self.scheme == "unigram" else config.WATERMARK_CONTEXT_WIDTH
 
 
+class ReportSpec(_Strict):
+    """How the evidence report is signed (``[report]``)."""
+
+    tsa_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="RFC 3161 time-stamping authority for the report's PDF signature; without it the signing time is the signer's clock",
+    )
+    tsa_timeout_s: float = Field(default=30.0, gt=0, le=600, description="seconds to wait for the time-stamping authority")
+
+
 class CaseFile(_Strict):
     """A whole case file (``case.toml``)."""
 
@@ -227,6 +238,7 @@ class CaseFile(_Strict):
     suites: dict[str, SuiteSpec] = Field(min_length=1)
     budget: Budget = Field(default_factory=Budget)
     watermark: list[WatermarkSpec] = Field(default_factory=list, description="teachers' watermark schemes ([[watermark]])")
+    report: ReportSpec = Field(default_factory=ReportSpec)
 
     @field_validator("suites")
     @classmethod

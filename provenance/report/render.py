@@ -4,8 +4,9 @@ Steps, each checkable on its own: refuse evidence whose chain is broken and
 findings that were not made from this store and this case file; gather the
 context (no model is asked anything); build and hash the manifest; render HTML
 with autoescape on; let weasyprint turn it into PDF/A-3b with the attachments,
-loading nothing but the report's own assets; sign the finished bytes; write both
-files atomically (temp file, fsync, rename), so a crash leaves the old report or
+loading nothing but the report's own assets; sign the finished bytes (Ed25519,
+then, given a certificate, a PAdES signature with an optional RFC 3161 time
+stamp as an incremental update); write both files atomically (temp file, fsync, rename), so a crash leaves the old report or
 the new one, never half of one.
 """
 
@@ -36,6 +37,7 @@ from provenance.report import manifest as mf
 from provenance.report.assets import base_url, reports_dir
 from provenance.report.context import build_context
 from provenance.report.errors import ReportError
+from provenance.report.certificates import SigningIdentity, load_pkcs12
 from provenance.report.keys import fingerprint, load_private_key, public_bytes
 from provenance.report.quote import quote
 from provenance.report.sign import PLACEHOLDER, sign_document
@@ -52,6 +54,8 @@ class ReportResult:
     report_hash: str
     signed: bool
     key_fingerprint: str | None
+    certificate_sha256: str | None
+    time_stamped: bool
     pages: int
     pdf_bytes: int
     seconds: float
@@ -111,7 +115,10 @@ def _signature_record(manifest_bytes: bytes, key: Ed25519PrivateKey | None, sign
             "manifest_sha256": mf.sha256_bytes(manifest_bytes),
             "manifest_signature": key.sign(manifest_bytes).hex(),
             "document_signature": PLACEHOLDER,
-            "document_signature_covers": "every byte of this PDF file except the 128 hex digits of document_signature",
+            "document_signature_covers": (
+                "every byte of this PDF's first revision (through its first %%EOF line) except the 128 hex digits "
+                "of document_signature; a PDF signature (PAdES) in a later revision covers the whole file"
+            ),
         }
     return mf.canonical_bytes(record)
 
@@ -141,10 +148,22 @@ def render_report(
     key_path: str | Path | None = None,
     signer_note: str | None = None,
     out_dir: str | Path | None = None,
+    pkcs12_path: str | Path | None = None,
+    pkcs12_passphrase: bytes | None = None,
+    tsa_url: str | None = None,
+    tsa_timeout: float | None = None,
 ) -> ReportResult:
-    """Render the case's report from findings.json and its evidence; sign it when a key is given."""
+    """Render the case's report from findings.json and its evidence; sign it when a key is given.
+
+    With ``pkcs12_path`` the finished PDF also gets a PAdES signature that any PDF
+    reader shows, time-stamped by ``tsa_url`` (default: the case file's
+    ``[report] tsa_url``). A TSA failure raises before anything is written.
+    """
     started = time.perf_counter()
     case = case if isinstance(case, Case) else load_case(resolve_case_path(Path(case)))
+    tsa_url = tsa_url or case.spec.report.tsa_url
+    tsa_timeout = tsa_timeout if tsa_timeout is not None else case.spec.report.tsa_timeout_s
+    identity = _signing_identity(pkcs12_path, pkcs12_passphrase, key_path)
     findings, findings_bytes = _load_findings(case)
     case_bytes = case.path.read_bytes()
     if mf.sha256_bytes(case_bytes) != findings.case_sha256:
@@ -174,6 +193,9 @@ def render_report(
     if key is not None:
         raw = public_bytes(key.public_key())
         signer = {"public_key": raw.hex(), "key_fingerprint": fingerprint(raw), "name": findings.analyst, "note": signer_note or ""}
+        if identity is not None:
+            signer["certificate"] = identity.summary()
+            signer["tsa_url"] = tsa_url or ""
     evidence_bytes = mf.canonical_bytes(mf.evidence_manifest(rows, findings.evidence_head_hash))
     attachment_bytes = {mf.FINDINGS: findings_bytes, mf.CASE_FILE: case_bytes, mf.EVIDENCE_MANIFEST: evidence_bytes}
     cited = {row for test in findings.tests for row in test.evidence_rows}
@@ -218,6 +240,10 @@ def render_report(
     pdf, pages, refused = _pdf(html, payloads, descriptions, signature_bytes)
     if key is not None:
         pdf = sign_document(pdf, key)
+    if identity is not None:
+        from provenance.report.pades import sign_pdf
+
+        pdf = sign_pdf(pdf, identity, tsa_url=tsa_url, tsa_timeout=tsa_timeout)
     html_path, pdf_path = out / "report.html", out / "report.pdf"
     _atomic_write(html_path, html.encode("utf-8"))
     _atomic_write(pdf_path, pdf)
@@ -227,11 +253,29 @@ def render_report(
         report_hash=report_hash,
         signed=key is not None,
         key_fingerprint=signer["key_fingerprint"] if signer else None,
+        certificate_sha256=identity.fingerprint if identity is not None else None,
+        time_stamped=identity is not None and bool(tsa_url),
         pages=pages,
         pdf_bytes=len(pdf),
         seconds=time.perf_counter() - started,
         refused_urls=refused,
     )
+
+
+def _signing_identity(
+    pkcs12_path: str | Path | None, passphrase: bytes | None, key_path: str | Path | None
+) -> SigningIdentity | None:
+    """The X.509 identity for the PDF signature; checked before any rendering work."""
+    if pkcs12_path is None:
+        return None
+    if key_path is None:
+        raise ReportError(
+            "a PDF signature (--pkcs12) is added to a report signed with --key",
+            hint="pass --key KEYFILE too: the Ed25519 key signs the manifest that `provenance verify` checks",
+        )
+    identity = load_pkcs12(pkcs12_path, passphrase)
+    identity.check_valid_at(datetime.now(timezone.utc))
+    return identity
 
 
 def _view_upto(view: EvidenceView, store_rows: list) -> EvidenceView:  # noqa: ANN001

@@ -4,7 +4,10 @@ Every check is run and reported by name, so a failure says what was changed: the
 PDF's bytes (document signature), the manifest (manifest signature), an attachment
 (its hash against the signed manifest), the signer (against a pinned public key),
 or, given the evidence store, a row that the report cites (its recomputed hash
-against the manifest). An unsigned report is never reported as verified unless
+against the manifest). The PDF signature (PAdES) is validated with pyHanko: intact,
+covering the whole file, time-stamped, the certificate valid when it signed,
+the same certificate the signed manifest names and, given ``trust``
+certificates, chained to one of them. An unsigned report is never reported as verified unless
 the caller explicitly accepts unsigned reports.
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +27,10 @@ from provenance.evidence import EvidenceStore
 from provenance.hashing import sha256_json
 from provenance.report import manifest as mf
 from provenance.report.errors import ReportError
+from provenance.report.certificates import load_certificates
 from provenance.report.keys import fingerprint, load_public_key
-from provenance.report.sign import SignatureSlotError, document_signature_ok, signature_ok
+from provenance.report.pades import PdfSignatureStatus, read_pdf_signatures
+from provenance.report.sign import SignatureSlotError, document_signature_ok, first_revision_end, signature_ok
 
 #: How many bad rows a failure message names before it only counts them.
 _NAMED_ROWS = 10
@@ -47,6 +53,8 @@ class ReportCheck:
     signed: bool = False
     key_fingerprint: str | None = None
     report_hash: str | None = None
+    pdf_signer: str | None = None
+    signing_time: str | None = None
     checks: list[Check] = field(default_factory=list)
 
     @property
@@ -68,6 +76,8 @@ class ReportCheck:
             "signed": self.signed,
             "key_fingerprint": self.key_fingerprint,
             "report_hash": self.report_hash,
+            "pdf_signer": self.pdf_signer,
+            "signing_time": self.signing_time,
             "checks": [c.__dict__ for c in self.checks],
         }
 
@@ -111,9 +121,15 @@ def verify_report(
     evidence: str | Path | None = None,
     public_key: str | Path | None = None,
     allow_unsigned: bool = False,
+    trust: Sequence[str | Path] = (),
 ) -> ReportCheck:
-    """Check a report's signatures, attachments and (with the store) its cited evidence rows."""
+    """Check a report's signatures, attachments and (with the store) its cited evidence rows.
+
+    ``trust``: certificate files (the signer's, or a CA's) that the PDF signature
+    must chain to; without them it is reported as untrusted-but-intact.
+    """
     path = Path(pdf_path)
+    anchors = [cert for item in trust for cert in load_certificates(item)]
     if not path.is_file():
         raise ReportError(f"no report at {path}", hint="check the path")
     data = path.read_bytes()
@@ -148,6 +164,7 @@ def verify_report(
     result.report_hash = mf.sha256_bytes(manifest_bytes)
 
     key = _signature_checks(result, data, signature, manifest_bytes, manifest, allow_unsigned)
+    _pdf_signature_checks(result, data, manifest, anchors, trust_given=bool(trust))
     if key is not None and public_key is not None:
         expected = fingerprint(load_public_key(public_key))
         result.add(
@@ -200,6 +217,72 @@ def _signature_checks(result: ReportCheck, data: bytes, signature: dict[str, Any
         ok, detail = False, f"cannot be located ({exc}): the signature block was altered"
     result.add("document signature", ok, detail)
     return key
+
+
+def _pdf_signature_checks(result: ReportCheck, data: bytes, manifest: dict[str, Any], anchors: list, *, trust_given: bool) -> None:  # noqa: ANN001
+    """The PAdES signature: intact, whole file, time, certificate, manifest's certificate, trust."""
+    expected = ((manifest.get("signer") or {}).get("certificate") or {}).get("certificate_sha256")
+    try:
+        appended = len(data) - first_revision_end(data)
+    except SignatureSlotError:
+        appended = 0  # the document-signature check already names this failure
+    try:
+        statuses = read_pdf_signatures(data, anchors)
+    except Exception as exc:  # noqa: BLE001 - a damaged file may break the parser in any way; say so
+        result.add("PDF signature", False, f"cannot be read ({type(exc).__name__}): the signature or the file structure was damaged")
+        return
+    if not statuses:
+        if expected:
+            result.add("PDF signature", False, f"the signed manifest names certificate {expected[:16]}… but the PDF carries no PDF signature (removed)")
+        if appended:
+            result.add(
+                "later revisions",
+                False,
+                f"{appended} bytes were appended after the report was signed and no PDF signature covers them (an incremental update edited it)",
+            )
+        elif trust_given:
+            result.add("PDF signature", False, "--trust was given but the report carries no PDF signature (render with --pkcs12)")
+        return
+    for status in statuses:
+        _one_pdf_signature(result, status, expected, trust_given)
+
+
+def _one_pdf_signature(result: ReportCheck, s: PdfSignatureStatus, expected: str | None, trust_given: bool) -> None:
+    result.pdf_signer = s.signer_subject
+    result.signing_time = s.signing_time.isoformat() if s.signing_time else None
+    if not s.intact or not s.valid:
+        detail = "does not match the document: bytes it covers were changed after signing"
+    elif not s.covers_document:
+        detail = f"the document was changed after signing: a later incremental update ({s.modification.lower().replace('_', ' ')}) that the signature does not cover"
+    else:
+        detail = f"PAdES, intact, covers the whole document; signed by {s.signer_subject}, certificate SHA-256 {s.certificate_sha256[:16]}…"
+    result.add("PDF signature", s.intact and s.valid and s.covers_document, detail)
+    result.add(
+        "PDF signer in manifest",
+        s.certificate_sha256 == expected,
+        "the signed manifest names this certificate"
+        if s.certificate_sha256 == expected
+        else ("the manifest names no certificate: the PDF signature was added by someone else" if not expected else f"the manifest names certificate {expected[:16]}…, not this one (re-signed)"),
+    )
+    when = f"{s.signing_time:%Y-%m-%d %H:%M:%S %Z}" if s.signing_time else "unknown"
+    if s.timestamp_intact is None:
+        result.add("time stamp", True, f"none: the signing time {when} is the signer's own clock")
+    else:
+        trusted = "the authority is trusted" if s.timestamp_trusted else "the authority is not among the --trust certificates"
+        ok = bool(s.timestamp_intact)
+        result.add("time stamp", ok, f"RFC 3161, {when}, by {s.timestamp_authority}; {trusted}" if ok else "the time-stamp token does not match the signature (forged or damaged)")
+    validity = f"valid {s.certificate_not_before:%Y-%m-%d} to {s.certificate_not_after:%Y-%m-%d}"
+    if s.signing_time is not None and s.signing_time > s.certificate_not_after:
+        result.add("certificate validity", False, f"EXPIRED when it signed ({when}); it was {validity}")
+    elif s.signing_time is not None and s.signing_time < s.certificate_not_before:
+        result.add("certificate validity", False, f"NOT YET VALID when it signed ({when}); it is {validity}")
+    else:
+        result.add("certificate validity", True, f"{validity}; valid at the signing time ({s.signing_time_source})")
+    if trust_given:
+        reason = (s.trust_problem or "no chain").lower().replace("_", " ")
+        result.add("trust", s.trusted, "chains to a --trust certificate" if s.trusted else f"NOT trusted: {reason} to the --trust certificates")
+    else:
+        result.add("trust", True, "untrusted but intact: no --trust certificate given, so who holds the key is not checked")
 
 
 def _attachment_checks(result: ReportCheck, attachments: dict[str, bytes], manifest: dict[str, Any]) -> None:
