@@ -88,6 +88,7 @@ def test_signed_report_keeps_pdfa_3b_attachments_and_shows_the_signature_block(p
     reader = PdfReader(pades.pdf_path)
     xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode("utf-8")
     assert "pdfaid:part" in xmp and ">3<" in xmp.replace('"3"', ">3<")
+    assert "/DSS" in reader.trailer["/Root"]  # PAdES B-LT: the validation material travels with the report
     assert set(reader.attachments) == {"findings.json", "case.toml", "evidence-manifest.json", "manifest.json", "signature.json"}
     manifest = json.loads(reader.attachments["manifest.json"][0])
     assert manifest["signer"]["certificate"]["certificate_sha256"] == pki["identity"].fingerprint
