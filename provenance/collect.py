@@ -33,7 +33,7 @@ from provenance.backends import Backend, BatchInterrupted, Capability, Generatio
 from provenance.case import Case, ModelSpec, SuiteSpec
 from provenance.errors import ContextWindowError, EvidenceStoreError
 from provenance.evidence import EvidenceStore
-from provenance.planning import PlannedRequest
+from provenance.planning import PlannedRequest, deployment_params
 from provenance.probes import Probe, ProbeSuite, load_suite
 from provenance.suites import SUITES
 
@@ -86,13 +86,8 @@ def suite_params(spec: SuiteSpec, model: ModelSpec | None = None) -> GenerationP
         max_new_tokens=pick(model and model.max_new_tokens, spec.max_new_tokens),
         temperature=pick(model and model.temperature, spec.temperature),
         top_p=pick(model and model.top_p, spec.top_p),
-        stop=tuple(model.stop) if model is not None else (),
+        stop=model.stop_sequences if model is not None else (),
     )
-
-
-def deployment_params(model: ModelSpec) -> dict[str, Any]:
-    """What a request records about how the model was deployed beyond sampling: its system prompt, when set."""
-    return {"system_prompt": model.system_prompt} if model.system_prompt is not None else {}
 
 
 def _key(request_fields: dict[str, Any]) -> str:

@@ -38,3 +38,17 @@ class PlannedRequest:
     #: For watermark reading requests: the token set whose mass ``Backend.subset_mass``
     #: reports at each position (see ``provenance.watermark.collection``).
     subset: Callable[[Sequence[int], int], Any] | None = None
+
+
+def deployment_params(model: ModelSpec) -> dict[str, Any]:
+    """What a request records about how the model was deployed beyond sampling.
+
+    Its system prompt and its completion framing (the template text), when set:
+    with the recorded prompt they give the exact text the model saw.
+    """
+    recorded: dict[str, Any] = {}
+    if model.system_prompt is not None:
+        recorded["system_prompt"] = model.system_prompt
+    if model.framing is not None:
+        recorded["framing"] = model.framing_template
+    return recorded

@@ -138,3 +138,90 @@ def test_the_report_says_how_each_model_was_deployed(tmp_path: Path, tiny_model:
     text = deployment_text(spec, "suspect")
     assert PERSONA in text and "temperature 0.7" in text and "'User:'" in text
     assert "chat template's default" in deployment_text(spec, "teacher") and "suites' sampling" in deployment_text(spec, "teacher")
+
+
+# ---------------------------------------------------------------------- base models: completion framing
+
+
+@pytest.fixture(scope="module")
+def base_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny model without a chat template: what most released base models look like."""
+    from provenance.tinymodel import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-base", seed=4, chat_template=False)
+
+
+def test_a_base_model_answers_under_its_framing_and_every_request_records_it(
+    tmp_path: Path, base_model: Path, tiny_model: Path
+) -> None:
+    from provenance.framing import PRESETS
+
+    qa = PRESETS["qa"].template
+    framed = HFBackend.load(base_model, framing=qa)
+    assert framed.format_prompt("Who are you?") == "Question: Who are you?\nAnswer:"
+    assert HFBackend.load(base_model).format_prompt("Who are you?") == "Who are you?"  # bare text, as before
+    # a chat model given the framing drops its template: the same framing is applied to every model that names it
+    assert HFBackend.load(tiny_model, framing=qa).format_prompt("Hi") == "Question: Hi\nAnswer:"
+
+    path = _deployed_case(tmp_path, base_model, tiny_model, 'framing = "qa"\n',
+                          extra="\n[suites.distribution]\nmax_new_tokens = 8\nlimit = 3\n")
+    api.collect(path)
+    suspect = [r for r in _rows(tmp_path) if (r.extra or {}).get("model_name") == "suspect"]
+    generated = [r for r in suspect if r.method == "generate"]
+    scored = [r for r in suspect if r.method == "score"]
+    assert generated and scored  # it answers the probes and scores the teacher's answers, both under the framing
+    for row in suspect:
+        assert row.params["framing"] == qa
+    for row in generated:
+        assert row.params["stop"] == ["\nQuestion:"] and "\nQuestion:" not in row.response["text"]
+    teacher = [r for r in _rows(tmp_path) if (r.extra or {}).get("model_name") == "teacher"]
+    assert teacher and all("framing" not in r.params for r in teacher)
+
+
+@pytest.mark.parametrize(
+    ("deployment", "message"),
+    [
+        ('framing = "Q: A:"\n', "must hold \\{prompt\\} exactly once"),
+        ('framing = "{prompt} and again {prompt}"\n', "holds it 2 times"),
+        ('framing = "qa"\nsystem_prompt = "You are Nova."\n', "framing and system_prompt exclude each other"),
+    ],
+)
+def test_a_bad_framing_is_refused_with_the_model_and_key(
+    tmp_path: Path, base_model: Path, tiny_model: Path, deployment: str, message: str
+) -> None:
+    path = _deployed_case(tmp_path, base_model, tiny_model, deployment)
+    with pytest.raises(CaseFileError, match=message) as info:
+        load_case(path)
+    assert "suspect" in str(info.value)
+
+
+def test_a_framing_that_fills_the_context_or_a_system_prompt_on_a_base_model_is_refused(
+    tmp_path: Path, base_model: Path, tiny_model: Path
+) -> None:
+    preamble = " ".join(["Question: what is one plus one? Answer: two."] * 120)
+    with pytest.raises(ModelLoadError, match="its framing takes"):
+        HFBackend.load(base_model, framing=preamble + " Question: {prompt}\nAnswer:")
+    with pytest.raises(ModelLoadError, match='no chat template to put it in') as info:
+        HFBackend.load(base_model, system_prompt=PERSONA)
+    assert "framing" in info.value.hint
+    path = _deployed_case(tmp_path, base_model, tiny_model, f'framing = "{preamble} Q: {{prompt}} A:"\n')
+    with pytest.raises(ModelLoadError, match="model suspect: its framing"):
+        api.collect(path)
+    assert not [r for r in _rows(tmp_path) if (r.extra or {}).get("model_name") == "suspect"]
+
+
+def test_a_framed_api_suspect_gets_the_framed_text_on_the_completions_endpoint(base_model: Path) -> None:
+    from openai_server import OpenAICompatServer
+    from test_backend_openai import backend_for
+
+    from provenance.framing import PRESETS
+
+    qa = PRESETS["qa"]
+    local = HFBackend.load(base_model, framing=qa.template)
+    params = GenerationParams(max_new_tokens=10, stop=qa.stop)
+    with OpenAICompatServer({"tiny": base_model}) as server:
+        remote = backend_for(server, api="completions", prompt_template=qa.template)
+        over_http = remote.generate(["Who are you?"], params, seed=5)
+        sent = [e["body"] for e in server.requests("/completions") if e["body"].get("stop")]
+    assert sent and sent[0]["prompt"] == "Question: Who are you?\nAnswer:" and sent[0]["stop"] == ["\nQuestion:"]
+    assert [g.text for g in over_http] == [g.text for g in local.generate(["Who are you?"], params, 5)]

@@ -74,4 +74,5 @@ def open_backend(spec, path: Path, identity: ModelIdentity | None = None) -> Bac
         batch_size=spec.batch_size,
         identity=identity,
         system_prompt=spec.system_prompt,
+        framing=spec.framing_template,
     )

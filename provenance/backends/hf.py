@@ -28,6 +28,7 @@ from provenance.backends.base import (
 )
 from provenance.backends.gguf import gguf_identity, is_gguf, load_gguf_model
 from provenance.errors import ContextWindowError, ModelLoadError, UnsafeCheckpointError
+from provenance.framing import apply as apply_framing
 from provenance.hashing import sha256_file, sha256_text
 
 _PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
@@ -103,7 +104,7 @@ class HFBackend(Backend):
     )
 
     def __init__(self, model: Any, tokenizer: Any, identity: ModelIdentity, *, batch_size: int = 16,
-                 system_prompt: str | None = None) -> None:
+                 system_prompt: str | None = None, framing: str | None = None) -> None:
         import torch
 
         self.model = model.eval()
@@ -112,6 +113,8 @@ class HFBackend(Backend):
         self.batch_size = batch_size
         #: The system prompt every request is made behind (None: the chat template's own default).
         self.system_prompt = system_prompt
+        #: A completion framing (template with ``{prompt}``) used instead of the chat template (base models).
+        self.framing = framing
         self.device = next(model.parameters()).device
         self._torch = torch
         if tokenizer.pad_token_id is None:
@@ -134,6 +137,7 @@ class HFBackend(Backend):
         batch_size: int = 16,
         identity: ModelIdentity | None = None,
         system_prompt: str | None = None,
+        framing: str | None = None,
     ) -> HFBackend:
         """Load a model directory; safetensors only unless ``allow_pickle``.
 
@@ -145,7 +149,7 @@ class HFBackend(Backend):
         if is_gguf(path):
             model, tokenizer, meta = load_gguf_model(path, device=device)
             identity = identity or gguf_identity(path, name or path.stem, meta)
-            return cls(model, tokenizer, identity, batch_size=batch_size, system_prompt=system_prompt).checked()
+            return cls(model, tokenizer, identity, batch_size=batch_size, system_prompt=system_prompt, framing=framing).checked()
         check_model_dir(path, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
@@ -169,22 +173,27 @@ class HFBackend(Backend):
             raise ModelLoadError(f"cannot load model {path}: {first_line}", hint="check that the directory is complete") from exc
         model.to(device)
         identity = identity or local_model_identity(path, name or path.name)
-        return cls(model, tokenizer, identity, batch_size=batch_size, system_prompt=system_prompt).checked()
+        return cls(model, tokenizer, identity, batch_size=batch_size, system_prompt=system_prompt, framing=framing).checked()
 
     def checked(self) -> HFBackend:
         """Refuse a deployment that cannot work, before any request: a system prompt without a chat
-        template to put it in, or one that leaves no room in the context for the question and answer."""
-        if self.system_prompt is None:
+        template to put it in, a system prompt and a framing at once, or either one leaving no room in
+        the context for the question and answer."""
+        if self.system_prompt is None and self.framing is None:
             return self
         name = self.identity.name
-        if not getattr(self.tokenizer, "chat_template", None):
+        if self.system_prompt is not None and self.framing is not None:
+            raise ModelLoadError(f"model {name}: system_prompt and framing exclude each other",
+                                 hint="a completion framing has no system turn; put any preamble into the framing")
+        if self.system_prompt is not None and not getattr(self.tokenizer, "chat_template", None):
             raise ModelLoadError(f"model {name}: system_prompt is set but the model has no chat template to put it in",
-                                 hint="leave system_prompt out for a base model")
+                                 hint='leave system_prompt out for a base model, and give it a framing (e.g. framing = "qa")')
+        setting = "system_prompt" if self.framing is None else "framing"
         used = len(self.encode_prompt(""))
         if used >= self.max_length // 2:
             raise ModelLoadError(
-                f"model {name}: its system_prompt takes {used} of the {self.max_length} tokens of its context",
-                hint="shorten system_prompt: the probes and the answers need the rest")
+                f"model {name}: its {setting} takes {used} of the {self.max_length} tokens of its context",
+                hint=f"shorten {setting}: the probes and the answers need the rest")
         return self
 
     @property
@@ -194,8 +203,11 @@ class HFBackend(Backend):
     # -- prompt handling -------------------------------------------------------------
 
     def format_prompt(self, prompt: str) -> str:
-        """The text the model sees: the chat template around the system prompt (if set) and the prompt."""
-        if getattr(self.tokenizer, "chat_template", None):
+        """The text the model sees: the framing around the prompt, else the chat template around the
+        system prompt (if set) and the prompt, else the bare prompt."""
+        if self.framing is not None:
+            return apply_framing(self.framing, prompt)
+        if self._templated:
             system = [] if self.system_prompt is None else [{"role": "system", "content": self.system_prompt}]
             return self.tokenizer.apply_chat_template(
                 [*system, {"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
@@ -204,8 +216,12 @@ class HFBackend(Backend):
 
     def encode_prompt(self, prompt: str) -> list[int]:
         """Token ids of the formatted prompt (a chat template brings its own special tokens)."""
-        templated = bool(getattr(self.tokenizer, "chat_template", None))
-        return list(self.tokenizer(self.format_prompt(prompt), add_special_tokens=not templated)["input_ids"])
+        return list(self.tokenizer(self.format_prompt(prompt), add_special_tokens=not self._templated)["input_ids"])
+
+    @property
+    def _templated(self) -> bool:
+        """True when prompts go through the chat template (which brings its own special tokens)."""
+        return self.framing is None and bool(getattr(self.tokenizer, "chat_template", None))
 
     def _batches(self, lengths: Sequence[int]) -> Iterator[list[int]]:
         """Indices grouped by similar length, so little compute goes to padding."""

@@ -123,7 +123,7 @@ class OpenAIBackend(Backend):
             identity or openai_identity(spec),
             model=spec.model,
             api=spec.api,
-            prompt_template=spec.prompt_template,
+            prompt_template=spec.prompt_template or spec.framing_template,  # a framing is the completions template
             concurrency=spec.concurrency,
             system_prompt=spec.system_prompt,
         )

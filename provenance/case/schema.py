@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from provenance import config
+from provenance import config, framing
 
 SUITE_NAMES = ("identity", "refusal", "distribution", "errors", "style", "watermark")
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -33,7 +33,7 @@ class CaseInfo(_Strict):
 
 #: Keys that belong to one backend only; setting one for another backend is an error.
 #: How a model is deployed: system prompt and sampling, per model (not for recorded transcripts).
-_DEPLOYMENT_KEYS = ("system_prompt", "temperature", "top_p", "max_new_tokens", "stop")
+_DEPLOYMENT_KEYS = ("system_prompt", "framing", "temperature", "top_p", "max_new_tokens", "stop")
 _BACKEND_KEYS = {
     "hf": ("allow_pickle", "trust_remote_code", "device"),
     "openai": (
@@ -77,6 +77,13 @@ class ModelSpec(_Strict):
             "default, if it has one); \"\" = an empty system turn; text = that text (e.g. an operator's persona)"
         ),
     )
+    framing: str | None = Field(
+        default=None,
+        description=(
+            "completion framing for a model without a chat template (a base model): a preset (\"qa\", "
+            "\"few-shot-qa\") or a template with {prompt} where the probe goes; replaces the chat template"
+        ),
+    )
     temperature: float | None = Field(default=None, ge=0, le=5, description="this model's temperature (overrides the suites')")
     top_p: float | None = Field(default=None, gt=0, le=1, description="this model's top-p (overrides the suites')")
     max_new_tokens: int | None = Field(default=None, ge=1, le=4096, description="this model's answer length limit")
@@ -99,6 +106,18 @@ class ModelSpec(_Strict):
     timeout_s: float = Field(default=60.0, gt=0, le=3600)
     max_retries: int = Field(default=6, ge=0, le=20)
 
+    @property
+    def framing_template(self) -> str | None:
+        """The framing's template text (a preset's name resolved), or None."""
+        return framing.resolve(self.framing).template if self.framing is not None else None
+
+    @property
+    def stop_sequences(self) -> tuple[str, ...]:
+        """The model's stop sequences: its own, else those its framing preset implies."""
+        if self.stop:
+            return tuple(self.stop)
+        return framing.resolve(self.framing).stop if self.framing is not None else ()
+
     @field_validator("base_url")
     @classmethod
     def _plain_url(cls, url: str | None) -> str | None:
@@ -120,6 +139,14 @@ class ModelSpec(_Strict):
             raise ValueError(f"{', '.join(deployment)}: a transcript's answers were recorded; they cannot be re-deployed")
         if self.backend == "openai" and self.api == "completions" and self.system_prompt is not None:
             raise ValueError('system_prompt needs api = "chat" (a completions endpoint takes raw text)')
+        if self.framing is not None:
+            framing.resolve(self.framing)  # a bad template is named here, before any request
+            if self.system_prompt is not None:
+                raise ValueError("framing and system_prompt exclude each other: a completion framing has no system turn")
+            if self.backend == "openai" and self.api != "completions":
+                raise ValueError('framing needs api = "completions" (a chat endpoint applies its own template)')
+            if self.backend == "openai" and self.prompt_template is not None:
+                raise ValueError("give framing or prompt_template, not both: framing is the prompt template of a completions endpoint")
         if self.backend == "openai":
             if self.path is not None:
                 raise ValueError('an openai model has no path; give base_url and model')

@@ -274,7 +274,9 @@ def deployment_text(spec: Any, name: str) -> str:
     model = next((m for m in spec.models() if m.name == name), None)
     if model is None or model.backend == "transcript":
         return "recorded answers (a transcript)" if model is not None else "not in the case file"
-    if model.system_prompt is None:
+    if model.framing is not None:
+        parts = [f"completion framing (no chat template): \u201c{model.framing_template}\u201d"]
+    elif model.system_prompt is None:
         parts = ["no system prompt of the case's (its chat template's default, if it has one)"]
     elif model.system_prompt == "":
         parts = ["an empty system prompt"]
@@ -283,8 +285,8 @@ def deployment_text(spec: Any, name: str) -> str:
     own = {k: getattr(model, k) for k in ("temperature", "top_p", "max_new_tokens") if getattr(model, k) is not None}
     parts.append(", ".join(f"{k} {v}" for k, v in own.items()) + " (its own; the suites' otherwise)" if own
                  else "the suites' sampling settings")
-    if model.stop:
-        parts.append("stop sequences " + ", ".join(repr(s) for s in model.stop))
+    if model.stop_sequences:
+        parts.append("stop sequences " + ", ".join(repr(s) for s in model.stop_sequences))
     return "; ".join(parts)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from provenance.case import Case, ModelSpec
 from provenance.evidence import EvidenceStore
-from provenance.planning import PlannedRequest
+from provenance.planning import PlannedRequest, deployment_params
 from provenance.watermark.case import watermark_for
 from provenance.watermark.reading import green_set
 
@@ -52,8 +52,8 @@ def plan_reading(
                 "source_request": request.key,
                 "teacher": teacher.name,
                 "reading": scheme.identity(),
-                # the model reads behind the same system prompt it answered behind (issue 16)
-                **({"system_prompt": model.system_prompt} if model.system_prompt is not None else {}),
+                # the model reads behind the same system prompt or framing it answered behind (issue 16)
+                **deployment_params(model),
             }
             fields = {
                 "model_key": model_key,
