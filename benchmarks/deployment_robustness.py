@@ -5,7 +5,9 @@ Run:
 
 For each suspect (two students of the lab teacher Aurora and one independent model) and each
 deployment of the suspect (as built; behind a persona system prompt that names another model and
-vendor; sampled at temperature 0.7 and 1.0 instead of greedy), one ordinary case against Aurora
+vendor; sampled at temperature 0.7 and 1.0 instead of greedy; asked through the completion
+framing "Question: ... Answer:" instead of its chat template, as a base model would be), one
+ordinary case against Aurora
 with the lab's two independent controls and every probe of every suite. Teacher and controls are
 deployed as built in every case; their answers are collected once and copied into the other
 cases (``reuse_from``). A suite "finds" derivation when one of its family tests rejects after
@@ -29,6 +31,7 @@ DEPLOYMENTS = {
     "persona system prompt": f'system_prompt = "{PERSONA}"\n',
     "temperature 0.7": "temperature = 0.7\n",
     "temperature 1.0": "temperature = 1.0\n",
+    "completion framing (qa)": 'framing = "qa"\n',
 }
 SUSPECTS = ("student", "student-mix10", "human-tuned")
 SUITES = ("identity", "refusal", "distribution", "errors", "style")
@@ -71,7 +74,7 @@ def main() -> None:
     stores: list[Path] = []
     for suspect in SUSPECTS:
         for label, deployment in DEPLOYMENTS.items():
-            case_id = f"deploy-{suspect}-{len(rows)}"
+            case_id = f"deploy-{suspect}-" + "".join(c if c.isalnum() else "-" for c in label).strip("-")
             root = (args.workdir / case_id).resolve()
             root.mkdir(parents=True, exist_ok=True)
             (root / "case.toml").write_text(case_text(lab, suspect, deployment, case_id))

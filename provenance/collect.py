@@ -33,7 +33,7 @@ from provenance.backends import Backend, BatchInterrupted, Capability, Generatio
 from provenance.case import Case, ModelSpec, SuiteSpec
 from provenance.errors import ContextWindowError, EvidenceStoreError
 from provenance.evidence import EvidenceStore
-from provenance.planning import PlannedRequest, deployment_params
+from provenance.planning import PlannedRequest, deployment_params, suite_params
 from provenance.probes import Probe, ProbeSuite, load_suite
 from provenance.suites import SUITES
 
@@ -75,19 +75,6 @@ class CollectionSummary:
             "per_model": self.per_model,
             "skipped": self.skipped,
         }
-
-
-def suite_params(spec: SuiteSpec, model: ModelSpec | None = None) -> GenerationParams:
-    """The suite's sampling settings, with the model's own deployment settings where it has them."""
-    def pick(own: Any, suite_value: Any) -> Any:
-        return suite_value if own is None else own
-
-    return GenerationParams(
-        max_new_tokens=pick(model and model.max_new_tokens, spec.max_new_tokens),
-        temperature=pick(model and model.temperature, spec.temperature),
-        top_p=pick(model and model.top_p, spec.top_p),
-        stop=model.stop_sequences if model is not None else (),
-    )
 
 
 def _key(request_fields: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from provenance.backends import GenerationParams
 from provenance.case import ModelSpec
+from provenance.case.schema import SuiteSpec
 from provenance.probes import Probe, ProbeSuite
 
 
@@ -52,3 +53,43 @@ def deployment_params(model: ModelSpec) -> dict[str, Any]:
     if model.framing is not None:
         recorded["framing"] = model.framing_template
     return recorded
+
+
+def suite_params(spec: SuiteSpec, model: ModelSpec | None = None) -> GenerationParams:
+    """The suite's sampling settings, with the model's own deployment settings where it has them."""
+    def pick(own: Any, suite_value: Any) -> Any:
+        return suite_value if own is None else own
+
+    return GenerationParams(
+        max_new_tokens=pick(model and model.max_new_tokens, spec.max_new_tokens),
+        temperature=pick(model and model.temperature, spec.temperature),
+        top_p=pick(model and model.top_p, spec.top_p),
+        stop=model.stop_sequences if model is not None else (),
+    )
+
+
+def deployed_as_now(case_spec: Any) -> Callable[[Any, str], bool]:  # noqa: ANN401 - CaseFile, EvidenceRow
+    """A filter: was this stored row asked under the settings the case file names *now*?
+
+    A case file edited after collection (a persona added, a temperature changed)
+    makes new requests; the old answers stay in the store (nothing is deleted from
+    evidence) but must not be pooled with the new ones. Generation rows must carry
+    exactly the suite's and the model's current sampling and deployment settings;
+    scoring rows the model's current system prompt and framing. Models or suites the
+    case no longer names are left to the analysis (it does not read them).
+    """
+    models = {m.name: m for m in case_spec.models()}
+    suites = case_spec.enabled_suites()
+    generation = {(name, suite): {**suite_params(spec, model).to_dict(), **deployment_params(model)}
+                  for name, model in models.items() for suite, spec in suites.items()}  # fmt: skip
+    deployment = {name: deployment_params(model) for name, model in models.items()}
+
+    def keep(row: Any, name: str) -> bool:  # noqa: ANN401
+        if name not in models:
+            return True
+        if row.method == "generate":
+            expected = generation.get((name, row.suite))
+            return expected is None or dict(row.params) == expected
+        return {k: row.params[k] for k in ("system_prompt", "framing") if k in row.params} == deployment[name]
+
+    return keep

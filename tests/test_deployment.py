@@ -225,3 +225,27 @@ def test_a_framed_api_suspect_gets_the_framed_text_on_the_completions_endpoint(b
         sent = [e["body"] for e in server.requests("/completions") if e["body"].get("stop")]
     assert sent and sent[0]["prompt"] == "Question: Who are you?\nAnswer:" and sent[0]["stop"] == ["\nQuestion:"]
     assert [g.text for g in over_http] == [g.text for g in local.generate(["Who are you?"], params, 5)]
+
+
+def test_answers_asked_under_settings_the_case_no_longer_names_are_set_aside(
+    tmp_path: Path, tiny_model: Path, tiny_model_b: Path
+) -> None:
+    """Edit the suspect's deployment after collecting: the old answers stay stored but are not pooled."""
+    from provenance.analysis.view import EvidenceView
+    from provenance.planning import deployed_as_now
+
+    path = write_case(tmp_path, tiny_model, tiny_model_b, limit=4)
+    api.collect(path)
+    first, _ = api.analyze(path)
+    path.write_text(path.read_text().replace('name = "suspect"\n', f'name = "suspect"\nsystem_prompt = "{PERSONA}"\n', 1))
+    api.collect(path)
+    findings, _ = api.analyze(path)
+    case = load_case(path)
+    with EvidenceStore.open_existing(case.evidence_path, case.id) as store:
+        pooled = EvidenceView.load(store).all_answers("suspect", "identity")
+        current = EvidenceView.load(store, keep=deployed_as_now(case.spec)).all_answers("suspect", "identity")
+    assert len(pooled) == 2 * len(current) == 8  # both deployments are stored ...
+    assert {r.row_id for r in current} == {r.id for r in _rows(tmp_path) if r.params.get("system_prompt") == PERSONA
+                                           and r.extra.get("model_name") == "suspect"}  # ... only the persona's are read
+    assert any("4 stored rows of model 'suspect' were asked under other settings" in w for w in findings.warnings)
+    assert first.evidence_rows < findings.evidence_rows and not any('other settings' in w for w in first.warnings)

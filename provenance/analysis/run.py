@@ -19,6 +19,7 @@ from provenance.case import Case
 from provenance.errors import EvidenceStoreError
 from provenance.evidence import EvidenceStore
 from provenance.stats import correct_family
+from provenance.planning import deployed_as_now
 from provenance.suites import SUITES, SuiteContext, SuiteSkipped, SuiteTest, Uninformative
 from provenance.suites.identity import case_aliases_for
 from provenance.watermark.case import watermark_for
@@ -143,7 +144,7 @@ def analyze(case: Case) -> Findings:
                 f"refusing to analyse broken evidence: {check.problem}",
                 hint="restore the evidence store from a verified copy; `provenance verify` names the broken row",
             )
-        view = EvidenceView.load(store)
+        view = EvidenceView.load(store, keep=deployed_as_now(spec))
     controls = tuple(c.name for c in spec.control)
     references = tuple(r.name for r in spec.reference)
     contexts = [

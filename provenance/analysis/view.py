@@ -8,6 +8,7 @@ come out the same. Rows are grouped by the model name recorded with them.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,7 +121,9 @@ class EvidenceView:
     row_count: int = 0
 
     @classmethod
-    def load(cls, store: EvidenceStore) -> EvidenceView:
+    def load(cls, store: EvidenceStore, *, keep: Callable[[EvidenceRow, str], bool] | None = None) -> EvidenceView:
+        """Every row of the store, by model name; ``keep(row, model_name)`` sets aside rows asked under
+        settings the case no longer names (``planning.deployed_as_now``)."""
         rows = list(store.rows())
         models = store.models()
         view = cls(head_hash=store.head_hash(), row_count=len(rows))
@@ -132,12 +135,16 @@ class EvidenceView:
         view.model_keys = {name: key for name, (_, key) in latest_key.items()}
         view.identities = {name: models.get(key, {}) for name, key in view.model_keys.items()}
         stale: set[str] = set()
+        set_aside: dict[str, int] = defaultdict(int)
         answers: dict[str, dict[str, dict[str, list[Answer]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
         scores: dict[str, dict[str, dict[str, dict[str, ScoreRecord]]]] = defaultdict(lambda: defaultdict(dict))
         for row in rows:
             name = str((row.extra or {}).get("model_name", row.model_key[:12]))
             if row.model_key != view.model_keys[name]:
                 stale.add(name)
+                continue
+            if keep is not None and not keep(row, name):
+                set_aside[name] += 1
                 continue
             if row.method == "generate":
                 answers[name][row.suite][row.probe_id].append(Answer.from_row(row))
@@ -168,6 +175,11 @@ class EvidenceView:
         for name in sorted(stale):
             view.warnings.append(
                 f"model '{name}' changed (new weights hash) between collections; only rows of its latest version are analysed"
+            )
+        for name, count in sorted(set_aside.items()):
+            view.warnings.append(
+                f"{count} stored rows of model '{name}' were asked under other settings than the case file names now "
+                "(an edited system prompt, framing or sampling setting); they stay in the store but are not analysed"
             )
         view.answers = {m: {s: dict(p) for s, p in suites.items()} for m, suites in answers.items()}
         view.scores = {m: {s: dict(t) for s, t in suites.items()} for m, suites in scores.items()}

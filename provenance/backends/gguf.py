@@ -25,6 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from provenance.backends.base import ModelIdentity
+from provenance.backends.gguf_tokenizer import DESCRIPTION as TOKENIZER_REBUILT
+from provenance.backends.gguf_tokenizer import SpmVocabulary, needs_rebuild, rebuild
+from provenance.backends.tokenizer_check import require_faithful_tokenizer
 from provenance.errors import ModelLoadError
 from provenance.hashing import sha256_file, sha256_text
 
@@ -117,6 +120,9 @@ def read_gguf_metadata(path: Path) -> dict[str, Any]:
     template = fields.get("tokenizer.chat_template")
     if template is not None:
         meta["chat_template_sha256"] = sha256_text(str(template))
+    tokenizer_model = reader.fields.get("tokenizer.ggml.model")
+    if needs_rebuild(meta, str(tokenizer_model.contents()) if tokenizer_model is not None else None):
+        meta["tokenizer"] = TOKENIZER_REBUILT  # the model key says the tokenizer is not transformers' conversion
     return meta
 
 
@@ -187,6 +193,15 @@ def _fix_special_tokens(tokenizer: Any, path: Path) -> None:
             setattr(tokenizer, attribute, value)
 
 
+def _rebuilt_tokenizer(path: Path) -> tuple[Any, SpmVocabulary]:
+    """The SentencePiece-BPE tokenizer the file describes (see ``gguf_tokenizer``), with its chat template."""
+    gguf = _gguf_import()
+    reader = gguf.GGUFReader(str(path), "r")
+    template = reader.fields.get("tokenizer.chat_template")
+    description = SpmVocabulary.read(reader)
+    return rebuild(description, chat_template=str(template.contents()) if template is not None else None), description
+
+
 def load_gguf_model(path: Path, *, device: str = "auto", quiet: bool = False) -> tuple[Any, Any, dict[str, Any]]:
     """De-quantise a GGUF file: (``transformers`` model in float32, its tokenizer, the file's metadata).
 
@@ -208,7 +223,18 @@ def load_gguf_model(path: Path, *, device: str = "auto", quiet: bool = False) ->
     if not quiet:
         print(f"loading GGUF {path.name}: {label}, {path.stat().st_size / 1e6:.0f} MB ...", file=sys.stderr, flush=True)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name, local_files_only=True)
+        if meta.get("tokenizer") == TOKENIZER_REBUILT:
+            tokenizer, description = _rebuilt_tokenizer(path)
+        else:
+            tokenizer, description = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name, local_files_only=True), None
+            _fix_special_tokens(tokenizer, path)
+        # transformers sets clean_up_tokenization_spaces for llama-3-style GGUF tokenizers, which
+        # rewrites decoded text (" 'mice'" becomes "'mice'" glued to the word before, as it
+        # matches " 'm"); the evidence must hold exactly the text the model produced.
+        tokenizer.clean_up_tokenization_spaces = False
+        check = require_faithful_tokenizer(tokenizer, str(path), description=description)  # before the weights
+        if not quiet:
+            print(f"tokenizer of {path.name}: {check.summary()}", file=sys.stderr, flush=True)
         model = AutoModelForCausalLM.from_pretrained(
             path.parent, gguf_file=path.name, local_files_only=True, dtype=torch.float32
         )
@@ -219,11 +245,6 @@ def load_gguf_model(path: Path, *, device: str = "auto", quiet: bool = False) ->
             hint="transformers may not support this file's tokenizer or quantisation; "
             'serve it with llama.cpp and use backend = "openai"',
         ) from exc
-    _fix_special_tokens(tokenizer, path)
-    # transformers sets clean_up_tokenization_spaces for llama-3-style GGUF tokenizers, which
-    # rewrites decoded text (" 'mice'" becomes "'mice'" glued to the word before, as it
-    # matches " 'm"); the evidence must hold exactly the text the model produced.
-    tokenizer.clean_up_tokenization_spaces = False
     model.to(device)
     if not quiet:
         print(f"loaded {path.name} in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)

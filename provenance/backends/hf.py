@@ -27,6 +27,7 @@ from provenance.backends.base import (
     TopToken,
 )
 from provenance.backends.gguf import gguf_identity, is_gguf, load_gguf_model
+from provenance.backends.tokenizer_check import require_faithful_tokenizer
 from provenance.errors import ContextWindowError, ModelLoadError, UnsafeCheckpointError
 from provenance.framing import apply as apply_framing
 from provenance.hashing import sha256_file, sha256_text
@@ -161,6 +162,7 @@ class HFBackend(Backend):
             tokenizer = AutoTokenizer.from_pretrained(
                 path, local_files_only=True, trust_remote_code=trust_remote_code
             )
+            require_faithful_tokenizer(tokenizer, str(path))
             model = AutoModelForCausalLM.from_pretrained(
                 path,
                 local_files_only=True,

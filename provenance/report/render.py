@@ -33,6 +33,7 @@ from provenance.analysis.view import EvidenceView
 from provenance.case import Case, load_case
 from provenance.case.loader import resolve_case_path
 from provenance.evidence import EvidenceStore
+from provenance.planning import deployed_as_now
 from provenance.report import manifest as mf
 from provenance.report.assets import base_url, reports_dir
 from provenance.report.context import build_context
@@ -185,7 +186,7 @@ def render_report(
                 hint="re-run `provenance case analyze` on this store",
             )
         models = store.models()
-        view = EvidenceView.load(store)
+        view = EvidenceView.load(store, keep=deployed_as_now(case.spec))
     view = _view_upto(view, store_rows=rows)
 
     generated_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
