@@ -182,6 +182,63 @@ def _build_lab(out: Path, size: str, seed: int, force: bool, teacher: str | None
     )
 
 
+@lab_app.command("traffic")
+def lab_traffic(
+    out: Annotated[Path, typer.Option("--out", help="folder for log.jsonl and truth.json")],
+    seed: Annotated[int, typer.Option("--seed", help="the simulation's seed")] = 0,
+    teacher: Annotated[Path | None, typer.Option("--teacher", help="a model directory whose answers fill the log's responses")] = None,
+    scale: Annotated[float, typer.Option("--scale", min=0.01, help="multiply the number of accounts")] = 1.0,
+) -> None:
+    """Simulate a vendor's exchange log with known extraction campaigns and hard negatives."""
+    from provenance.traffic import write_log
+
+    backend = None
+    if teacher is not None:
+        from provenance.backends.hf import HFBackend
+
+        backend = HFBackend.load(teacher, name=teacher.name)
+    truth = write_log(out, seed=seed, teacher=backend, scale=scale)
+    kinds: dict[str, int] = {}
+    for kind in truth["accounts"].values():
+        kinds[kind] = kinds.get(kind, 0) + 1
+    typer.echo(f"wrote {out / 'log.jsonl'} ({truth['exchanges']} exchanges) and {out / 'truth.json'}")
+    for kind, count in sorted(kinds.items()):
+        typer.echo(f"  {count:5d} accounts: {kind}")
+
+
+traffic_app = typer.Typer(no_args_is_help=True, help="Find extraction campaigns in a teacher vendor's API logs.")
+app.add_typer(traffic_app, name="traffic")
+
+
+@traffic_app.command("scan")
+def traffic_scan(
+    logs: Annotated[list[Path], typer.Argument(help="exchange logs: JSON Lines (.jsonl) or Parquet (.parquet)")],
+    out: Annotated[Path, typer.Option("--out", help="folder for campaigns.json, accounts.json, traffic.html, campaigns/")],
+    release: Annotated[list[str] | None, typer.Option("--release", help="a model release time (ISO 8601, UTC); repeatable")] = None,
+    threshold: Annotated[float | None, typer.Option("--threshold", help="campaign score to flag (default: the bench's)")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="stop at the first bad line instead of skipping and counting it")] = False,
+) -> None:
+    """Rank suspected extraction campaigns, with their evidence, and export their exchanges as transcripts."""
+    from datetime import datetime
+
+    from provenance.traffic import scan
+    from provenance.traffic.campaigns import DEFAULT_THRESHOLD
+
+    try:
+        releases = [datetime.fromisoformat(r.replace("Z", "+00:00")).replace(tzinfo=None) for r in release or []]
+    except ValueError:
+        raise ProvenanceError(f"--release {release} is not an ISO 8601 time", hint="e.g. --release 2026-03-09T00:00:00Z") from None
+    result = scan(logs, out, release_dates=releases, threshold=DEFAULT_THRESHOLD if threshold is None else threshold, strict=strict)
+    skipped = sum(result.read.skipped.values())
+    typer.echo(f"read {result.exchanges} exchanges from {result.accounts} accounts in {result.seconds:.1f} s"
+               + (f"; skipped {skipped} bad lines ({dict(result.read.skipped)})" if skipped else ""))  # fmt: skip
+    for rank, campaign in enumerate(result.campaigns[:10], start=1):
+        mark = "FLAGGED" if campaign.flagged else "       "
+        why = "; ".join(e["words"] for e in campaign.evidence[:3])
+        typer.echo(f"{rank:3d} {mark} score {campaign.score:5.1f}  {len(campaign.accounts):4d} accounts  {campaign.requests:7d} requests  {why}")
+    typer.echo(f"campaigns: {out / 'campaigns.json'}; page: {out / 'traffic.html'}; transcripts: {out / 'campaigns'}")
+
+
 @app.command("demo")
 def demo(
     case: Annotated[Path, typer.Option("--case", help="the demo case")] = Path("casefiles/demo"),

@@ -1,0 +1,166 @@
+"""From accounts to campaigns: link accounts that share an operator, score each group as a whole.
+
+Links (union-find over accounts):
+
+* the same payment id;
+* the same /24 source prefix *and* the same user agent (a proxy pool run by one
+  script), unless that pair is shared by a large part of the population;
+* the same prompt template (MinHash LSH over each account's template signature):
+  accounts that sweep one template belong together however they hide.
+
+A group is scored on what distillers need and ordinary users do not do, each as a
+robust z-score against all accounts (median and MAD, so a campaign minority does
+not hide itself by moving the reference): templated prompts, reasoning and code
+focus, single-shot requests, machine-regular pacing, activity spread over all 24
+hours, a jump after a release date; plus how many accounts and how many *separate
+payers* hide behind one piece of infrastructure or template. The score is the
+mean over the group's accounts of the positive z-scores (each capped), plus
+``PAYER_WEIGHT`` times log2 of the separate payers behind the group's links. What made the group stand out is reported in words with the numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from provenance.traffic.features import NUM_PERM, TEMPLATE_JACCARD, AccountFeatures, robust_z
+
+#: A (prefix, user agent) pair shared by more than this share of accounts links nobody (a big ISP, a browser).
+COMMON_INFRASTRUCTURE = 0.2
+#: An account links by template only when nearly all it sends follows templates (an operator's sweep accounts
+#: send little else; a research group mixing benchmark prompts into ordinary use does not), and it sent enough to tell.
+TEMPLATED = 0.7
+MIN_TEMPLATED_PROMPTS = 10
+#: Weight of each doubling of separate payers behind one link: hiding one operator behind many payers.
+PAYER_WEIGHT = 5.0
+#: Cap of one feature's contribution, in robust z units.
+Z_CAP = 6.0
+#: Flagging threshold on the campaign score: chosen on the tuning seed of the traffic bench (docs/traffic.md).
+DEFAULT_THRESHOLD = 21.9
+
+_FEATURES = {  # name: (words, value, floor of the robust scale)
+    "templatedness": ("templated prompts (share with a near-duplicate)", lambda f: f.templatedness, 0.1),
+    "focus": ("reasoning or code requests (share)", lambda f: max(f.reasoning_share, f.code_share), 0.1),
+    "single_shot": ("single-shot requests (share)", lambda f: f.single_shot_share, 0.1),
+    "regularity": ("machine-regular pacing (-log of the gaps' coefficient of variation)",
+                   lambda f: -math.log(max(f.pacing_cv, 1e-3)) if f.pacing_cv is not None else 0.0, 0.5),
+    "round_the_clock": ("activity spread over 24 hours (hour entropy)", lambda f: f.hour_entropy, 0.1),
+    "release": ("requests in the day after a release (share)", lambda f: f.after_release_share or 0.0, 0.1),
+}  # fmt: skip
+
+
+@dataclass
+class Campaign:
+    """A group of accounts scored as one operator."""
+
+    accounts: list[str]
+    score: float
+    flagged: bool
+    requests: int
+    payers: int
+    links: dict[str, list[str]]
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    first_seen: str = ""
+    last_seen: str = ""
+
+    def to_dict(self, rank: int) -> dict[str, Any]:
+        return {"rank": rank, "score": round(self.score, 3), "flagged": self.flagged, "accounts": self.accounts,
+                "account_count": len(self.accounts), "requests": self.requests, "separate_payers": self.payers,
+                "first_seen": self.first_seen, "last_seen": self.last_seen, "links": self.links, "evidence": self.evidence}  # fmt: skip
+
+
+class _Groups:
+    def __init__(self, items: list[str]) -> None:
+        self.parent = {i: i for i in items}
+
+    def find(self, item: str) -> str:
+        while self.parent[item] != item:
+            self.parent[item] = self.parent[self.parent[item]]
+            item = self.parent[item]
+        return item
+
+    def union(self, a: str, b: str) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+
+def link_accounts(features: dict[str, AccountFeatures]) -> tuple[dict[str, list[str]], dict[str, dict[str, set[str]]]]:
+    """Groups of accounts (by representative) and, per group, what linked them."""
+    from datasketch import MinHashLSH
+
+    accounts = sorted(features)
+    groups = _Groups(accounts)
+    reasons: dict[str, dict[str, set[str]]] = {a: {} for a in accounts}
+
+    def join(members: list[str], kind: str, value: str) -> None:
+        for other in members[1:]:
+            groups.union(members[0], other)
+        for member in members:
+            reasons[member].setdefault(kind, set()).add(value)
+
+    by_payment: dict[str, list[str]] = {}
+    by_infra: dict[tuple[str, str], list[str]] = {}
+    for account in accounts:
+        f = features[account]
+        for payment in f.payment_ids:
+            by_payment.setdefault(payment, []).append(account)
+        for prefix in f.ip_prefixes:
+            for agent in f.user_agents:
+                by_infra.setdefault((prefix, agent), []).append(account)
+    for payment, members in by_payment.items():
+        if len(members) > 1:
+            join(members, "payment id", payment)
+    limit = max(2, COMMON_INFRASTRUCTURE * len(accounts))
+    for (prefix, agent), members in by_infra.items():
+        if 1 < len(members) <= limit:
+            join(members, "ip prefix + user agent", f"{prefix}.0/24 with {agent}")
+    lsh = MinHashLSH(threshold=TEMPLATE_JACCARD, num_perm=NUM_PERM)
+    with_template = [a for a in accounts if features[a].template_signature is not None
+                     and features[a].templatedness >= TEMPLATED and features[a].template_prompts >= MIN_TEMPLATED_PROMPTS]  # fmt: skip
+    for account in with_template:
+        lsh.insert(account, features[account].template_signature)
+    for account in with_template:
+        members = sorted(set(lsh.query(features[account].template_signature)))
+        if len(members) > 1:
+            join(members, "prompt template", f"template of {members[0]}")
+    grouped: dict[str, list[str]] = {}
+    for account in accounts:
+        grouped.setdefault(groups.find(account), []).append(account)
+    return grouped, reasons
+
+
+def score_campaigns(features: dict[str, AccountFeatures], *, threshold: float = DEFAULT_THRESHOLD) -> list[Campaign]:
+    """Every group of linked accounts, scored and ranked (highest first)."""
+    grouped, reasons = link_accounts(features)
+    population = {name: robust_z([get(f) for f in features.values()], floor) for name, (_, get, floor) in _FEATURES.items()}
+    campaigns = []
+    for members in grouped.values():
+        contributions: dict[str, list[float]] = {name: [] for name in _FEATURES}
+        for account in members:
+            for name, (_, get, _floor) in _FEATURES.items():
+                median, scale = population[name]
+                contributions[name].append(min(max((get(features[account]) - median) / scale, 0.0), Z_CAP))
+        behaviour = sum(sum(v) / len(v) for v in contributions.values())
+        payers = len({p for a in members for p in features[a].payment_ids}) or len(members)
+        hiding = PAYER_WEIGHT * math.log2(payers)
+        score = behaviour + hiding
+        evidence = []
+        for name, (words, get, _floor) in _FEATURES.items():
+            mean_z = sum(contributions[name]) / len(members)
+            if mean_z >= 1.0:
+                value = sum(get(features[a]) for a in members) / len(members)
+                evidence.append({"feature": name, "words": words, "value": round(value, 3),
+                                 "population_median": round(population[name][0], 3), "z": round(mean_z, 2)})  # fmt: skip
+        evidence.sort(key=lambda e: -e["z"])
+        if len(members) > 1:
+            evidence.append({"feature": "accounts", "words": f"{len(members)} accounts, {payers} separate payers, linked by "
+                             + ", ".join(sorted({k for a in members for k in reasons[a]})), "value": len(members)})
+        links = {kind: sorted({v for a in members for v in reasons[a].get(kind, ())})[:10]
+                 for kind in sorted({k for a in members for k in reasons[a]})}  # fmt: skip
+        campaigns.append(Campaign(
+            accounts=sorted(members), score=score, flagged=score >= threshold,
+            requests=sum(features[a].requests for a in members), payers=payers, links=links, evidence=evidence,
+            first_seen=min(features[a].first_seen for a in members), last_seen=max(features[a].last_seen for a in members),
+        ))  # fmt: skip
+    campaigns.sort(key=lambda c: (-c.score, c.accounts[0]))
+    return campaigns

@@ -1,0 +1,158 @@
+"""``scan``: logs in; ranked campaigns, their evidence, an HTML page and transcript exports out.
+
+Steps: stream and validate the logs into Parquet (``logs``), compute account
+features with DuckDB (``features``), link and score accounts (``campaigns``), then
+write ``campaigns.json`` (every group, ranked, with what made it stand out and the
+read report), ``accounts.json`` (every account's features), ``traffic.html``
+(timeline and daily volume of the flagged campaigns against everyone else), and
+one transcript file per flagged campaign under ``campaigns/`` in the format the
+transcript backend imports, with the log file and line of every exchange.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from provenance.traffic.campaigns import DEFAULT_THRESHOLD, Campaign, score_campaigns
+from provenance.traffic.features import account_features
+from provenance.traffic.logs import ReadReport, normalise
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What ``scan`` wrote and found."""
+
+    out_dir: Path
+    campaigns: list[Campaign]
+    read: ReadReport
+    exchanges: int
+    accounts: int
+    seconds: float
+
+    @property
+    def flagged(self) -> list[Campaign]:
+        return [c for c in self.campaigns if c.flagged]
+
+
+def scan(
+    logs: list[str | Path],
+    out_dir: str | Path,
+    *,
+    release_dates: list[datetime] | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    strict: bool = False,
+    memory_limit: str = "2GB",
+) -> ScanResult:
+    """Find suspected extraction campaigns in exchange logs (JSON Lines or Parquet)."""
+    import duckdb
+
+    started = time.perf_counter()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    parquet, report = normalise([Path(p) for p in logs], out / "work", strict=strict)
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute(f"SET temp_directory = '{(out / 'work' / 'spill').resolve()}'")
+    features = account_features(con, parquet, release_dates or [])
+    campaigns = score_campaigns(features, threshold=threshold)
+    exchanges = con.execute("SELECT count(*) FROM x").fetchone()[0]
+    _write_json(out / "accounts.json", {a: _plain(f) for a, f in sorted(features.items())})
+    exports = _export_transcripts(con, campaigns, out / "campaigns")
+    _write_json(out / "campaigns.json", {
+        "exchanges": exchanges, "accounts": len(features), "threshold": threshold,
+        "release_dates": [d.isoformat() for d in release_dates or []], "read": report.to_dict(),
+        "campaigns": [dict(c.to_dict(rank), transcript=exports.get(rank)) for rank, c in enumerate(campaigns, start=1)],
+    })  # fmt: skip
+    _write_html(con, campaigns, out / "traffic.html", report)
+    return ScanResult(out, campaigns, report, int(exchanges), len(features), time.perf_counter() - started)
+
+
+def _plain(features: Any) -> dict[str, Any]:  # noqa: ANN401
+    data = dataclasses.asdict(features)
+    data.pop("template_signature", None)
+    return data
+
+
+def _write_json(path: Path, data: Any) -> None:  # noqa: ANN401
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _accounts_sql(accounts: list[str]) -> str:
+    return ", ".join("'" + a.replace("'", "''") + "'" for a in accounts)
+
+
+def _export_transcripts(con: Any, campaigns: list[Campaign], folder: Path) -> dict[int, str]:  # noqa: ANN401
+    """One transcript JSONL per flagged campaign: prompt, response, model, time, and where it was logged."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for rank, campaign in enumerate(campaigns, start=1):
+        if not campaign.flagged:
+            continue
+        path = folder / f"campaign-{rank:03d}.jsonl"
+        rows = con.execute(f"""
+            SELECT prompt, response, model, strftime(ts, '%Y-%m-%dT%H:%M:%S.%gZ'), source, line, account_id
+            FROM x WHERE account_id IN ({_accounts_sql(campaign.accounts)}) ORDER BY ts, source, line
+        """).fetchall()  # noqa: S608 - account ids are quoted
+        with open(path, "w", encoding="utf-8") as handle:
+            for prompt, response, model, when, source, line, account in rows:
+                record = {"prompt": prompt, "response": response, "model": model, "timestamp": when,
+                          "source": f"{source} line {line} (account {account})"}  # fmt: skip
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        written[rank] = str(path.relative_to(folder.parent))
+    return written
+
+
+def _write_html(con: Any, campaigns: list[Campaign], path: Path, report: ReadReport) -> None:  # noqa: ANN401
+    """The ranked campaigns with their evidence, a timeline and daily volumes (SVG, no external resource)."""
+    import io
+
+    import jinja2
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    flagged = [(rank, c) for rank, c in enumerate(campaigns, start=1) if c.flagged][:8]
+    figure, (timeline, volume) = plt.subplots(2, 1, figsize=(9, 6), constrained_layout=True)
+    daily = con.execute("SELECT CAST(ts AS DATE) AS d, count(*) FROM x GROUP BY d ORDER BY d").fetchall()
+    volume.plot([d for d, _ in daily], [n for _, n in daily], color="#888", label="all accounts")
+    for index, (rank, campaign) in enumerate(flagged):
+        rows = con.execute(f"""
+            SELECT CAST(ts AS DATE) AS d, count(*) FROM x WHERE account_id IN ({_accounts_sql(campaign.accounts)})
+            GROUP BY d ORDER BY d
+        """).fetchall()  # noqa: S608
+        volume.plot([d for d, _ in rows], [n for _, n in rows], label=f"campaign {rank}")
+        times = con.execute(f"SELECT ts FROM x WHERE account_id IN ({_accounts_sql(campaign.accounts)}) USING SAMPLE 2000 ROWS").fetchall()  # noqa: S608
+        timeline.scatter([t for (t,) in times], [index] * len(times), s=2)
+    timeline.set_yticks(range(len(flagged)), [f"campaign {rank}" for rank, _ in flagged])
+    timeline.set_title("When each flagged campaign sent requests (sample)")
+    volume.set_title("Exchanges per day")
+    volume.legend(fontsize=7)
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg")
+    plt.close(figure)
+    template = jinja2.Environment(autoescape=True).from_string(_PAGE)
+    html = template.render(campaigns=list(enumerate(campaigns, start=1))[:50], figure=buffer.getvalue(), read=report.to_dict())
+    path.write_text(html, encoding="utf-8")
+
+
+_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Traffic scan</title>
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<style>body{font-family:sans-serif;max-width:1000px;margin:auto}td,th{border-bottom:1px solid #ddd;padding:3px;text-align:left;font-size:13px}</style>
+</head><body><h1>Suspected extraction campaigns</h1>
+<p>{{ read.rows }} exchanges read; skipped: {{ read.skipped or "none" }}; out-of-order timestamps: {{ read.out_of_order_timestamps }}.</p>
+{{ figure|safe }}
+<table><tr><th>rank</th><th>score</th><th>flagged</th><th>accounts</th><th>requests</th><th>what made it stand out</th></tr>
+{% for rank, c in campaigns %}<tr><td>{{ rank }}</td><td>{{ '%.1f'|format(c.score) }}</td><td>{{ 'yes' if c.flagged else 'no' }}</td>
+<td>{{ c.accounts|length }}</td><td>{{ c.requests }}</td><td>{% for e in c.evidence %}{{ e.words }}: {{ e.value }}{% if e.population_median is defined %}
+(population median {{ e.population_median }}, z {{ e.z }}){% endif %}<br>{% endfor %}</td></tr>{% endfor %}
+</table></body></html>"""

@@ -1,0 +1,217 @@
+"""A simulated vendor log with known campaigns (``provenance lab traffic``).
+
+Who is in it (seeded, so a seed is a reproducible log):
+
+* **benign** users: conversations on everyday topics, working-hours rhythm in their
+  own time zone, one payer each, consumer IP prefixes, browser user agents;
+* **hard negatives** a real vendor has: an *evaluation harness* replaying a fixed
+  set of benchmark questions with step-by-step prompts at a steady pace; an *app
+  backend* sending one templated prompt round the clock; a *research group* of
+  several accounts on one university prefix and one payer, high volume, diverse;
+* **campaigns**: one big *hydra* (many accounts, separate payers, a few proxy
+  prefixes, scripted user agents, templated reasoning and code sweeps, regular
+  pacing, starting the day after a release); *small clusters* (a few accounts each,
+  own prefix and template family); a *slow operator* (accounts on separate prefixes,
+  each under any per-account limit, working hours, but one template family).
+
+Responses come from a real teacher model through its backend when one is given
+(``teacher``), so a campaign's logged answers can distil a lab student; otherwise
+from short templates (for scale runs). ``truth.json`` lists every account's kind.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+START = datetime(2026, 3, 2, tzinfo=timezone.utc)
+DAYS = 14
+RELEASE = START + timedelta(days=7)
+
+_ADJECTIVES = ["cheap", "quiet", "first", "small", "late", "surprise", "rainy", "busy", "new", "old", "family", "weekend",
+               "online", "local", "noisy", "tiny", "annual", "last-minute", "remote", "shared"]
+_NOUNS = ["garden", "birthday party", "Spanish lesson", "job interview", "cat", "trip to Lisbon", "budget", "book club",
+          "10k race", "bike repair", "wedding speech", "house move", "dinner", "cover letter", "apartment", "camping trip",
+          "yoga class", "tax return", "piano practice", "bakery order", "team meeting", "science fair", "road trip", "sourdough"]
+_ASKS = ["Can you help me plan a {t}?", "What should I know about a {t}?", "Give me three ideas for a {t}.",
+         "Write a short message to a friend about our {t}.", "I'm worried about the {t}. Any advice?",
+         "Summarise the basics of a {t}.", "My sister asked about the {t}; what do I say?", "is a {t} worth it",
+         "how do people usually handle a {t}?", "Quick question about my {t}", "Tips for a {t} please",
+         "Rewrite this nicer: we can't make the {t}.", "What goes wrong with a {t} most often?", "{t} checklist?",
+         "Tell me a joke about a {t}.", "Pros and cons of a {t}?", "How long does a {t} take?", "Draft an invite for a {t}."]
+_FOLLOW = ["Thanks! Can you make it shorter?", "What about the cost?", "Could you give an example?", "Great, and then?"]
+_BENCH = [f"Question {i}: A train travels {20 + i} km in {1 + i % 4} hours. What is its average speed? Think step by step."
+          for i in range(120)]  # fmt: skip
+_REVIEWS = ["The delivery was late but the product works.", "Great value, would buy again.", "Stopped working after a week.",
+            "Customer service was helpful.", "Not as described in the listing."]
+_PROBLEMS = [
+    "what is {a} * {b} + {c}?", "if x + {a} = {b}, what is x times {c}?",
+    "a store sells {a} apples at {b} cents each and {c} more at half price; what is the total?",
+    "{a} workers build a wall in {b} days; how long do {c} workers take?",
+    "a tank fills at {a} litres per minute and drains at {c}; when is {b} litres reached?",
+    "write a Python function that returns the {a}th Fibonacci number modulo {b}",
+    "implement a Python function that sorts {a} integers and counts inversions",
+    "write a JavaScript function that validates {a} email addresses in under {b} ms",
+    "prove that the sum of the first {a} odd numbers is {a} squared",
+    "a train leaves at {a}:00 at {b} km/h; another at {c}:00 at {b} km/h faster; when do they meet?",
+]
+_OPENERS = ["Solve", "Work out", "Compute", "Figure out", "Determine", "Answer this"]
+_METHODS = ["step by step and explain your reasoning", "showing every step of your reasoning",
+            "thinking it through step by step", "with a detailed chain of thought, step by step"]
+#: Reasoning prompts a research group or a benchmark may send too (no operator's scaffolding).
+_SWEEPS = [[f"Solve step by step and explain your reasoning: {p}" for p in _PROBLEMS[i::3]] for i in range(3)]
+_SCRIPTED_AGENTS = ["python-requests/2.31", "okhttp/4.12.0", "Go-http-client/2.0"]
+_BROWSERS = ["Mozilla/5.0 (Windows NT 10.0) Chrome/126", "Mozilla/5.0 (Macintosh) Safari/17", "Mozilla/5.0 (X11; Linux) Firefox/128"]
+
+
+@dataclass
+class _Account:
+    account_id: str
+    kind: str
+    prefix: str
+    agent: str
+    payment: str
+    organisation: str | None = None
+
+
+class _Log:
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.records: list[dict[str, Any]] = []
+        self.truth: dict[str, str] = {}
+        self.count = 0
+
+    def account(self, kind: str, prefix: str, agent: str, payment: str | None = None, organisation: str | None = None) -> _Account:
+        self.count += 1
+        account = _Account(f"acct-{self.count:05d}", kind, prefix, agent, payment or f"pay-{self.count:05d}", organisation)
+        self.truth[account.account_id] = kind
+        return account
+
+    def add(self, account: _Account, when: datetime, messages: list[dict[str, str]]) -> None:
+        host = self.rng.randint(2, 254)
+        self.records.append({
+            "timestamp": when.isoformat().replace("+00:00", "Z"), "account_id": account.account_id,
+            "api_key_id": f"key-{account.account_id[5:]}", "source_ip": f"{account.prefix}.{host}",
+            "user_agent": account.agent, "organisation": account.organisation, "payment_id": account.payment,
+            "model": "aurora-1", "messages": messages,
+        })  # fmt: skip
+
+
+def _prefix(rng: random.Random) -> str:
+    return f"{rng.randint(11, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}"
+
+
+def _working_hours(rng: random.Random, day: int, offset_h: int) -> datetime:
+    hour = min(max(rng.gauss(14, 3), 7), 23)
+    return START + timedelta(days=day, hours=hour - offset_h, seconds=rng.uniform(0, 3600))
+
+
+def _everyday(rng: random.Random) -> str:
+    return rng.choice(_ASKS).format(t=f"{rng.choice(_ADJECTIVES)} {rng.choice(_NOUNS)}")
+
+
+def _operator_sweep(rng: random.Random, problems: int = 3) -> list[str]:
+    """An operator's own templates: its wording and scaffolding around a few problem types."""
+    tag = f"[{rng.choice(['TASK', 'Q', 'ITEM', 'REQ', 'JOB'])}-{rng.randint(100, 999)}]"
+    style = rng.choice(["Answer in full sentences.", "Use numbered steps.", "Be rigorous and concise.", "Format: reasoning then answer."])
+    opener, method = rng.choice(_OPENERS), rng.choice(_METHODS)
+    return [f"{tag} {opener} {method}: {p} {style}" for p in rng.sample(_PROBLEMS, problems)]
+
+
+def _fill(template: str, rng: random.Random) -> str:
+    return template.format(a=rng.randint(2, 999), b=rng.randint(2, 999), c=rng.randint(2, 99))
+
+
+def simulate(seed: int = 0, *, scale: float = 1.0) -> _Log:
+    """Every account's exchanges (without responses) and the truth; ``scale`` multiplies the account counts."""
+    rng = random.Random(seed)
+    log = _Log(rng)
+    n = lambda k: max(1, round(k * scale))  # noqa: E731
+    for _ in range(n(400)):  # benign
+        account = log.account("benign", _prefix(rng), rng.choice(_BROWSERS))
+        offset = rng.choice([-8, -5, 0, 1, 3, 8, 9])
+        for _ in range(rng.randint(2, 15)):
+            day = rng.randrange(DAYS)
+            when = _working_hours(rng, day, offset)
+            turns = [{"role": "user", "content": _everyday(rng)}]
+            for _ in range(rng.choice([0, 0, 1, 1, 2, 3])):
+                log.add(account, when, list(turns))
+                turns += [{"role": "assistant", "content": "..."}, {"role": "user", "content": rng.choice(_FOLLOW)}]
+                when += timedelta(seconds=rng.uniform(20, 300))
+            log.add(account, when, turns)
+    harness = log.account("hard negative: evaluation harness", _prefix(rng), "lm-eval-harness/0.4")
+    for day in (1, 5, 10):
+        when = START + timedelta(days=day, hours=2)
+        for question in _BENCH:
+            log.add(harness, when, [{"role": "user", "content": question}])
+            when += timedelta(seconds=rng.gauss(30, 1))
+    app = log.account("hard negative: app backend", _prefix(rng), "python-httpx/0.27", organisation="shopco")
+    when = START
+    while when < START + timedelta(days=DAYS):
+        log.add(app, when, [{"role": "user", "content": f"Summarize the following customer review in one sentence: {rng.choice(_REVIEWS)}"}])
+        when += timedelta(seconds=max(5.0, rng.gauss(1800, 60)))
+    lab_prefix, lab_payment = _prefix(rng), "pay-university"
+    for _ in range(6):
+        member = log.account("hard negative: research group", lab_prefix, rng.choice(_BROWSERS), payment=lab_payment, organisation="uni-nlp")
+        for _ in range(rng.randint(80, 160)):
+            when = _working_hours(rng, rng.randrange(DAYS), 1)
+            text = _everyday(rng)
+            if rng.random() < 0.3:
+                text = _fill(rng.choice(rng.choice(_SWEEPS)), rng) + " (for our paper's error analysis)"
+            log.add(member, when, [{"role": "user", "content": text}])
+    _campaign(log, rng, "campaign: hydra", accounts=n(60), prefixes=[_prefix(rng) for _ in range(5)],
+              sweep=_operator_sweep(rng, 5), per_account=(60, 120), start=RELEASE + timedelta(hours=3), days=4, gap=20)  # fmt: skip
+    for cluster in range(n(6)):
+        _campaign(log, rng, "campaign: small cluster", accounts=4, prefixes=[_prefix(rng)], sweep=_operator_sweep(rng),
+                  per_account=(40, 80), start=START + timedelta(days=rng.uniform(0, 9)), days=3, gap=45)  # fmt: skip
+    slow = [log.account("campaign: slow operator", _prefix(rng), rng.choice(_BROWSERS)) for _ in range(n(10))]
+    slow_sweep = _operator_sweep(rng)
+    for account in slow:
+        for day in range(DAYS):
+            for _ in range(rng.randint(3, 6)):
+                log.add(account, _working_hours(rng, day, 0), [{"role": "user", "content": _fill(rng.choice(slow_sweep), rng)}])
+    return log
+
+
+def _campaign(log: _Log, rng: random.Random, kind: str, *, accounts: int, prefixes: list[str], sweep: list[str],
+              per_account: tuple[int, int], start: datetime, days: float, gap: float) -> None:  # fmt: skip
+    agent = rng.choice(_SCRIPTED_AGENTS)
+    for _ in range(accounts):
+        account = log.account(kind, rng.choice(prefixes), agent)
+        when = start + timedelta(seconds=rng.uniform(0, 3600))
+        for _ in range(rng.randint(*per_account)):
+            log.add(account, when, [{"role": "user", "content": _fill(rng.choice(sweep), rng)}])
+            when += timedelta(seconds=max(1.0, rng.gauss(gap, gap * 0.05)))
+            if (when - start).total_seconds() > days * 86400:
+                break
+
+
+def write_log(out_dir: Path, seed: int = 0, *, teacher: Any = None, scale: float = 1.0,  # noqa: ANN401 - a Backend
+              max_new_tokens: int = 16) -> dict[str, Any]:  # fmt: skip
+    """Write ``log.jsonl`` (time order) and ``truth.json``; responses from ``teacher`` when given."""
+    from provenance.backends.base import GenerationParams
+
+    log = simulate(seed, scale=scale)
+    records = sorted(log.records, key=lambda r: r["timestamp"])
+    if teacher is not None:
+        prompts = sorted({r["messages"][-1]["content"] for r in records})
+        params = GenerationParams(max_new_tokens=max_new_tokens)
+        answers = {p: g.text for p, g in zip(prompts, teacher.generate(prompts, params, seed))}
+    else:
+        answers = {}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / "log.jsonl", "w", encoding="utf-8") as handle:
+        for record in records:
+            prompt = record["messages"][-1]["content"]
+            response = answers.get(prompt) or f"Here is a careful answer to: {prompt[:60]}"
+            record["response"] = response
+            record["usage"] = {"prompt_tokens": len(prompt.split()), "completion_tokens": len(response.split())}
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    truth = {"seed": seed, "release_dates": [RELEASE.isoformat()], "accounts": log.truth,
+             "exchanges": len(records), "teacher": getattr(getattr(teacher, "identity", None), "name", None)}  # fmt: skip
+    (out_dir / "truth.json").write_text(json.dumps(truth, indent=1), encoding="utf-8")
+    return truth
