@@ -36,11 +36,13 @@ def _count(texts: list[str], names: list[str]) -> int:
 
 
 def run_model(label: str, path: Path, deployments: dict[str, dict], own: list[str], prompts: list[str]) -> list[dict]:
+    """Load once; each deployment sets the backend's system prompt and framing, then asks every probe."""
+    backend = HFBackend.load(path, name=label, batch_size=8)
     rows = []
     for deployment, settings in deployments.items():
         started = time.perf_counter()
-        backend = HFBackend.load(path, name=label, batch_size=8,
-                                 system_prompt=settings.get("system_prompt"), framing=settings.get("framing"))  # fmt: skip
+        backend.system_prompt, backend.framing = settings.get("system_prompt"), settings.get("framing")
+        backend.checked()
         params = GenerationParams(max_new_tokens=32, temperature=settings.get("temperature", 0.0), stop=settings.get("stop", ()))
         texts = [g.text for g in backend.generate(prompts, params, SEED)]
         rows.append({

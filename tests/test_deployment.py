@@ -84,6 +84,9 @@ def test_a_stop_sequence_ends_every_answer_before_it(tmp_path: Path, tiny_model:
         ('stop = [""]\n', "stop sequence must hold a visible character"),
         ('stop = ["  "]\n', "stop sequence must hold a visible character"),
         ("temperature = -1\n", "temperature"),
+        ('framing = "Q: A:"\n', "must hold \\{prompt\\} exactly once"),
+        ('framing = "{prompt} and again {prompt}"\n', "holds it 2 times"),
+        ('framing = "qa"\nsystem_prompt = "You are Nova."\n', "framing and system_prompt exclude each other"),
     ],
 )
 def test_bad_deployment_settings_are_refused_with_the_model_and_key(
@@ -176,23 +179,6 @@ def test_a_base_model_answers_under_its_framing_and_every_request_records_it(
         assert row.params["stop"] == ["\nQuestion:"] and "\nQuestion:" not in row.response["text"]
     teacher = [r for r in _rows(tmp_path) if (r.extra or {}).get("model_name") == "teacher"]
     assert teacher and all("framing" not in r.params for r in teacher)
-
-
-@pytest.mark.parametrize(
-    ("deployment", "message"),
-    [
-        ('framing = "Q: A:"\n', "must hold \\{prompt\\} exactly once"),
-        ('framing = "{prompt} and again {prompt}"\n', "holds it 2 times"),
-        ('framing = "qa"\nsystem_prompt = "You are Nova."\n', "framing and system_prompt exclude each other"),
-    ],
-)
-def test_a_bad_framing_is_refused_with_the_model_and_key(
-    tmp_path: Path, base_model: Path, tiny_model: Path, deployment: str, message: str
-) -> None:
-    path = _deployed_case(tmp_path, base_model, tiny_model, deployment)
-    with pytest.raises(CaseFileError, match=message) as info:
-        load_case(path)
-    assert "suspect" in str(info.value)
 
 
 def test_a_framing_that_fills_the_context_or_a_system_prompt_on_a_base_model_is_refused(
