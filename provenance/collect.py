@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from provenance.backends import Backend, BatchInterrupted, Capability, GenerationParams, ModelIdentity, identify_model, open_backend
-from provenance.case import Case, ModelSpec, SuiteSpec
+from provenance.backends import Backend, BatchInterrupted, Capability, ModelIdentity, identify_model, open_backend
+from provenance.case import Case, ModelSpec
 from provenance.errors import ContextWindowError, EvidenceStoreError
 from provenance.evidence import EvidenceStore
 from provenance.planning import PlannedRequest, deployment_params, suite_params
-from provenance.probes import Probe, ProbeSuite, load_suite
+from provenance.probes import load_suite
 from provenance.suites import SUITES
 
 #: Called as on_progress(done, total, label) after every stored or cached response.
