@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from provenance.traffic.features import NUM_PERM, TEMPLATE_JACCARD, AccountFeatures, robust_z
+from provenance.traffic.features import AccountFeatures, new_lsh, robust_z
 
 #: A (prefix, user agent) pair shared by more than this share of accounts links nobody (a big ISP, a browser).
 COMMON_INFRASTRUCTURE = 0.2
@@ -86,8 +86,6 @@ class _Groups:
 
 def link_accounts(features: dict[str, AccountFeatures]) -> tuple[dict[str, list[str]], dict[str, dict[str, set[str]]]]:
     """Groups of accounts (by representative) and, per group, what linked them."""
-    from datasketch import MinHashLSH
-
     accounts = sorted(features)
     groups = _Groups(accounts)
     reasons: dict[str, dict[str, set[str]]] = {a: {} for a in accounts}
@@ -114,7 +112,7 @@ def link_accounts(features: dict[str, AccountFeatures]) -> tuple[dict[str, list[
     for (prefix, agent), members in by_infra.items():
         if 1 < len(members) <= limit:
             join(members, "ip prefix + user agent", f"{prefix}.0/24 with {agent}")
-    lsh = MinHashLSH(threshold=TEMPLATE_JACCARD, num_perm=NUM_PERM)
+    lsh = new_lsh()
     with_template = [a for a in accounts if features[a].template_signature is not None
                      and features[a].templatedness >= TEMPLATED and features[a].template_prompts >= MIN_TEMPLATED_PROMPTS]  # fmt: skip
     for account in with_template:

@@ -9,6 +9,7 @@ each account's prompts, so its cost grows with the number of accounts, not rows.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -119,10 +120,26 @@ def _shingles(text: str) -> set[bytes]:
     return {" ".join(words[i : i + 3]).encode() for i in range(len(words) - 2)}
 
 
+@functools.lru_cache(maxsize=None)
+def lsh_bands(threshold: float = TEMPLATE_JACCARD, num_perm: int = NUM_PERM) -> tuple[int, int]:
+    """The LSH (bands, rows) datasketch finds optimal for ``threshold``; it integrates numerically on every
+    ``MinHashLSH()`` unless given them, which costs more than hashing an account's prompts."""
+    from datasketch import MinHashLSH
+
+    index = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    return index.b, index.r
+
+
+def new_lsh() -> Any:  # noqa: ANN401 - a datasketch MinHashLSH
+    from datasketch import MinHashLSH
+
+    return MinHashLSH(num_perm=NUM_PERM, params=lsh_bands())
+
+
 def _templatedness(con: Any, features: dict[str, AccountFeatures]) -> None:  # noqa: ANN401
     """Share of an account's sampled prompts that have a near-duplicate among its others (MinHash LSH),
     and a signature of its commonest template, for linking accounts that share templates."""
-    from datasketch import MinHash, MinHashLSH
+    from datasketch import MinHash
 
     # Distinct prompts (a prompt repeated verbatim is not a sweep); one shorter than MIN_WORDS words
     # (a generic follow-up like "thanks, shorter please", shared by many users) is never templated.
@@ -131,7 +148,7 @@ def _templatedness(con: Any, features: dict[str, AccountFeatures]) -> None:  # n
         FROM (SELECT DISTINCT account_id, prompt FROM x) GROUP BY account_id
     """).fetchall()
     for account, prompts in sampled:
-        lsh = MinHashLSH(threshold=TEMPLATE_JACCARD, num_perm=NUM_PERM)
+        lsh = new_lsh()
         long = [i for i, prompt in enumerate(prompts) if len(prompt.split()) >= MIN_WORDS]  # short: never templated
         signatures = MinHash.bulk([list(_shingles(prompts[i])) for i in long], num_perm=NUM_PERM, seed=1)  # shared permutations
         hashes: dict[int, Any] = dict(zip(long, signatures))
