@@ -109,7 +109,7 @@ def test_simulated_responses_come_from_the_teacher_model(tiny_model: Path, tmp_p
 def test_cli_simulates_and_scans_a_log(tmp_path: Path, capsys) -> None:  # noqa: ANN001
     from test_cli import run_cli
 
-    code, out, _ = run_cli(capsys, "lab", "traffic", "--out", str(tmp_path / "log"), "--seed", "2", "--scale", "0.1")
+    code, out, _ = run_cli(capsys, "lab", "traffic", "--out", str(tmp_path / "log"), "--seed", "2", "--scale", "0.05")
     assert code == 0 and "campaign: hydra" in out and (tmp_path / "log" / "truth.json").is_file()
     code, out, _ = run_cli(capsys, "traffic", "scan", str(tmp_path / "log" / "log.jsonl"), "--out", str(tmp_path / "scan"),
                            "--release", "2026-03-09T00:00:00Z")  # fmt: skip

@@ -155,7 +155,7 @@ def simulate(seed: int = 0, *, scale: float = 1.0) -> _Log:
         log.add(app, when, [{"role": "user", "content": f"Summarize the following customer review in one sentence: {rng.choice(_REVIEWS)}"}])
         when += timedelta(seconds=max(5.0, rng.gauss(1800, 60)))
     lab_prefix, lab_payment = _prefix(rng), "pay-university"
-    for _ in range(6):
+    for _ in range(n(6)):
         member = log.account("hard negative: research group", lab_prefix, rng.choice(_BROWSERS), payment=lab_payment, organisation="uni-nlp")
         for _ in range(rng.randint(80, 160)):
             when = _working_hours(rng, rng.randrange(DAYS), 1)
