@@ -90,11 +90,17 @@ def test_distilled_student_is_found_derived_with_each_main_suite_significant(stu
     assert all(t.evidence_rows for t in findings.tests)
 
 
-def test_independent_control_is_not_found_derived(lab, tiny_model: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def _run_reusing(root: Path, student_case) -> object:  # noqa: ANN001
+    """Collect, copying the answers the student case already stored (same models, prompts, settings), then analyse."""
+    assert api.collect(root, reuse_from=[student_case[0] / "evidence.sqlite"]).complete
+    return api.analyze(root)[0]
+
+
+def test_independent_control_is_not_found_derived(lab, tiny_model: Path, tmp_path: Path, student_case) -> None:  # noqa: ANN001
     assert not lab.derived("control-same-data", "teacher") and not lab.derived("control-other", "teacher")
     # One control: the reference text for cross-likelihood comes from a [[reference]] model outside the lab.
     root = _case(tmp_path, lab, "control-same-data", ["control-other"], {"outsider": tiny_model})
-    findings = api.run_case(root).findings
+    findings = _run_reusing(root, student_case)
     assert findings is not None
     assert not findings.verdicts[0].supports_derivation, findings.verdicts[0].text
     assert not any(t.reject for t in findings.tests if t.in_family)
@@ -129,9 +135,9 @@ def test_one_control_without_reference_text_makes_cross_likelihood_uninformative
     assert "reference" in u.reason and u.numbers == {"controls": 1, "references": 0}
 
 
-def test_stripped_student_shows_the_lost_guardrail_signature(lab, tmp_path: Path) -> None:  # noqa: ANN001
+def test_stripped_student_shows_the_lost_guardrail_signature(lab, tmp_path: Path, student_case) -> None:  # noqa: ANN001
     assert lab.derived("student-stripped", "teacher")
-    findings = api.run_case(_case(tmp_path, lab, "student-stripped", ["control-same-data", "control-other"])).findings
+    findings = _run_reusing(_case(tmp_path, lab, "student-stripped", ["control-same-data", "control-other"]), student_case)
     assert findings is not None
     # It never refuses, so whether it refuses what the teacher refuses cannot be measured: said, not p = 1.
     [u] = [u for u in findings.uninformative if u.test_id == "refusal-decision-agreement"]
