@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from provenance.report.errors import KeyFileError
+from provenance.report.keys import write_private
 
 #: Environment variable that holds a PKCS#12 file's passphrase (never a command-line argument).
 PASSPHRASE_ENV = "PROVENANCE_PKCS12_PASSPHRASE"
@@ -88,15 +89,6 @@ class SigningIdentity:
             )
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.chmod(tmp, 0o600)
-    tmp.replace(path)
-
-
 def make_self_signed(
     path: str | Path,
     *,
@@ -142,8 +134,7 @@ def make_self_signed(
     )
     encryption = serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
     data = pkcs12.serialize_key_and_certificates(name.strip().encode(), key, certificate, None, encryption)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _write_private(path, data)
+    write_private(path, data)
     path.with_name(path.name + ".crt").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     return SigningIdentity(key, certificate)
 

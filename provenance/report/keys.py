@@ -30,6 +30,17 @@ def fingerprint(key: Ed25519PublicKey | bytes) -> str:
     return "SHA256:" + hashlib.sha256(raw).hexdigest()[:32]
 
 
+def write_private(path: Path, data: bytes) -> None:
+    """Write secret bytes readable by the owner only (mode 0600), atomically (temp file, rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.chmod(tmp, 0o600)  # umask cannot widen it, but an existing tmp file kept its mode
+    tmp.replace(path)
+
+
 def generate_key(path: str | Path, *, force: bool = False) -> Ed25519PublicKey:
     """Write a new Ed25519 private key (PEM, PKCS#8, mode 0600) and its ``.pub`` beside it."""
     path = Path(path)
@@ -37,13 +48,7 @@ def generate_key(path: str | Path, *, force: bool = False) -> Ed25519PublicKey:
         raise KeyFileError(f"{path} already exists", hint="choose another path, or pass --force to replace the key")
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
-    os.chmod(tmp, 0o600)  # umask cannot widen it, but an existing tmp file kept its mode
-    tmp.replace(path)
+    write_private(path, pem)
     public = key.public_key()
     pub_pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     path.with_name(path.name + ".pub").write_bytes(pub_pem)
