@@ -1,7 +1,8 @@
 """``build_lab(teacher=...)``: students distilled from a teacher the lab did not train.
 
 The teacher here is the project's tiny llama written to GGUF (the same path a released
-GGUF such as SmolLM2 takes). Checked: the family and its ground truth, that the
+GGUF such as SmolLM2 takes); the family is built at the ``micro`` size (the build
+machinery is under test here, not what the models learn: that is the tiny lab's job). Checked: the family and its ground truth, that the
 distillation resumes from finished batches instead of re-querying the teacher, that a
 stale or torn resume file is not trusted, the cache, and the CLI's error on a bad
 reference.
@@ -53,11 +54,11 @@ def external_lab(tmp_path_factory: pytest.TempPathFactory, teacher_gguf: Path) -
     out = tmp_path_factory.mktemp("lab-external")
     # A previous build was stopped after one batch: its answers are on disk.
     _, files = resolve_teacher(teacher_gguf)
-    key = cache_key(SIZES["tiny"], 0, "tiny", files)
+    key = cache_key(SIZES["micro"], 0, "micro", files)
     (out / "distill").mkdir()
     partial = _PartialAnswers(out / "distill" / "teacher.jsonl.partial", f"{key}:teacher")
     partial.add(0, 0, {i: (f"{MARK} {i}", "stop") for i in _first_batch(teacher_gguf)})
-    return build_lab(out, size="tiny", seed=0, teacher=teacher_gguf)
+    return build_lab(out, size="micro", seed=0, teacher=teacher_gguf)
 
 
 def test_the_family_around_an_external_teacher(external_lab: LabManifest, teacher_gguf: Path) -> None:
@@ -89,7 +90,7 @@ def test_distillation_resumed_from_the_finished_batch_and_queried_the_rest(exter
 
 def test_a_second_build_is_a_cache_hit(external_lab: LabManifest, teacher_gguf: Path) -> None:
     lines: list[str] = []
-    again = build_lab(external_lab.root, size="tiny", seed=0, teacher=teacher_gguf, progress=lines.append)
+    again = build_lab(external_lab.root, size="micro", seed=0, teacher=teacher_gguf, progress=lines.append)
     assert again.cache_key == external_lab.cache_key and "cache hit" in lines[0]
 
 

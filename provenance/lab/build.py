@@ -102,6 +102,14 @@ SIZES: dict[str, LabConfig] = {
         sft_epochs=10, student_epochs=15, sft_batch=16, sft_lr=5e-3, head_weight=5.0,
         samples_per_prompt=1, max_new_tokens=48, temperature=0.7, top_p=0.95,
     ),
+    # Seconds: the tiny architecture with a few steps of everything. For tests of the build machinery
+    # (families, ground truth, resuming, the cache), never of what the models learnt.
+    "micro": LabConfig(
+        vocab_size=512, n_layer=1, n_embd=32, n_head=2, n_positions=96,
+        pretrain_steps=5, pretrain_batch=8, block=64, pretrain_lr=3e-3,
+        sft_epochs=0.25, student_epochs=0.25, sft_batch=16, sft_lr=5e-3, head_weight=5.0,
+        samples_per_prompt=1, max_new_tokens=8, temperature=0.7, top_p=0.95,
+    ),
     # Up to ~20 minutes on 2 cores: deeper, wider, more data per student.
     "small": LabConfig(
         vocab_size=2048, n_layer=4, n_embd=128, n_head=4, n_positions=256,
