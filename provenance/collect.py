@@ -25,7 +25,7 @@ import gc
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +33,9 @@ from provenance.backends import Backend, BatchInterrupted, Capability, ModelIden
 from provenance.case import Case, ModelSpec
 from provenance.errors import ContextWindowError, EvidenceStoreError
 from provenance.evidence import EvidenceStore
-from provenance.planning import PlannedRequest, deployment_params, suite_params
-from provenance.probes import load_suite
+from provenance.campaign import DEFAULT_PAIRS, campaign_probes, campaign_summary
+from provenance.planning import PlannedRequest, deployment_params, generation_params
+from provenance.probes import Probe, ProbeSuite, load_suite
 from provenance.suites import SUITES
 
 #: Called as on_progress(done, total, label) after every stored or cached response.
@@ -81,22 +82,50 @@ def _key(request_fields: dict[str, Any]) -> str:
     return EvidenceStore.request_key(**request_fields)
 
 
+def _answers_suite(case: Case, model: ModelSpec, suite_name: str) -> bool:
+    """Whether ``model`` answers ``suite_name``'s probes in this case."""
+    role = case.spec.role_of(model.name)
+    if suite_name in SUITES and not SUITES[suite_name].collects:
+        return False  # analysis-only suites read the other suites' answers
+    if suite_name == "membership":  # the logged answers, their twins, and the compared models' own answers
+        return role in ("campaign", "suspect", "control") or model.name == case.spec.campaign_teacher().name
+    if role == "campaign":
+        return False
+    # a reference model only writes reference text for cross-likelihood
+    return role != "reference" or suite_name in SCORED_SUITES
+
+
+def suite_probes(case: Case, suite_name: str, spec: Any) -> tuple[ProbeSuite, tuple[Probe, ...]]:  # noqa: ANN401
+    """A suite's probe file and the probes this case asks (its ``limit``).
+
+    The membership suite's probes are a seeded sample of the campaign's logged prompts.
+    """
+    if suite_name == "membership":
+        campaign = case.spec.campaign
+        suite = campaign_probes(case.model_path(campaign.as_model()), case.spec.case.seed)
+        return suite, suite.limited(spec.limit or DEFAULT_PAIRS)
+    suite = load_suite(spec.probes or suite_name)
+    return suite, suite.limited(spec.limit)
+
+
+def case_models(case: Case) -> list[ModelSpec]:
+    """Every model collection asks: the case's models, and the campaign's logged exchanges when tested."""
+    campaign = case.spec.campaign
+    tested = campaign is not None and "membership" in case.spec.enabled_suites()
+    return [*case.spec.models(), *([campaign.as_model()] if tested else [])]
+
+
 def plan_generation(case: Case, model: ModelSpec, model_key: str) -> Iterator[PlannedRequest]:
     """Every (suite, probe, sample) this model must answer, in a stable order."""
-    from provenance.suites import SUITES
-
-    reference_only = case.spec.role_of(model.name) == "reference"
     for suite_name, spec in case.spec.enabled_suites().items():
-        if suite_name in SUITES and not SUITES[suite_name].collects:
-            continue  # analysis-only suites read the other suites' answers
-        if reference_only and suite_name not in SCORED_SUITES:
-            continue  # a reference model only writes reference text for cross-likelihood
-        suite = load_suite(spec.probes or suite_name)
-        params = suite_params(spec, model)
+        if not _answers_suite(case, model, suite_name):
+            continue
+        suite, probes = suite_probes(case, suite_name, spec)
+        params = generation_params(case.spec, suite_name, spec, model)
         recorded = {**params.to_dict(), **deployment_params(model)}
         for sample in range(spec.samples):
             seed = case.spec.case.seed + sample
-            for probe in suite.limited(spec.limit):
+            for probe in probes:
                 fields = {
                     "model_key": model_key,
                     "method": "generate",
@@ -339,6 +368,14 @@ class _Collector:
             raise failure
 
 
+def _campaign_identity(case: Case, identity: ModelIdentity) -> ModelIdentity:
+    """The campaign file's identity with what the report says of the campaign (volume, span, the scan's accounts)."""
+    campaign = case.spec.campaign
+    scan = case.directory / campaign.scan if campaign.scan else None
+    summary = campaign_summary(case.model_path(campaign.as_model()), scan, campaign.rank)
+    return replace(identity, details={**identity.details, "campaign": summary})
+
+
 def collect(
     case: Case,
     *,
@@ -371,14 +408,23 @@ def _collect(case: Case, summary: CollectionSummary, spec: Any, on_progress: Pro
              backend_factory: BackendFactory, reuse: list[EvidenceStore]) -> CollectionSummary:
     with EvidenceStore.open(case.evidence_path, case.id) as store:
         identities: dict[str, tuple[ModelIdentity, str]] = {}
-        for model in spec.models():
+        models = case_models(case)
+        for model in models:
             identity = identify_model(model, case.model_path(model))
+            if case.spec.role_of(model.name) == "campaign":
+                identity = _campaign_identity(case, identity)
             identities[model.name] = (identity, store.register_model(identity.to_dict()))
-        generation = {m.name: list(plan_generation(case, m, identities[m.name][1])) for m in spec.models()}
+        generation = {m.name: list(plan_generation(case, m, identities[m.name][1])) for m in models}
         scorers = [*spec.control, spec.suspect]
-        sources = [*spec.teacher, *spec.reference, *spec.control]
+        logged = models[len(spec.models()):]  # the campaign, when the membership suite runs
+        sources = [*logged, *spec.teacher, *spec.reference, *spec.control]
         teachers = frozenset(t.name for t in spec.teacher)
-        scored = {m.name: [r for r in generation[m.name] if r.suite.name in SCORED_SUITES] for m in sources}
+        # What the scorers score: reference and teacher answers (cross-likelihood); the logged
+        # answers and the campaign teacher's fresh twins (membership).
+        scored = {m.name: [r for r in generation[m.name]
+                           if r.suite.name in SCORED_SUITES or (r.suite.name == "membership" and m.name not in
+                                                                {c.name for c in spec.control})]
+                  for m in sources}
         summary.planned = sum(len(v) for v in generation.values()) + sum(
             len(scored[src.name]) for scorer in scorers for src in sources if src.name != scorer.name
         )
@@ -393,7 +439,7 @@ def _collect(case: Case, summary: CollectionSummary, spec: Any, on_progress: Pro
                         out.append((request, str(row.response["text"])))
             return out
 
-        for model in [*spec.teacher, *spec.reference]:
+        for model in [*logged, *spec.teacher, *spec.reference]:
             if not collector.run_model(model, identities[model.name][0], generation[model.name]):
                 return summary
         asked: dict[str, set[str]] = {}

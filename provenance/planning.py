@@ -8,7 +8,7 @@ watermark suite's reading mode), so neither has to import the other.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from provenance.backends import GenerationParams
@@ -68,6 +68,20 @@ def suite_params(spec: SuiteSpec, model: ModelSpec | None = None) -> GenerationP
     )
 
 
+def generation_params(case_spec: Any, suite: str, spec: SuiteSpec, model: ModelSpec) -> GenerationParams:  # noqa: ANN401
+    """The settings ``model`` answers ``suite`` under in this case.
+
+    The suite's settings with the model's own, except in the membership suite: there
+    the suite's settings are the *campaign's* (its teacher samples fresh twins with
+    them), and the suspect and controls answer each logged prompt greedily (their most
+    likely answer), unless the case deploys them with a temperature of their own.
+    """
+    params = suite_params(spec, model)
+    if suite == "membership" and case_spec.role_of(model.name) in ("suspect", "control") and model.temperature is None:
+        params = replace(params, temperature=0.0, top_p=1.0)
+    return params
+
+
 def deployed_as_now(case_spec: Any) -> Callable[[Any, str], bool]:  # noqa: ANN401 - CaseFile, EvidenceRow
     """A filter: was this stored row asked under the settings the case file names *now*?
 
@@ -80,7 +94,7 @@ def deployed_as_now(case_spec: Any) -> Callable[[Any, str], bool]:  # noqa: ANN4
     """
     models = {m.name: m for m in case_spec.models()}
     suites = case_spec.enabled_suites()
-    generation = {(name, suite): {**suite_params(spec, model).to_dict(), **deployment_params(model)}
+    generation = {(name, suite): {**generation_params(case_spec, suite, spec, model).to_dict(), **deployment_params(model)}
                   for name, model in models.items() for suite, spec in suites.items()}  # fmt: skip
     deployment = {name: deployment_params(model) for name, model in models.items()}
 

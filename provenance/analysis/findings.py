@@ -81,5 +81,7 @@ class Findings(_Frozen):
     uninformative: list[UninformativeFinding] = []
     #: Each control's capability beside the suspect's (``provenance.analysis.capability``).
     capability: dict[str, Any] = {}
+    #: The campaign the membership suite tested (volume, time span, the scan's accounts), from its stored identity.
+    campaign: dict[str, Any] | None = None
     warnings: list[str]
     software: dict[str, str]

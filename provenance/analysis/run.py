@@ -158,6 +158,8 @@ def analyze(case: Case) -> Findings:
             seed=spec.case.seed,
             watermark=watermark_for(case, teacher.name),
             references=references,
+            campaign=spec.campaign.name if spec.campaign else None,
+            campaign_teacher=spec.campaign_teacher().name if spec.campaign else None,
         )
         for teacher in spec.teacher
     ]
@@ -188,9 +190,20 @@ def analyze(case: Case) -> Findings:
         skipped=evaluation.skipped,
         uninformative=evaluation.uninformative,
         capability=capability.to_dict(),
+        campaign=_campaign(view, spec),
         warnings=list(view.warnings) + capability.warnings + reference_quality_warnings(evaluation.tests),
         software=_software(),
     )
+
+
+def _campaign(view: EvidenceView, spec: object) -> dict | None:
+    """What the evidence recorded of the tested campaign (its identity's summary), if the case tests one."""
+    campaign = getattr(spec, "campaign", None)
+    if campaign is None or campaign.name not in view.identities:
+        return None
+    identity = view.identities[campaign.name]
+    return {"name": campaign.name, "teacher": spec.campaign_teacher().name,  # type: ignore[attr-defined]
+            **(identity.get("details") or {}).get("campaign", {})}
 
 
 def write_findings(findings: Findings, path: str | Path) -> Path:

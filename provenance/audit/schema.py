@@ -81,6 +81,9 @@ class AuditFile(_Strict):
     @field_validator("suites")
     @classmethod
     def _known_suites(cls, suites: dict[str, SuiteSpec]) -> dict[str, SuiteSpec]:
+        if "membership" in suites:
+            raise ValueError("the membership suite tests one campaign's logged exchanges: run it in a case file with "
+                             "[campaign], not in an audit")
         return check_suite_names(suites)
 
     @model_validator(mode="after")

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from provenance import config, framing
 
-SUITE_NAMES = ("identity", "refusal", "distribution", "errors", "style", "watermark")
+SUITE_NAMES = ("identity", "refusal", "distribution", "errors", "style", "watermark", "membership")
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 
@@ -248,6 +248,27 @@ class ReportSpec(_Strict):
     tsa_timeout_s: float = Field(default=30.0, gt=0, le=600, description="seconds to wait for the time-stamping authority")
 
 
+class CampaignSpec(_Strict):
+    """An extraction campaign's logged exchanges, from the teacher vendor's logs (``[campaign]``).
+
+    The transcript a ``provenance traffic scan`` exported (or any transcript file of
+    prompt / logged response); the ``membership`` suite asks whether the suspect was
+    trained on these very exchanges. Its rows enter the evidence like a transcript
+    model's, named ``name``, with the file's SHA-256 and each line number.
+    """
+
+    name: str = Field(default="campaign", pattern=_ID_PATTERN, description="name the logged exchanges go by in the evidence")
+    path: str = Field(min_length=1, description="transcript JSONL of the campaign's exchanges; relative to the case file")
+    teacher: str | None = Field(default=None, description="the teacher the campaign queried (default: the first teacher)")
+    scan: str | None = Field(default=None, min_length=1,
+                             description="campaigns.json of the traffic scan that found it (accounts, time span, score)")
+    rank: int | None = Field(default=None, ge=1, description="the campaign's rank in that campaigns.json")
+
+    def as_model(self) -> ModelSpec:
+        """The campaign as a transcript model: what collection asks and the evidence records."""
+        return ModelSpec(name=self.name, backend="transcript", path=self.path, batch_size=256)
+
+
 class CaseFile(_Strict):
     """A whole case file (``case.toml``)."""
 
@@ -266,6 +287,7 @@ class CaseFile(_Strict):
     budget: Budget = Field(default_factory=Budget)
     watermark: list[WatermarkSpec] = Field(default_factory=list, description="teachers' watermark schemes ([[watermark]])")
     report: ReportSpec = Field(default_factory=ReportSpec)
+    campaign: CampaignSpec | None = Field(default=None, description="a campaign's logged exchanges, for the membership suite")
 
     @field_validator("suites")
     @classmethod
@@ -274,7 +296,7 @@ class CaseFile(_Strict):
 
     @model_validator(mode="after")
     def _unique_names(self) -> CaseFile:
-        names = [m.name for m in self.models()]
+        names = [m.name for m in self.models()] + ([self.campaign.name] if self.campaign else [])
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"model names must be unique; repeated: {', '.join(duplicates)}")
@@ -285,7 +307,35 @@ class CaseFile(_Strict):
                 raise ValueError(f"[[watermark]] names teacher {name!r}, which is not a teacher of this case")
         if len(set(marked)) != len(marked):
             raise ValueError("at most one [[watermark]] table per teacher")
+        self._check_membership(teachers)
         return self
+
+    def _check_membership(self, teachers: list[str]) -> None:
+        membership = self.suites.get("membership")
+        if membership is not None and membership.enabled and self.campaign is None:
+            raise ValueError("the membership suite needs a [campaign] table (the campaign's logged exchanges)")
+        if self.campaign is None:
+            return
+        if self.campaign.teacher is not None and self.campaign.teacher not in teachers:
+            raise ValueError(f"[campaign] names teacher {self.campaign.teacher!r}, which is not a teacher of this case")
+        if (self.campaign.scan is None) != (self.campaign.rank is None):
+            raise ValueError("[campaign] scan and rank go together (the campaigns.json and the campaign's rank in it)")
+        if membership is not None and membership.enabled:
+            teacher = self.campaign_teacher()
+            temperature = teacher.temperature if teacher.temperature is not None else membership.temperature
+            if temperature == 0:
+                raise ValueError(
+                    "the membership suite samples fresh twins of the logged answers: set [suites.membership] "
+                    "temperature (and top_p, max_new_tokens) to the settings the campaign's answers were sampled with; "
+                    "greedy decoding gives no twins"
+                )
+            if membership.samples != 1:
+                raise ValueError("the membership suite takes one twin per logged answer: samples must be 1")
+
+    def campaign_teacher(self) -> ModelSpec:
+        """The teacher the campaign queried: the one ``[campaign] teacher`` names, else the first."""
+        name = self.campaign.teacher if self.campaign is not None and self.campaign.teacher else self.teacher[0].name
+        return next(t for t in self.teacher if t.name == name)
 
     def watermark_of(self, teacher: str) -> WatermarkSpec | None:
         """The watermark the teacher ``teacher`` applies, if the case names one."""
@@ -296,6 +346,8 @@ class CaseFile(_Strict):
         return [self.suspect, *self.teacher, *self.control, *self.reference]
 
     def role_of(self, name: str) -> str:
+        if self.campaign is not None and name == self.campaign.name:
+            return "campaign"
         if name == self.suspect.name:
             return "suspect"
         if any(m.name == name for m in self.teacher):

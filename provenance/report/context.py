@@ -70,6 +70,11 @@ SCIENTIFIC_BASIS: dict[str, list[str]] = {
         "Shifted-null bootstrap test (Hall & Wilson 1991, Biometrics 47:757)",
     ],
     "style": ["Stylometric attribution of model outputs (Sun et al. 2025, arXiv:2502.12150); descriptive here"],
+    "membership": [
+        "Membership inference against models trained on given records (Shokri et al. 2017, IEEE S&P; Carlini et al. 2022, IEEE S&P, Membership Inference Attacks From First Principles)",
+        "Non-members drawn from the members' own distribution, else membership tests measure distribution shift (Duan et al. 2024, COLM, Do Membership Inference Attacks Work on Large Language Models?)",
+        "Sign-flip permutation test of paired differences (Good 2005; Phipson & Smyth 2010, SAGMB 9:39); intersection-union test (Berger 1982, Technometrics 24:295)",
+    ],
     "watermark": [
         "Green-list watermark and its z-test (Kirchenbauer et al. 2023, ICML)",
         "Watermark radioactivity in distilled students (Sander et al. 2024, NeurIPS; Gu et al. 2024, ICLR, On the learnability of watermarks)",
@@ -215,6 +220,28 @@ def exhibits_for(suite: str, tests: Sequence[TestFinding], view: EvidenceView, s
                 }
             )
     return out
+
+
+MEMBERSHIP_EXHIBIT_RULE = (
+    "For the membership suite, the exhibits are the {k} tested logged prompts on which the suspect's own answer shares the "
+    "largest fraction of words with the logged answer, each beside the teacher's fresh twin and the suspect's answer."
+)
+
+
+def membership_exhibits(tests: Sequence[TestFinding], view: EvidenceView, suspect: str, campaign: str,
+                        teacher: str) -> list[dict[str, Any]]:
+    """Logged answer, fresh twin and the suspect's own answer side by side (MEMBERSHIP_EXHIBIT_RULE)."""
+    cited = {row for t in tests for row in t.evidence_rows}
+    logged = view.first_answers(campaign, "membership")
+    twins = view.first_answers(teacher, "membership")
+    mine = view.first_answers(suspect, "membership")
+    candidates = sorted((-_jaccard(mine[p].text, logged[p].text), p) for p in set(mine) & set(logged) & set(twins)
+                        if logged[p].row_id in cited)
+    return [{"suite": "membership", "teacher": teacher, "probe_id": p, "prompt": logged[p].prompt,
+             "overlap": f"{-overlap:.2f}", "suspect": _answer(mine[p], suspect, "suspect"),
+             "teacher_answer": _answer(twins[p], teacher, "fresh twin from teacher"),
+             "logged": _answer(logged[p], campaign, "logged by the campaign"), "control": None}
+            for overlap, p in candidates[:EXHIBITS_PER_SUITE]]
 
 
 def _probe_set(rows: Sequence[EvidenceRow], suite: str) -> dict[str, Any]:
@@ -365,8 +392,10 @@ def build_context(findings: Findings, case: Case, rows: Sequence[EvidenceRow], v
                 "skipped": [s.reason for s in findings.skipped if s.suite == suite],
                 "basis": SCIENTIFIC_BASIS.get(suite, []),
                 "uninformative": [u for u in findings.uninformative if u.suite == suite],
-                "exhibits": exhibits_for(suite, tests, view, suspect, controls,
-                                         sorted({u.teacher for u in findings.uninformative if u.suite == suite})),
+                "exhibits": (membership_exhibits(tests, view, suspect, findings.campaign["name"], findings.campaign["teacher"])
+                             if suite == "membership" and findings.campaign else
+                             exhibits_for(suite, tests, view, suspect, controls,
+                                          sorted({u.teacher for u in findings.uninformative if u.suite == suite}))),
             }
         )
 
@@ -384,7 +413,9 @@ def build_context(findings: Findings, case: Case, rows: Sequence[EvidenceRow], v
         "controls": controls,
         "models": model_rows,
         "suites": suites,
-        "exhibit_rule": EXHIBIT_RULE.format(k=EXHIBITS_PER_SUITE),
+        "exhibit_rule": EXHIBIT_RULE.format(k=EXHIBITS_PER_SUITE)
+        + (" " + MEMBERSHIP_EXHIBIT_RULE.format(k=EXHIBITS_PER_SUITE) if findings.campaign else ""),
+        "campaign": findings.campaign,
         "calibration": calibration,
         "power_svg": _power_svg(calibration),
         "skipped": findings.skipped,

@@ -6,6 +6,7 @@ from provenance.suites.base import Suite, SuiteContext, SuiteSkipped, SuiteTest,
 from provenance.suites.distribution import DistributionSuite
 from provenance.suites.errors import ErrorsSuite
 from provenance.suites.identity import IdentitySuite
+from provenance.suites.membership import MembershipSuite
 from provenance.suites.refusal import RefusalSuite
 from provenance.suites.style import StyleSuite
 from provenance.suites.watermark import WatermarkSuite
@@ -13,7 +14,8 @@ from provenance.suites.watermark import WatermarkSuite
 #: Every suite that can be analysed, by name.
 SUITES: dict[str, Suite] = {
     suite.name: suite for suite in (
-        IdentitySuite(), RefusalSuite(), DistributionSuite(), ErrorsSuite(), StyleSuite(), WatermarkSuite()
+        IdentitySuite(), RefusalSuite(), DistributionSuite(), ErrorsSuite(), StyleSuite(), WatermarkSuite(),
+        MembershipSuite(),
     )
 }
 

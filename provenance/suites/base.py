@@ -55,6 +55,9 @@ class SuiteContext:
     watermark: Any = None
     #: Models outside the comparison whose answers are reference text for cross-likelihood.
     references: tuple[str, ...] = ()
+    #: The campaign's logged exchanges (their model name in the evidence) and the teacher it queried.
+    campaign: str | None = None
+    campaign_teacher: str | None = None
 
     def reference_sources(self, control: str) -> tuple[str, ...]:
         """Whose answers are reference text when the suspect is compared with ``control``.

@@ -191,15 +191,20 @@ def _campaign(log: _Log, rng: random.Random, kind: str, *, accounts: int, prefix
 
 
 def write_log(out_dir: Path, seed: int = 0, *, teacher: Any = None, scale: float = 1.0,  # noqa: ANN401 - a Backend
-              max_new_tokens: int = 16) -> dict[str, Any]:  # fmt: skip
-    """Write ``log.jsonl`` (time order) and ``truth.json``; responses from ``teacher`` when given."""
+              max_new_tokens: int = 16, temperature: float = 0.0, top_p: float = 1.0) -> dict[str, Any]:  # fmt: skip
+    """Write ``log.jsonl`` (time order) and ``truth.json``; responses from ``teacher`` when given.
+
+    ``temperature`` / ``top_p``: how the teacher's answers are sampled (greedy by default;
+    a membership lab needs sampled answers, as a public API gives by default), recorded
+    in ``truth.json`` so the model-side case can ask for twins with the same settings.
+    """
     from provenance.backends.base import GenerationParams
 
     log = simulate(seed, scale=scale)
     records = sorted(log.records, key=lambda r: r["timestamp"])
     if teacher is not None:
         prompts = sorted({r["messages"][-1]["content"] for r in records})
-        params = GenerationParams(max_new_tokens=max_new_tokens)
+        params = GenerationParams(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p)
         answers = {p: g.text for p, g in zip(prompts, teacher.generate(prompts, params, seed))}
     else:
         answers = {}
@@ -212,6 +217,7 @@ def write_log(out_dir: Path, seed: int = 0, *, teacher: Any = None, scale: float
             record["usage"] = {"prompt_tokens": len(prompt.split()), "completion_tokens": len(response.split())}
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     truth = {"seed": seed, "release_dates": [RELEASE.isoformat()], "accounts": log.truth,
-             "exchanges": len(records), "teacher": getattr(getattr(teacher, "identity", None), "name", None)}  # fmt: skip
+             "exchanges": len(records), "teacher": getattr(getattr(teacher, "identity", None), "name", None),
+             "sampling": {"max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p}}  # fmt: skip
     (out_dir / "truth.json").write_text(json.dumps(truth, indent=1), encoding="utf-8")
     return truth

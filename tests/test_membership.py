@@ -1,0 +1,189 @@
+"""Membership: the suspect prefers the exact answers a campaign logged over fresh twins.
+
+The statistic is checked on simulated preferences where the answer is known both
+ways; the suite end to end on real tiny models: a student fine-tuned on a campaign's
+logged answers (found), and the hard control, a student of the *same teacher's other
+answers* to the same prompts (not found), through collection, analysis and the report.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from provenance.case import CaseFile, load_case
+from provenance.stats import StatsInputError
+from provenance.stats.membership import NO_PREFERENCE, membership_test
+
+FAST = dict(n_permutations=199, n_resamples=0)
+ALPHA = 0.05
+RUNS = 200
+FPR_LIMIT = ALPHA + 2.5 * np.sqrt(ALPHA * (1 - ALPHA) / RUNS)
+
+
+def test_membership_test_rejects_when_the_suspect_prefers_the_logged_answers() -> None:
+    rng = np.random.default_rng(0)
+    ps = [membership_test(rng.normal(0.7, 1, 80), {"c": rng.normal(0, 1, 80)}, seed=rng, **FAST).p_value
+          for _ in range(30)]
+    assert np.mean(np.array(ps) <= 0.01) >= 0.9
+
+
+def test_membership_test_holds_its_false_positive_rate_when_nobody_trained_on_the_log() -> None:
+    rng = np.random.default_rng(1)
+    ps = [membership_test(rng.normal(0, 1, 60), {"c": rng.normal(0, 1, 60)}, seed=rng, **FAST).p_value
+          for _ in range(RUNS)]
+    assert np.mean(np.array(ps) <= ALPHA) <= FPR_LIMIT
+
+
+def test_twins_sampled_otherwise_than_the_log_do_not_make_a_finding_when_controls_prefer_the_log_too() -> None:
+    # Greedy logged answers against sampled twins: every model prefers the logged side.
+    rng = np.random.default_rng(2)
+    ps, alone = [], []
+    for _ in range(RUNS):
+        shift = rng.normal(0.5, 1, 60)  # shared by every model on the same pair
+        result = membership_test(shift + rng.normal(0, 0.3, 60), {"c": shift + rng.normal(0, 0.3, 60)}, seed=rng, **FAST)
+        ps.append(result.p_value)
+        alone.append(result.details["control_alone"]["c"]["p_value"])
+    assert np.mean(np.array(ps) <= ALPHA) <= FPR_LIMIT
+    assert np.mean(np.array(alone) <= ALPHA) > 0.9  # the control's own test shows the mismatch
+
+
+def test_membership_test_reports_each_comparison_and_refuses_bad_input() -> None:
+    result = membership_test(np.full(20, 0.2) + np.linspace(-0.1, 0.1, 20), {"c": np.zeros(20)}, seed=0, **FAST)
+    assert [c["control"] for c in result.details["per_control"]] == [NO_PREFERENCE, "c"]
+    assert result.p_value == max(c["p_value"] for c in result.details["per_control"])
+    assert result.details["suspect_prefers_logged_share"] == 1.0
+    with pytest.raises(StatsInputError):
+        membership_test(np.zeros(20), {"c": np.zeros(19)}, seed=0)
+    with pytest.raises(StatsInputError):
+        membership_test(np.zeros(20), {NO_PREFERENCE: np.zeros(20)}, seed=0)
+
+
+def _case_text(root: Path, suspect: Path, teacher: Path, controls: list[Path], campaign: Path, *, limit: int = 60,
+               temperature: float = 1.0, extra: str = "") -> str:
+    control_tables = "".join(f'\n[[control]]\nname = "{c.name}"\npath = "{c}"\nbatch_size = 64\n' for c in controls)
+    return textwrap.dedent(f"""\
+        [case]
+        id = "membership-test"
+        title = "membership"
+        analyst = "pytest"
+        seed = 5
+
+        [suspect]
+        name = "suspect"
+        path = "{suspect}"
+        batch_size = 64
+
+        [[teacher]]
+        name = "teacher"
+        path = "{teacher}"
+        batch_size = 64
+        """) + control_tables + textwrap.dedent(f"""
+        [campaign]
+        path = "{campaign}"
+        {extra}
+        [suites.membership]
+        limit = {limit}
+        temperature = {temperature}
+        max_new_tokens = 32
+        """)
+
+
+def _validate(text: str) -> CaseFile:
+    import tomllib
+
+    return CaseFile.model_validate(tomllib.loads(text))
+
+
+def test_the_case_file_names_what_the_membership_suite_needs(tmp_path: Path) -> None:
+    a = tmp_path / "m"
+    good = _case_text(tmp_path, a, a, [a], a)
+    assert _validate(good).role_of("campaign") == "campaign"
+    with pytest.raises(ValidationError, match="greedy decoding gives no twins"):
+        _validate(_case_text(tmp_path, a, a, [a], a, temperature=0.0))
+    with pytest.raises(ValidationError, match="needs a \\[campaign\\] table"):
+        _validate(good.split("[campaign]")[0] + "[suites.membership]\ntemperature = 1.0\n")
+    with pytest.raises(ValidationError, match="not a teacher of this case"):
+        _validate(_case_text(tmp_path, a, a, [a], a, extra='teacher = "nobody"'))
+    with pytest.raises(ValidationError, match="scan and rank go together"):
+        _validate(_case_text(tmp_path, a, a, [a], a, extra='scan = "campaigns.json"'))
+
+
+@pytest.fixture(scope="module")
+def membership_world(lab, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:  # noqa: ANN001
+    """A campaign of the lab teacher's sampled answers, its student, and a student of the teacher's other answers."""
+    from provenance.lab import data_files
+    from provenance.lab.membership import distil, teacher_answers, write_transcript
+
+    root = tmp_path_factory.mktemp("membership")
+    teacher, base = lab.path("teacher"), lab.path("control-other")
+    prompts = [r["prompt"] for r in data_files.distill_prompts()]
+    random.Random(0).shuffle(prompts)
+    prompts = prompts[:60]
+    sampling = dict(temperature=1.0, top_p=1.0, max_new_tokens=32)
+    logged = teacher_answers(teacher, prompts, seed=11, **sampling)
+    others = teacher_answers(teacher, prompts, seed=12, **sampling)
+    campaign = write_transcript(root / "campaign.jsonl", [
+        {"prompt": p, "response": a, "model": "aurora-1", "timestamp": f"2026-03-09T03:{i // 60:02d}:{i % 60:02d}Z",
+         "source": f"log.jsonl line {i + 1} (account acct-{i % 3})"} for i, (p, a) in enumerate(zip(prompts, logged))])
+    distil(base, list(zip(prompts, logged)), root / "campaign-student", epochs=20, seed=1)
+    distil(base, list(zip(prompts, others)), root / "same-teacher-student", epochs=20, seed=2)
+    scan = root / "campaigns.json"
+    scan.write_text(json.dumps({"campaigns": [{"rank": 1, "score": 30.5, "flagged": True, "accounts": ["acct-0", "<b>acct-1</b>"],
+                                               "account_count": 2, "requests": 60, "separate_payers": 2}]}), encoding="utf-8")
+    return {"root": root, "teacher": teacher, "campaign": campaign, "scan": scan,
+            "campaign-student": root / "campaign-student", "same-teacher-student": root / "same-teacher-student",
+            "independent": lab.path("control-same-data")}
+
+
+def _run(world: dict[str, Path], suspect: str, controls: list[str], name: str) -> tuple:  # noqa: ANN401
+    from provenance import api
+
+    directory = world["root"] / name
+    directory.mkdir()
+    extra = f'scan = "{world["scan"]}"\nrank = 1\n'
+    (directory / "case.toml").write_text(_case_text(directory, world[suspect], world["teacher"],
+                                                    [world[c] for c in controls], world["campaign"], extra=extra))
+    case = load_case(directory)
+    api.collect(case)
+    findings, _ = api.analyze(case)
+    return case, findings, {t.test_id: t for t in findings.tests}
+
+
+def test_a_student_of_the_campaign_is_found_and_the_report_shows_logged_answer_twin_and_suspect(membership_world) -> None:  # noqa: ANN001
+    from pypdf import PdfReader
+
+    from provenance import api
+    from provenance.evidence import EvidenceStore
+
+    case, findings, tests = _run(membership_world, "campaign-student", ["same-teacher-student", "independent"], "found")
+    likelihood = tests["logged-vs-twin-likelihood"]
+    assert likelihood.result["p_value"] < 1e-3 and likelihood.reject
+    assert findings.verdicts[0].supports_derivation
+    alone = likelihood.result["details"]["control_alone"]
+    assert set(alone) == {"same-teacher-student", "control-same-data"}
+    assert all(a["p_value"] > 0.01 for a in alone.values())  # neither control learnt these answers
+    # The logged exchanges are evidence rows with the file's hash and line numbers, stored before analysis.
+    with EvidenceStore.open_existing(case.evidence_path, case.id) as store:
+        logged = [r for r in store.rows() if (r.extra or {}).get("model_name") == "campaign"]
+    meta = logged[0].extra["response_meta"]
+    assert len(logged) == 60 and meta["transcript_line"] >= 1
+    assert meta["transcript_sha256"] == findings.campaign["sha256"]
+    assert findings.campaign["scan"]["account_count"] == 2 and findings.campaign["exchanges"] == 60
+    report = api.render_report(case)
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(report.pdf_path).pages).lower().split())
+    assert "the campaign tested" in text and "30.5" in text  # the campaign and its scan score
+    assert "logged by the campaign" in text and "fresh twin from teacher" in text  # the exhibits side by side
+    assert "<b>acct-1</b>" not in report.html_path.read_text(encoding="utf-8")  # log content is escaped
+
+
+def test_a_student_of_the_same_teachers_other_answers_is_not_found(membership_world) -> None:  # noqa: ANN001
+    _, findings, tests = _run(membership_world, "same-teacher-student", ["independent"], "not-found")
+    for test in tests.values():
+        assert test.result["p_value"] > 0.01 and not test.reject
