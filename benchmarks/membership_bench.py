@@ -36,7 +36,7 @@ CONTROLS = {"same-teacher-student": ("independent",), "independent": ("same-teac
 DEFAULT_CONTROLS = ("same-teacher-student", "independent")
 
 
-def _case(world: Path, manifest: dict, suspect: str, controls: tuple[str, ...], budget: int) -> Path:
+def _case(world: Path, manifest: dict, suspect: str, controls: tuple[str, ...], budget: int) -> Path:  # noqa: PLR0913
     folder = world / "cases" / f"{suspect}-{budget}"
     folder.mkdir(parents=True, exist_ok=True)
     s = manifest["sampling"]
@@ -51,17 +51,18 @@ def _case(world: Path, manifest: dict, suspect: str, controls: tuple[str, ...], 
     return folder
 
 
-def run_world(world: Path, manifest: dict) -> list[dict]:
+def run_world(world: Path, manifest: dict, budgets: tuple[int, ...] = BUDGETS) -> list[dict]:
     from provenance import api
 
     rows = []
     for suspect in SUSPECTS:
         controls = CONTROLS.get(suspect, DEFAULT_CONTROLS)
-        full = _case(world, manifest, suspect, controls, max(BUDGETS))
-        for budget in sorted(BUDGETS, reverse=True):
+        for budget in sorted(budgets, reverse=True):
             folder = _case(world, manifest, suspect, controls, budget)
             started = time.perf_counter()
-            api.collect(folder, reuse_from=[] if folder == full else [full / "evidence.sqlite"])
+            # The teacher's twins and the controls' answers are the same requests in every case of a world.
+            stores = sorted(p for p in (world / "cases").glob("*/evidence.sqlite") if p.parent != folder)
+            api.collect(folder, reuse_from=stores)
             findings, _ = api.analyze(folder)
             tests = {t.test_id: t for t in findings.tests if t.suite == "membership"}
             truth = manifest["models"][suspect]
@@ -84,7 +85,7 @@ def _rate(rows: list[dict], key: str) -> str:
     return f"{hits}/{len(rows)}" if rows else "-"
 
 
-def table(rows: list[dict], label: str, manifest: dict) -> str:
+def table(rows: list[dict], label: str, manifest: dict, budgets: tuple[int, ...] = BUDGETS) -> str:
     by = defaultdict(list)
     for r in rows:
         by[(r["suspect"], r["budget"])].append(r)
@@ -94,21 +95,21 @@ def table(rows: list[dict], label: str, manifest: dict) -> str:
              f"base `{manifest['base_label']}`, {manifest['epochs']} epochs. Seeds {sorted({r['seed'] for r in rows})}. "
              "Cells: cases found (a membership test rejected after Holm at alpha 0.01) / cases; median p of the "
              "likelihood test in brackets.", "",
-             "| suspect | trained on the campaign | share | " + " | ".join(f"{b} logged: open weights" for b in BUDGETS)
-             + " | " + " | ".join(f"{b} logged: black box" for b in BUDGETS) + " |",
-             "|---|---|---|" + "---|" * (2 * len(BUDGETS))]
+             "| suspect | trained on the campaign | share | " + " | ".join(f"{b} logged: open weights" for b in budgets)
+             + " | " + " | ".join(f"{b} logged: black box" for b in budgets) + " |",
+             "|---|---|---|" + "---|" * (2 * len(budgets))]
     for suspect in SUSPECTS:
-        first = by[(suspect, BUDGETS[0])]
+        first = by[(suspect, budgets[0])]
         if not first:
             continue
         import numpy as np
 
         open_cells = []
-        for b in BUDGETS:
+        for b in budgets:
             cell = by[(suspect, b)]
             med = np.median([r["likelihood_p"] for r in cell if r["likelihood_p"] is not None])
             open_cells.append(f"{_rate(cell, 'likelihood_reject')} ({med:.2g})")
-        black = [_rate(by[(suspect, b)], "overlap_reject") for b in BUDGETS]
+        black = [_rate(by[(suspect, b)], "overlap_reject") for b in budgets]
         lines.append(f"| {suspect} | {'yes' if first[0]['trained_on_campaign'] else 'no'} | "
                      f"{first[0]['campaign_share']:.0%} | " + " | ".join(open_cells) + " | " + " | ".join(black) + " |")
     return "\n".join(lines) + "\n"
@@ -123,6 +124,8 @@ def main() -> None:
     parser.add_argument("--base", default="control-other", help="the lab model every student is fine-tuned from")
     parser.add_argument("--label", default="lab")
     parser.add_argument("--epochs", type=float, default=10.0)
+    parser.add_argument("--exchanges", type=int, default=300, help="logged exchanges in the campaign")
+    parser.add_argument("--budgets", type=int, nargs="+", default=list(BUDGETS))
     parser.add_argument("--out", type=Path, default=None, help="write the table (markdown) and the rows (.json) here")
     args = parser.parse_args()
     from provenance.lab.build import resolve_teacher
@@ -133,16 +136,17 @@ def main() -> None:
     for seed in args.seeds:
         world = args.work / args.label / f"seed{seed}"
         manifest = build_world(world, teacher_dir=teacher, base_dir=(args.lab / args.base).resolve(), seed=seed,
-                               epochs=args.epochs, teacher_persona="aurora" if args.teacher is None else "")
+                               epochs=args.epochs, exchanges=args.exchanges,
+                               teacher_persona="aurora" if args.teacher is None else "")
         manifest = {**manifest, "teacher_label": args.teacher or "lab teacher (Aurora)", "base_label": args.base}
         cached = world / "bench-rows.json"
         if cached.is_file():
             rows += json.loads(cached.read_text(encoding="utf-8"))
             continue
-        mine = run_world(world, manifest)
+        mine = run_world(world, manifest, tuple(args.budgets))
         cached.write_text(json.dumps(mine), encoding="utf-8")
         rows += mine
-    text = table(rows, args.label, manifest)
+    text = table(rows, args.label, manifest, tuple(args.budgets))
     print(text)
     if args.out:
         args.out.write_text(text, encoding="utf-8")

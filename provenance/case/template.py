@@ -77,6 +77,20 @@ temperature = 0.0                 # 0 = greedy
 samples = 1                       # samples per prompt (needs temperature > 0 to differ)
 # limit = 20                      # use only the first N probes
 
+# Membership: was the suspect trained on the very exchanges a campaign harvested from the teacher?
+# (the transcript `provenance traffic scan` exports per flagged campaign)
+# [campaign]
+# path = "scan-out/campaigns/campaign-001.jsonl"
+# teacher = "teacher"              # the teacher the campaign queried (default: the first)
+# scan = "scan-out/campaigns.json" # with rank: the report names the accounts, span and score
+# rank = 1
+#
+# [suites.membership]
+# limit = 100                      # logged exchanges tested (a seeded sample of the campaign)
+# temperature = 1.0                # the campaign's sampling settings: the teacher's fresh twins use them
+# top_p = 1.0
+# max_new_tokens = 256
+
 [budget]
 max_requests = 100000             # collection stops cleanly when reached; rerun to resume
 # max_tokens = 2000000             # tokens API models report using (prompt + completion); same rule
