@@ -30,6 +30,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from provenance.stats.membership import NO_PREFERENCE
+
 BUDGETS = (25, 50, 100, 300)
 SUSPECTS = ("campaign-student-100", "campaign-student-30", "campaign-student-10", "same-teacher-student", "independent")
 CONTROLS = {"same-teacher-student": ("independent",), "independent": ("same-teacher-student",)}
@@ -75,6 +77,9 @@ def run_world(world: Path, manifest: dict, budgets: tuple[int, ...] = BUDGETS) -
                 **{f"{k}_reject": bool(t and t.reject) for k, t in
                    (("likelihood", tests.get("logged-vs-twin-likelihood")), ("overlap", tests.get("logged-vs-twin-overlap")))},
                 "pairs": (tests["logged-vs-twin-likelihood"].result["n"]["pairs"] if "logged-vs-twin-likelihood" in tests else None),
+                # The exchangeability test alone (against no preference), before the guard against every control.
+                "zero_p": (next(c["p_value"] for c in tests["logged-vs-twin-likelihood"].result["details"]["per_control"]
+                                if c["control"] == NO_PREFERENCE) if "logged-vs-twin-likelihood" in tests else None),
             })
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     return rows
@@ -93,8 +98,9 @@ def table(rows: list[dict], label: str, manifest: dict, budgets: tuple[int, ...]
              f"Teacher `{manifest['teacher_label']}`; campaign of {manifest['campaign']['exchanges']} logged exchanges sampled at "
              f"temperature {manifest['sampling']['temperature']} ({manifest['sampling']['max_new_tokens']} new tokens at most); "
              f"base `{manifest['base_label']}`, {manifest['epochs']} epochs. Seeds {sorted({r['seed'] for r in rows})}. "
-             "Cells: cases found (a membership test rejected after Holm at alpha 0.01) / cases; median p of the "
-             "likelihood test in brackets.", "",
+             "Cells: cases found (a membership test rejected after Holm at alpha 0.01) / cases; in brackets the "
+             "median p of the likelihood test, then the median p of its exchangeability comparison alone (against no "
+             "preference, without the guard against every control).", "",
              "| suspect | trained on the campaign | share | " + " | ".join(f"{b} logged: open weights" for b in budgets)
              + " | " + " | ".join(f"{b} logged: black box" for b in budgets) + " |",
              "|---|---|---|" + "---|" * (2 * len(budgets))]
@@ -108,7 +114,8 @@ def table(rows: list[dict], label: str, manifest: dict, budgets: tuple[int, ...]
         for b in budgets:
             cell = by[(suspect, b)]
             med = np.median([r["likelihood_p"] for r in cell if r["likelihood_p"] is not None])
-            open_cells.append(f"{_rate(cell, 'likelihood_reject')} ({med:.2g})")
+            zero = np.median([r["zero_p"] for r in cell if r.get("zero_p") is not None] or [float("nan")])
+            open_cells.append(f"{_rate(cell, 'likelihood_reject')} ({med:.2g}; {zero:.2g})")
         black = [_rate(by[(suspect, b)], "overlap_reject") for b in budgets]
         lines.append(f"| {suspect} | {'yes' if first[0]['trained_on_campaign'] else 'no'} | "
                      f"{first[0]['campaign_share']:.0%} | " + " | ".join(open_cells) + " | " + " | ".join(black) + " |")
