@@ -30,8 +30,6 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from provenance.stats.membership import NO_PREFERENCE
-
 BUDGETS = (25, 50, 100, 300)
 SUSPECTS = ("campaign-student-100", "campaign-student-30", "campaign-student-10", "same-teacher-student", "independent")
 CONTROLS = {"same-teacher-student": ("independent",), "independent": ("same-teacher-student",)}
@@ -77,9 +75,10 @@ def run_world(world: Path, manifest: dict, budgets: tuple[int, ...] = BUDGETS) -
                 **{f"{k}_reject": bool(t and t.reject) for k, t in
                    (("likelihood", tests.get("logged-vs-twin-likelihood")), ("overlap", tests.get("logged-vs-twin-overlap")))},
                 "pairs": (tests["logged-vs-twin-likelihood"].result["n"]["pairs"] if "logged-vs-twin-likelihood" in tests else None),
-                # The exchangeability test alone (against no preference), before the guard against every control.
-                "zero_p": (next(c["p_value"] for c in tests["logged-vs-twin-likelihood"].result["details"]["per_control"]
-                                if c["control"] == NO_PREFERENCE) if "logged-vs-twin-likelihood" in tests else None),
+                # The development design (seeds 1-3): the suspect had to beat every control too (max p).
+                "beyond_p": (max([t.result["p_value"]] + [c["p_value"] for c in t.result["details"]["beyond_control"].values()])
+                             if (t := tests.get("logged-vs-twin-likelihood")) else None),
+                "uninformative": sorted(u.test_id for u in findings.uninformative if u.suite == "membership"),
             })
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     return rows
@@ -99,8 +98,8 @@ def table(rows: list[dict], label: str, manifest: dict, budgets: tuple[int, ...]
              f"temperature {manifest['sampling']['temperature']} ({manifest['sampling']['max_new_tokens']} new tokens at most); "
              f"base `{manifest['base_label']}`, {manifest['epochs']} epochs. Seeds {sorted({r['seed'] for r in rows})}. "
              "Cells: cases found (a membership test rejected after Holm at alpha 0.01) / cases; in brackets the "
-             "median p of the likelihood test, then the median p of its exchangeability comparison alone (against no "
-             "preference, without the guard against every control).", "",
+             "median p of the likelihood test, then the median p had the suspect also had to beat every control (the "
+             "design of the development run).", "",
              "| suspect | trained on the campaign | share | " + " | ".join(f"{b} logged: open weights" for b in budgets)
              + " | " + " | ".join(f"{b} logged: black box" for b in budgets) + " |",
              "|---|---|---|" + "---|" * (2 * len(budgets))]
@@ -114,8 +113,10 @@ def table(rows: list[dict], label: str, manifest: dict, budgets: tuple[int, ...]
         for b in budgets:
             cell = by[(suspect, b)]
             med = np.median([r["likelihood_p"] for r in cell if r["likelihood_p"] is not None])
-            zero = np.median([r["zero_p"] for r in cell if r.get("zero_p") is not None] or [float("nan")])
-            open_cells.append(f"{_rate(cell, 'likelihood_reject')} ({med:.2g}; {zero:.2g})")
+            zero = np.median([r["beyond_p"] for r in cell if r.get("beyond_p") is not None] or [float("nan")])
+            guarded = sum("logged-vs-twin-likelihood" in r.get("uninformative", []) for r in cell)
+            open_cells.append(f"{_rate(cell, 'likelihood_reject')} ({med:.2g}; {zero:.2g})"
+                              + (f", {guarded} uninformative" if guarded else ""))
         black = [_rate(by[(suspect, b)], "overlap_reject") for b in budgets]
         lines.append(f"| {suspect} | {'yes' if first[0]['trained_on_campaign'] else 'no'} | "
                      f"{first[0]['campaign_share']:.0%} | " + " | ".join(open_cells) + " | " + " | ".join(black) + " |")
@@ -133,6 +134,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=float, default=10.0)
     parser.add_argument("--exchanges", type=int, default=300, help="logged exchanges in the campaign")
     parser.add_argument("--budgets", type=int, nargs="+", default=list(BUDGETS))
+    parser.add_argument("--traffic-scale", type=float, default=None,
+                        help="take the campaign from a scanned simulated log of this scale instead of lab prompts")
     parser.add_argument("--out", type=Path, default=None, help="write the table (markdown) and the rows (.json) here")
     args = parser.parse_args()
     from provenance.lab.build import resolve_teacher
@@ -143,7 +146,7 @@ def main() -> None:
     for seed in args.seeds:
         world = args.work / args.label / f"seed{seed}"
         manifest = build_world(world, teacher_dir=teacher, base_dir=(args.lab / args.base).resolve(), seed=seed,
-                               epochs=args.epochs, exchanges=args.exchanges,
+                               epochs=args.epochs, exchanges=args.exchanges, traffic_scale=args.traffic_scale,
                                teacher_persona="aurora" if args.teacher is None else "")
         manifest = {**manifest, "teacher_label": args.teacher or "lab teacher (Aurora)", "base_label": args.base}
         cached = world / "bench-rows.json"

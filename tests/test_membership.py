@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from provenance.case import CaseFile, load_case
 from provenance.stats import StatsInputError
-from provenance.stats.membership import NO_PREFERENCE, membership_test
+from provenance.stats.membership import membership_test
 
 FAST = dict(n_permutations=199, n_resamples=0)
 ALPHA = 0.05
@@ -41,32 +41,42 @@ def test_membership_test_holds_its_false_positive_rate_when_nobody_trained_on_th
     assert np.mean(np.array(ps) <= ALPHA) <= FPR_LIMIT
 
 
-def test_twins_sampled_otherwise_than_the_log_do_not_make_a_finding_when_controls_prefer_the_log_too() -> None:
+def test_twins_sampled_otherwise_than_the_log_are_caught_by_the_guard() -> None:
     # Greedy logged answers against sampled twins: every model prefers the logged side.
     rng = np.random.default_rng(2)
-    ps, alone = [], []
+    findings, guarded = [], []
     for _ in range(RUNS):
         shift = rng.normal(0.5, 1, 60)  # shared by every model on the same pair
         result = membership_test(shift + rng.normal(0, 0.3, 60), {"c": shift + rng.normal(0, 0.3, 60)}, seed=rng, **FAST)
-        ps.append(result.p_value)
-        alone.append(result.details["control_alone"]["c"]["p_value"])
-    assert np.mean(np.array(ps) <= ALPHA) <= FPR_LIMIT
-    assert np.mean(np.array(alone) <= ALPHA) > 0.9  # the control's own test shows the mismatch
+        exchangeable = result.details["guard"]["exchangeable"]
+        findings.append(result.p_value <= ALPHA and exchangeable)
+        guarded.append(not exchangeable)
+    assert np.mean(findings) <= FPR_LIMIT  # the suspect's own test rejects, but the guard stops it
+    assert np.mean(guarded) > 0.9
+
+
+def test_the_guard_holds_still_when_the_twins_are_exchangeable() -> None:
+    rng = np.random.default_rng(3)
+    flags = [not membership_test(rng.normal(0.5, 1, 60), {"a": rng.normal(0, 1, 60), "b": rng.normal(0, 1, 60)},
+                                 seed=rng, **FAST).details["guard"]["exchangeable"] for _ in range(RUNS)]
+    assert np.mean(flags) <= FPR_LIMIT  # a student of the campaign is not turned uninformative more than 5 % of the time
 
 
 def test_membership_test_reports_each_comparison_and_refuses_bad_input() -> None:
-    result = membership_test(np.full(20, 0.2) + np.linspace(-0.1, 0.1, 20), {"c": np.zeros(20)}, seed=0, **FAST)
-    assert [c["control"] for c in result.details["per_control"]] == [NO_PREFERENCE, "c"]
-    assert result.p_value == max(c["p_value"] for c in result.details["per_control"])
+    rng = np.random.default_rng(4)
+    result = membership_test(np.full(20, 0.2) + np.linspace(-0.1, 0.1, 20), {"c": rng.normal(0, 0.1, 20)}, seed=0, **FAST)
+    assert result.p_value == 1 / 200 and result.n == {"pairs": 20, "controls": 1}
     assert result.details["suspect_prefers_logged_share"] == 1.0
+    assert set(result.details["beyond_control"]) == set(result.details["control_alone"]) == {"c"}
+    assert membership_test(np.ones(20), None, seed=0, **FAST).details["guard"]["exchangeable"] is None
     with pytest.raises(StatsInputError):
         membership_test(np.zeros(20), {"c": np.zeros(19)}, seed=0)
     with pytest.raises(StatsInputError):
-        membership_test(np.zeros(20), {NO_PREFERENCE: np.zeros(20)}, seed=0)
+        membership_test(np.zeros(20), {"c": np.zeros(20)}, seed=0, guard_alpha=1.5)
 
 
 def _case_text(root: Path, suspect: Path, teacher: Path, controls: list[Path], campaign: Path, *, limit: int = 60,
-               temperature: float = 1.0, extra: str = "") -> str:
+               temperature: float = 1.0, top_p: float = 1.0, extra: str = "") -> str:
     control_tables = "".join(f'\n[[control]]\nname = "{c.name}"\npath = "{c}"\nbatch_size = 64\n' for c in controls)
     return textwrap.dedent(f"""\
         [case]
@@ -91,6 +101,7 @@ def _case_text(root: Path, suspect: Path, teacher: Path, controls: list[Path], c
         [suites.membership]
         limit = {limit}
         temperature = {temperature}
+        top_p = {top_p}
         max_new_tokens = 32
         """)
 
@@ -142,14 +153,15 @@ def membership_world(lab, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
             "independent": lab.path("control-same-data")}
 
 
-def _run(world: dict[str, Path], suspect: str, controls: list[str], name: str) -> tuple:  # noqa: ANN401
+def _run(world: dict[str, Path], suspect: str, controls: list[str], name: str, top_p: float = 1.0) -> tuple:  # noqa: ANN401
     from provenance import api
 
     directory = world["root"] / name
     directory.mkdir()
     extra = f'scan = "{world["scan"]}"\nrank = 1\n'
     (directory / "case.toml").write_text(_case_text(directory, world[suspect], world["teacher"],
-                                                    [world[c] for c in controls], world["campaign"], extra=extra))
+                                                    [world[c] for c in controls], world["campaign"], extra=extra,
+                                                    top_p=top_p))
     case = load_case(directory)
     api.collect(case)
     findings, _ = api.analyze(case)
@@ -187,3 +199,14 @@ def test_a_student_of_the_same_teachers_other_answers_is_not_found(membership_wo
     _, findings, tests = _run(membership_world, "same-teacher-student", ["independent"], "not-found")
     for test in tests.values():
         assert test.result["p_value"] > 0.01 and not test.reject
+
+
+def test_twins_sampled_otherwise_than_the_campaign_make_the_test_uninformative_not_a_finding(membership_world) -> None:  # noqa: ANN001
+    # The campaign sampled at top_p = 1.0; twins at top_p = 0.3 are the teacher's likeliest text, which every
+    # model, trained on the log or not, prefers to the logged answers.
+    _, findings, tests = _run(membership_world, "same-teacher-student", ["campaign-student", "independent"], "mismatch",
+                              top_p=0.3)
+    assert "logged-vs-twin-likelihood" not in tests
+    reasons = {u.test_id: u.reason for u in findings.uninformative}
+    assert "twins were not sampled as the campaign's answers were" in reasons["logged-vs-twin-likelihood"]
+    assert not findings.verdicts[0].supports_derivation

@@ -38,8 +38,9 @@ class MembershipSuite(Suite):
     statistic = (
         "preference for the campaign's logged answers over fresh twins (the teacher's answers to the same prompts "
         "under the campaign's settings): log-likelihood per byte where scoring exists, overlap of the model's own "
-        "answer with each where it does not; sign-flip test against no preference and against every control "
-        "(intersection-union)"
+        "answer with each where it does not; exact one-sided sign-flip test against no preference; the controls' "
+        "pooled preference must show no lean either way (two-sided, 0.05), else the twins are not exchangeable with "
+        "the log and the test is uninformative"
     )
     needs = frozenset({Capability.GENERATE})
 
@@ -111,7 +112,17 @@ class MembershipSuite(Suite):
         prefs = {m: preference(m) for m in models}
         controls = {c: prefs[c] for c in models if c != ctx.suspect}
         result = membership_test(prefs[ctx.suspect], controls, seed=ctx.seed + 13, unit=unit)
-        alone = result.details["control_alone"]
+        alone, guard = result.details["control_alone"], result.details["guard"]
+        if guard["exchangeable"] is False:
+            return Uninformative(
+                self.name, test_id,
+                "the controls, which trained on neither side, prefer one side (pooled mean "
+                f"{guard['mean_preference']:+.4f} {unit}, two-sided p = {guard['p_value']:.3g} < {guard['alpha']}): the "
+                "twins were not sampled as the campaign's answers were; check temperature, top_p, max_new_tokens and "
+                "the teacher's system prompt in the case file against the campaign's settings",
+                {"pairs": len(usable), "suspect p": round(result.p_value, 6),
+                 **{f"mean preference of {c}": round(v["mean_preference"], 4) for c, v in alone.items()}},
+            )
         summary = (
             f"On {len(usable)} logged exchanges of the campaign (a seeded sample; {same} more had a twin identical to "
             f"the logged answer and carry no information), the teacher was asked each prompt again for a fresh twin. "
@@ -119,7 +130,9 @@ class MembershipSuite(Suite):
             f"(mean {prefs[ctx.suspect].mean():+.4f} {unit})"
             + "".join(f"; the control '{c}' on {v['prefers_logged_share']:.0%} (mean {v['mean_preference']:+.4f}, "
                       f"p = {v['p_value']:.3g} alone)" for c, v in alone.items())
-            + ". A model that never saw the logged answers cannot tell them from their twins."
+            + ". A model that never saw the logged answers cannot tell them from their twins"
+            + ("; no control checks that the twins were sampled as the log was." if not controls else
+               f"; the controls together lean neither way (two-sided p = {guard['p_value']:.3g}).")
         )
         rows = sorted({*(logged[p].row_id for p in usable), *(twins[p].row_id for p in usable),
                        *(r for m in models for r in model_rows(m))})
