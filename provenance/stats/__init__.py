@@ -16,6 +16,7 @@ Modules, one job each:
   likelihood   cross_likelihood_test, likelihood_preference_test (capability-invariant)
   matching     token_match_rate_test
   markers      marker_usage_test, attribution_test (teacher-specific phrasing / writing, black box)
+  membership   membership_test (logged answers vs fresh twins: was the suspect trained on a campaign's exchanges?)
   bootstrap    bootstrap_ci
   correction   holm, benjamini_hochberg, correct_family
   combine      combine_pvalues
