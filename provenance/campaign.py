@@ -27,9 +27,22 @@ DEFAULT_PAIRS = 100
 
 
 @lru_cache(maxsize=4)
-def _probes(path: Path, size: int, mtime_ns: int, seed: int) -> ProbeSuite:
-    digest = sha256_file(path)
-    records = read_transcript(path)
+def _read(path: Path, size: int, mtime_ns: int) -> tuple[str, list[tuple[int, Any]]]:
+    """The file's SHA-256 and its validated records, read once per version of the file."""
+    return sha256_file(path), read_transcript(path)
+
+
+def _campaign_file(path: Path) -> tuple[Path, str, list[tuple[int, Any]]]:
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise CaseFileError(f"no campaign file at {path}", hint="[campaign] path names the transcript a traffic scan exported")
+    stat = path.stat()
+    return (path, *_read(path, stat.st_size, stat.st_mtime_ns))
+
+
+def campaign_probes(path: Path, seed: int) -> ProbeSuite:
+    """The campaign's distinct prompts (first logged line of each) in a seeded order; ids are ``line-N``."""
+    path, digest, records = _campaign_file(path)
     first_line: dict[str, int] = {}
     for number, record in records:
         first_line.setdefault(record.prompt, number)
@@ -45,22 +58,13 @@ def _probes(path: Path, size: int, mtime_ns: int, seed: int) -> ProbeSuite:
     )
 
 
-def campaign_probes(path: Path, seed: int) -> ProbeSuite:
-    """The campaign's distinct prompts (first logged line of each) in a seeded order; ids are ``line-N``."""
-    path = Path(path).resolve()
-    if not path.is_file():
-        raise CaseFileError(f"no campaign file at {path}", hint="[campaign] path names the transcript a traffic scan exported")
-    stat = path.stat()
-    return _probes(path, stat.st_size, stat.st_mtime_ns, seed)
-
-
 def campaign_summary(path: Path, scan: Path | None = None, rank: int | None = None) -> dict[str, Any]:
     """What the report says of the campaign: volume, time span, models, and the scan's accounts if given."""
-    records = read_transcript(path)
+    path, digest, records = _campaign_file(path)
     times = sorted(r.timestamp for _, r in records)
     summary: dict[str, Any] = {
         "file": path.name,
-        "sha256": sha256_file(path),
+        "sha256": digest,
         "exchanges": len(records),
         "distinct_prompts": len({r.prompt for _, r in records}),
         "first_logged": times[0],

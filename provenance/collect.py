@@ -421,9 +421,9 @@ def _collect(case: Case, summary: CollectionSummary, spec: Any, on_progress: Pro
         teachers = frozenset(t.name for t in spec.teacher)
         # What the scorers score: reference and teacher answers (cross-likelihood); the logged
         # answers and the campaign teacher's fresh twins (membership).
+        controls = {c.name for c in spec.control}
         scored = {m.name: [r for r in generation[m.name]
-                           if r.suite.name in SCORED_SUITES or (r.suite.name == "membership" and m.name not in
-                                                                {c.name for c in spec.control})]
+                           if r.suite.name in SCORED_SUITES or (r.suite.name == "membership" and m.name not in controls)]
                   for m in sources}
         summary.planned = sum(len(v) for v in generation.values()) + sum(
             len(scored[src.name]) for scorer in scorers for src in sources if src.name != scorer.name
