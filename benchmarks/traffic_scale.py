@@ -5,10 +5,9 @@ Run:
 
 The log comes from the traffic simulator with template responses (no model), every
 population scaled together (benign users, hard negatives, campaigns), so accounts grow
-with exchanges. The scan runs in a child process (the CLI, as an analyst runs it) so its
-peak resident memory is measured apart from the generator's (which holds the whole log
-in memory to sort it by time: the generator, not the scanner, limits this script to a
-few million exchanges on a 23 GB machine).
+with exchanges. The generator spills time-sorted runs to disk and merges them, so its
+memory does not grow with the log. The scan runs in a child process (the CLI, as an
+analyst runs it) so its peak resident memory is measured apart from the generator's.
 """
 
 from __future__ import annotations

@@ -24,7 +24,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from provenance.traffic.features import AccountFeatures, new_lsh, robust_z
+import numpy as np
+
+from provenance.traffic import minhash
+from provenance.traffic.features import NUM_PERM, TEMPLATE_JACCARD, AccountFeatures, robust_z
 
 #: A (prefix, user agent) pair shared by more than this share of accounts links nobody (a big ISP, a browser).
 COMMON_INFRASTRUCTURE = 0.2
@@ -112,15 +115,19 @@ def link_accounts(features: dict[str, AccountFeatures]) -> tuple[dict[str, list[
     for (prefix, agent), members in by_infra.items():
         if 1 < len(members) <= limit:
             join(members, "ip prefix + user agent", f"{prefix}.0/24 with {agent}")
-    lsh = new_lsh()
     with_template = [a for a in accounts if features[a].template_signature is not None
                      and features[a].templatedness >= TEMPLATED and features[a].template_prompts >= MIN_TEMPLATED_PROMPTS]  # fmt: skip
-    for account in with_template:
-        lsh.insert(account, features[account].template_signature)
-    for account in with_template:
-        members = sorted(set(lsh.query(features[account].template_signature)))
-        if len(members) > 1:
-            join(members, "prompt template", f"template of {members[0]}")
+    if len(with_template) > 1:  # LSH candidates: accounts whose template signatures share a band
+        keys = minhash.band_keys(np.stack([features[a].template_signature for a in with_template], axis=1),
+                                 *minhash.lsh_bands(TEMPLATE_JACCARD, NUM_PERM))  # fmt: skip
+        buckets: dict[int, list[str]] = {}
+        for band in keys:
+            for account, key in zip(with_template, band.tolist()):
+                buckets.setdefault(key, []).append(account)
+        for members in buckets.values():
+            if len(members) > 1:
+                members = sorted(members)
+                join(members, "prompt template", f"template of {members[0]}")
     grouped: dict[str, list[str]] = {}
     for account in accounts:
         grouped.setdefault(groups.find(account), []).append(account)

@@ -3,18 +3,20 @@
 Everything that aggregates over rows is SQL (DuckDB runs it out of core and in
 parallel; the same queries run unchanged on a partition of a bigger log).
 Templatedness needs near-duplicate detection, which SQL does not do well: it uses
-MinHash signatures (``datasketch``) over word 3-shingles of a bounded sample of
-each account's prompts, so its cost grows with the number of accounts, not rows.
+MinHash signatures over word 3-shingles of a bounded sample of each account's
+prompts (shingles hashed in SQL, signatures and LSH buckets as array arithmetic in
+``minhash``, datasketch's permutations), so its cost grows with the number of
+accounts, not rows.
 """
 
 from __future__ import annotations
 
-import functools
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 #: Prompts that ask for the reasoning or code a distiller wants most.
 REASONING = r"(step[- ]by[- ]step|think (it )?through|explain your reasoning|show your work|reason carefully|chain of thought)"
@@ -112,55 +114,67 @@ def account_features(con: Any, parquet: Path, release_dates: list[datetime]) -> 
     return features
 
 
-def _shingles(text: str) -> set[bytes]:
-    """Word 3-shingles with every number masked: a template filled with other numbers is the same template."""
-    words = re.sub(r"\d+", "0", text.lower()).split()
-    if len(words) < 3:
-        return {" ".join(words).encode()}
-    return {" ".join(words[i : i + 3]).encode() for i in range(len(words) - 2)}
-
-
-@functools.lru_cache(maxsize=None)
-def lsh_bands(threshold: float = TEMPLATE_JACCARD, num_perm: int = NUM_PERM) -> tuple[int, int]:
-    """The LSH (bands, rows) datasketch finds optimal for ``threshold``; it integrates numerically on every
-    ``MinHashLSH()`` unless given them, which costs more than hashing an account's prompts."""
-    from datasketch import MinHashLSH
-
-    index = MinHashLSH(threshold=threshold, num_perm=num_perm)
-    return index.b, index.r
-
-
-def new_lsh() -> Any:  # noqa: ANN401 - a datasketch MinHashLSH
-    from datasketch import MinHashLSH
-
-    return MinHashLSH(num_perm=NUM_PERM, params=lsh_bands())
+#: Prompts per batch of accounts whose signatures are computed together (bounds memory, not results).
+BATCH_PROMPTS = 50_000
 
 
 def _templatedness(con: Any, features: dict[str, AccountFeatures]) -> None:  # noqa: ANN401
     """Share of an account's sampled prompts that have a near-duplicate among its others (MinHash LSH),
-    and a signature of its commonest template, for linking accounts that share templates."""
-    from datasketch import MinHash
+    and a signature of its commonest template, for linking accounts that share templates.
 
-    # Distinct prompts (a prompt repeated verbatim is not a sweep); one shorter than MIN_WORDS words
-    # (a generic follow-up like "thanks, shorter please", shared by many users) is never templated.
-    sampled = con.execute(f"""
-        SELECT account_id, list(prompt ORDER BY hash(prompt))[1:{SAMPLE}]
-        FROM (SELECT DISTINCT account_id, prompt FROM x) GROUP BY account_id
-    """).fetchall()
-    for account, prompts in sampled:
-        lsh = new_lsh()
-        long = [i for i, prompt in enumerate(prompts) if len(prompt.split()) >= MIN_WORDS]  # short: never templated
-        signatures = MinHash.bulk([list(_shingles(prompts[i])) for i in long], num_perm=NUM_PERM, seed=1)  # shared permutations
-        hashes: dict[int, Any] = dict(zip(long, signatures))
-        for i, signature in hashes.items():
-            lsh.insert(str(i), signature)
-        neighbours = {i: len(lsh.query(h)) - 1 for i, h in hashes.items()}
-        templated = sum(1 for n in neighbours.values() if n > 0)
-        feature = features[account]
-        feature.templatedness = templated / len(prompts) if prompts else 0.0
-        feature.template_prompts = len(prompts)
-        if templated >= 3:  # the most-shared prompt stands for the account's template
-            feature.template_signature = hashes[max(neighbours, key=lambda i: neighbours[i])]
+    Distinct prompts only (a prompt repeated verbatim is not a sweep), at most ``SAMPLE`` per
+    account in a fixed pseudo-random order; one shorter than ``MIN_WORDS`` words (a generic
+    follow-up like "thanks, shorter please", shared by many users) is never templated.
+    Shingles are word 3-grams with every number masked (a template filled with other numbers
+    is the same template), hashed by DuckDB; signatures and buckets are computed for a batch
+    of whole accounts at a time (``minhash``).
+    """
+    from provenance.traffic import minhash
+
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE sampled AS
+        SELECT account_id, dense_rank() OVER (ORDER BY account_id) - 1 AS acct, i, prompt,
+               least(count(*) OVER (PARTITION BY account_id), {SAMPLE}) AS n
+        FROM (SELECT account_id, prompt, row_number() OVER (PARTITION BY account_id ORDER BY hash(prompt), prompt) AS i
+              FROM (SELECT DISTINCT account_id, prompt FROM x))
+        QUALIFY i <= {SAMPLE}
+    """)  # fmt: skip
+    sizes = con.execute("SELECT acct, any_value(account_id), any_value(n) FROM sampled GROUP BY acct ORDER BY acct").fetchall()
+    names = [name for _, name, _ in sizes]
+    for acct, name, n in sizes:
+        features[name].template_prompts = int(n)
+    bands, rows = minhash.lsh_bands(TEMPLATE_JACCARD, NUM_PERM)
+    cumulative = np.cumsum([n for _, _, n in sizes])
+    first = 0
+    while first < len(sizes):
+        last = max(first + 1, int(np.searchsorted(cumulative, (cumulative[first - 1] if first else 0) + BATCH_PROMPTS, side="right")))
+        shingles = con.execute(f"""
+            SELECT acct, i, hash(w[k] || ' ' || w[k + 1] || ' ' || w[k + 2]) & 4294967295 AS h
+            FROM (SELECT acct, i, list_filter(string_split_regex(regexp_replace(lower(prompt), '\\d+', '0', 'g'), '\\s+'),
+                                              lambda t: t <> '') AS w
+                  FROM sampled WHERE acct >= {first} AND acct < {last}),
+                 unnest(range(1, len(w) - 1)) AS shingle(k)
+            WHERE len(w) >= {MIN_WORDS}
+            ORDER BY acct, i
+        """).fetchnumpy()  # fmt: skip
+        batch_first, first = first, last
+        if not len(shingles["h"]):
+            continue
+        prompt_key = shingles["acct"].astype(np.int64) * (SAMPLE + 1) + shingles["i"].astype(np.int64)
+        starts = np.flatnonzero(np.r_[True, prompt_key[1:] != prompt_key[:-1]])
+        owner = shingles["acct"][starts].astype(np.int64)
+        signature = minhash.signatures(shingles["h"], starts, NUM_PERM)
+        shared = minhash.bucket_sizes(minhash.band_keys(signature, bands, rows, salt=owner)).max(axis=0)  # per prompt
+        templated = np.bincount(owner - batch_first, weights=shared >= 2, minlength=last - batch_first)
+        # the account's representative: the prompt in its biggest bucket (first in sample order on ties)
+        order = np.lexsort((np.arange(len(owner)), -shared, owner))
+        leaders = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
+        for prompt in leaders:
+            acct = int(owner[prompt])
+            feature = features[names[acct]]
+            feature.templatedness = float(templated[acct - batch_first]) / feature.template_prompts
+            if templated[acct - batch_first] >= 3:
+                feature.template_signature = signature[:, prompt].copy()
 
 
 def robust_z(values: list[float], floor: float) -> tuple[float, float]:

@@ -56,7 +56,7 @@ def scan(
     started = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    parquet, report = normalise([Path(p) for p in logs], out / "work", strict=strict)
+    parquet, report = normalise([Path(p) for p in logs], out / "work", strict=strict, memory_limit=memory_limit)
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute(f"SET temp_directory = '{(out / 'work' / 'spill').resolve()}'")

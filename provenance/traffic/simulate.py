@@ -21,8 +21,11 @@ from short templates (for scale runs). ``truth.json`` lists every account's kind
 
 from __future__ import annotations
 
+import heapq
 import json
+import os
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -79,11 +82,23 @@ class _Account:
 
 
 class _Log:
-    def __init__(self, rng: random.Random) -> None:
+    """The exchanges as they are simulated (account by account), spilled in time-sorted runs to ``spill``.
+
+    A run of ``run_size`` records is sorted by timestamp and written out, so memory holds one
+    run, whatever the scale; ``sorted_lines`` merges the runs into one time-ordered stream. A
+    stable sort per run and a merge that prefers earlier runs on ties give exactly the order
+    of one stable sort of every record (the log of a seed does not depend on ``run_size``).
+    """
+
+    def __init__(self, rng: random.Random, spill: Path | None = None, run_size: int = 500_000) -> None:
         self.rng = rng
         self.records: list[dict[str, Any]] = []
         self.truth: dict[str, str] = {}
         self.count = 0
+        self.exchanges = 0
+        self.spill = spill
+        self.run_size = run_size
+        self.runs: list[Path] = []
 
     def account(self, kind: str, prefix: str, agent: str, payment: str | None = None, organisation: str | None = None) -> _Account:
         self.count += 1
@@ -99,6 +114,36 @@ class _Log:
             "user_agent": account.agent, "organisation": account.organisation, "payment_id": account.payment,
             "model": "aurora-1", "messages": messages,
         })  # fmt: skip
+        self.exchanges += 1
+        if self.spill is not None and len(self.records) >= self.run_size:
+            self._write_run()
+
+    def _write_run(self) -> None:
+        assert self.spill is not None
+        self.spill.mkdir(parents=True, exist_ok=True)
+        run = self.spill / f"run-{len(self.runs):04d}.jsonl"
+        with open(run, "w", encoding="utf-8") as handle:
+            for record in sorted(self.records, key=lambda r: r["timestamp"]):
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.runs.append(run)
+        self.records.clear()
+
+    def sorted_records(self) -> Iterator[dict[str, Any]]:
+        """Every record in time order (the runs merged; the ones still in memory as the last run)."""
+        if not self.runs:
+            yield from sorted(self.records, key=lambda r: r["timestamp"])
+            return
+        if self.records:
+            self._write_run()
+        handles = [open(run, encoding="utf-8") for run in self.runs]  # noqa: SIM115 - closed below
+        try:
+            streams = [map(json.loads, handle) for handle in handles]
+            yield from heapq.merge(*streams, key=lambda r: r["timestamp"])
+        finally:
+            for handle in handles:
+                handle.close()
+            for run in self.runs:
+                run.unlink(missing_ok=True)
 
 
 def _prefix(rng: random.Random) -> str:
@@ -126,10 +171,13 @@ def _fill(template: str, rng: random.Random) -> str:
     return template.format(a=rng.randint(2, 999), b=rng.randint(2, 999), c=rng.randint(2, 99))
 
 
-def simulate(seed: int = 0, *, scale: float = 1.0) -> _Log:
-    """Every account's exchanges (without responses) and the truth; ``scale`` multiplies the account counts."""
+def simulate(seed: int = 0, *, scale: float = 1.0, spill: Path | None = None) -> _Log:
+    """Every account's exchanges (without responses) and the truth; ``scale`` multiplies the account counts.
+
+    With ``spill`` (a folder), records are kept there in sorted runs instead of memory (``_Log``).
+    """
     rng = random.Random(seed)
-    log = _Log(rng)
+    log = _Log(rng, spill)
     n = lambda k: max(1, round(k * scale))  # noqa: E731
     for _ in range(n(400)):  # benign
         account = log.account("benign", _prefix(rng), rng.choice(_BROWSERS))
@@ -200,24 +248,28 @@ def write_log(out_dir: Path, seed: int = 0, *, teacher: Any = None, scale: float
     """
     from provenance.backends.base import GenerationParams
 
-    log = simulate(seed, scale=scale)
-    records = sorted(log.records, key=lambda r: r["timestamp"])
-    if teacher is not None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log = simulate(seed, scale=scale, spill=out_dir / "simulating")
+    if teacher is not None:  # a teacher-answered log is small: its prompts are read off the sorted stream first
+        records: Any = list(log.sorted_records())
         prompts = sorted({r["messages"][-1]["content"] for r in records})
         params = GenerationParams(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p)
         answers = {p: g.text for p, g in zip(prompts, teacher.generate(prompts, params, seed))}
     else:
-        answers = {}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / "log.jsonl", "w", encoding="utf-8") as handle:
+        records, answers = log.sorted_records(), {}
+    partial = out_dir / "log.jsonl.partial"
+    with open(partial, "w", encoding="utf-8") as handle:
         for record in records:
             prompt = record["messages"][-1]["content"]
             response = answers.get(prompt) or f"Here is a careful answer to: {prompt[:60]}"
             record["response"] = response
             record["usage"] = {"prompt_tokens": len(prompt.split()), "completion_tokens": len(response.split())}
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    os.replace(partial, out_dir / "log.jsonl")
+    if (out_dir / "simulating").is_dir():
+        (out_dir / "simulating").rmdir()
     truth = {"seed": seed, "release_dates": [RELEASE.isoformat()], "accounts": log.truth,
-             "exchanges": len(records), "teacher": getattr(getattr(teacher, "identity", None), "name", None),
+             "exchanges": log.exchanges, "teacher": getattr(getattr(teacher, "identity", None), "name", None),
              "sampling": {"max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p}}  # fmt: skip
     (out_dir / "truth.json").write_text(json.dumps(truth, indent=1), encoding="utf-8")
     return truth
