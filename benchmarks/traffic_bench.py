@@ -31,18 +31,32 @@ def _scan(workdir: Path, seed: int, threshold: float) -> tuple[dict, list, float
     releases = [datetime.fromisoformat(d).replace(tzinfo=None) for d in truth["release_dates"]]
     started = time.perf_counter()
     result = scan([folder / "log.jsonl"], folder / "scan", release_dates=releases, threshold=threshold)
-    return truth["accounts"], result.campaigns, time.perf_counter() - started, result.exchanges
+    return truth, result.campaigns, time.perf_counter() - started, result.exchanges
 
 
 def tune(kinds: dict[str, str], campaigns: list) -> float:
     """Midpoint between the best non-campaign group and the worst all-campaign group (tuning seed only)."""
-    bad = max((c.score for c in campaigns if not any(kinds[a].startswith("campaign") for a in c.accounts)), default=0.0)
-    good = min((c.score for c in campaigns if all(kinds[a].startswith("campaign") for a in c.accounts)), default=bad + 1)
+    eligible = [c for c in campaigns if c.extracts]  # a group that asks for no reasoning or code is never flagged
+    bad = max((c.score for c in eligible if not any(kinds[a].startswith("campaign") for a in c.accounts)), default=0.0)
+    good = min((c.score for c in eligible if all(kinds[a].startswith("campaign") for a in c.accounts)), default=bad + 1)
     return round((bad + good) / 2, 1) if good > bad else round(bad + 0.1, 1)
 
 
-def measure(kinds: dict[str, str], campaigns: list, threshold: float) -> dict:
-    flagged = {a for c in campaigns if c.score >= threshold for a in c.accounts}
+def attribution(operators: dict[str, str], campaigns: list, threshold: float) -> dict:
+    """Do flagged groups match operators? Merged: flagged groups holding two or more operators' accounts;
+    split: operators whose flagged accounts lie in two or more flagged groups."""
+    groups = [{operators[a] for a in c.accounts if a in operators} for c in campaigns if c.extracts and c.score >= threshold]
+    found = {o for g in groups for o in g}
+    return {
+        "operators_found": f"{len(found)}/{len(set(operators.values()))}",
+        "merged_groups": sum(len(g) > 1 for g in groups),
+        "split_operators": sum(sum(o in g for g in groups) > 1 for o in found),
+    }
+
+
+def measure(truth: dict, campaigns: list, threshold: float) -> dict:
+    kinds = truth["accounts"]
+    flagged = {a for c in campaigns if c.extracts and c.score >= threshold for a in c.accounts}
     by_kind = Counter(kinds.values())
     hit = Counter(kinds[a] for a in flagged)
     positives = {a for a, k in kinds.items() if k.startswith("campaign")}
@@ -53,7 +67,8 @@ def measure(kinds: dict[str, str], campaigns: list, threshold: float) -> dict:
         "recall": true / len(positives),
         "fp_rate": (len(flagged) - true) / negatives,
         "by_kind": {k: f"{hit[k]}/{n}" for k, n in sorted(by_kind.items())},
-        "flagged_groups": sum(c.score >= threshold for c in campaigns),
+        "flagged_groups": sum(c.extracts and c.score >= threshold for c in campaigns),
+        **attribution(truth.get("operators", {}), campaigns, threshold),
     }
 
 
@@ -64,23 +79,24 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path(".lab-cache/bench/traffic"))
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    kinds, campaigns, seconds, exchanges = _scan(args.workdir, args.seeds[0], float("inf"))
-    threshold = tune(kinds, campaigns)
-    rows = [(args.seeds[0], "tuning", measure(kinds, campaigns, threshold), seconds, exchanges)]
+    truth, campaigns, seconds, exchanges = _scan(args.workdir, args.seeds[0], float("inf"))
+    threshold = tune(truth["accounts"], campaigns)
+    rows = [(args.seeds[0], "tuning", measure(truth, campaigns, threshold), seconds, exchanges)]
     for seed in [*args.dev, *args.seeds[1:]]:
-        kinds, campaigns, seconds, exchanges = _scan(args.workdir, seed, threshold)
+        truth, campaigns, seconds, exchanges = _scan(args.workdir, seed, threshold)
         split = "development" if seed in args.dev else "held back"
-        rows.append((seed, split, measure(kinds, campaigns, threshold), seconds, exchanges))
+        rows.append((seed, split, measure(truth, campaigns, threshold), seconds, exchanges))
     for row in rows:
         print(json.dumps({"seed": row[0], "split": row[1], **row[2], "seconds": round(row[3], 1)}), flush=True)
     kind_names = sorted(rows[0][2]["by_kind"])
     lines = [f"Threshold (chosen on seed {args.seeds[0]}): campaign score >= {threshold}.", "",
-             "| seed | split | account precision | account recall | false-positive accounts | flagged groups | "
-             + " | ".join(f"flagged {k}" for k in kind_names) + " | exchanges | scan s |",
-             "|---|---|---|---|---|---|" + "---|" * len(kind_names) + "---|---|"]  # fmt: skip
+             "| seed | split | account precision | account recall | false-positive accounts | flagged groups | operators found | "
+             "merged groups | split operators | " + " | ".join(f"flagged {k}" for k in kind_names) + " | exchanges | scan s |",
+             "|---|---|---|---|---|---|---|---|---|" + "---|" * len(kind_names) + "---|---|"]  # fmt: skip
     for seed, split, m, seconds, exchanges in rows:
         lines.append(f"| {seed} | {split} | {m['precision']:.3f} | {m['recall']:.3f} | {m['fp_rate']:.2%} | {m['flagged_groups']} | "
-                     + " | ".join(m["by_kind"][k] for k in kind_names) + f" | {exchanges} | {seconds:.0f} |")
+                     f"{m['operators_found']} | {m['merged_groups']} | {m['split_operators']} | "
+                     + " | ".join(m["by_kind"].get(k, "-") for k in kind_names) + f" | {exchanges} | {seconds:.1f} |")
     table = "\n".join(lines) + "\n"
     print(table)
     if args.out:

@@ -38,12 +38,12 @@ def main() -> None:
     if not log.is_file():
         started = time.perf_counter()
         truth = write_log(folder, seed=args.seed, scale=args.exchanges / PER_SCALE)
-        print(f"generated {truth['exchanges']} exchanges in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        print(f"generated {truth['exchanges']} exchanges in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     else:
         truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "provenance.cli", "traffic", "scan", str(log), "--out", str(folder / "scan"),
-                    "--release", truth["release_dates"][0]], check=True, stdout=subprocess.DEVNULL)
+                    "--release", truth["release_dates"][0]], check=True, stdout=subprocess.DEVNULL)  # stages on stderr
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     campaigns = json.loads((folder / "scan" / "campaigns.json").read_text(encoding="utf-8"))
@@ -53,6 +53,7 @@ def main() -> None:
         "exchanges": truth["exchanges"], "accounts": len(kinds), "log_bytes": log.stat().st_size,
         "scan_seconds": round(seconds, 1), "exchanges_per_second": round(truth["exchanges"] / seconds),
         "peak_rss_mb": round(peak_mb), "duckdb_memory_limit": "2GB (the scan's default)",
+        "stage_seconds": campaigns.get("seconds", {}),
         "flagged_accounts": len(flagged),
         "campaign_accounts_flagged": sum(kinds[a].startswith("campaign") for a in flagged),
         "campaign_accounts": sum(k.startswith("campaign") for k in kinds.values()),

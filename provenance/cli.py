@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -228,7 +229,9 @@ def traffic_scan(
         releases = [datetime.fromisoformat(r.replace("Z", "+00:00")).replace(tzinfo=None) for r in release or []]
     except ValueError:
         raise ProvenanceError(f"--release {release} is not an ISO 8601 time", hint="e.g. --release 2026-03-09T00:00:00Z") from None
-    result = scan(logs, out, release_dates=releases, threshold=DEFAULT_THRESHOLD if threshold is None else threshold, strict=strict)
+    started = time.perf_counter()
+    result = scan(logs, out, release_dates=releases, threshold=DEFAULT_THRESHOLD if threshold is None else threshold, strict=strict,
+                  on_step=lambda name: err.print(f"[{time.perf_counter() - started:6.1f} s] {name}"))  # fmt: skip
     skipped = sum(result.read.skipped.values())
     typer.echo(f"read {result.exchanges} exchanges from {result.accounts} accounts in {result.seconds:.1f} s"
                + (f"; skipped {skipped} bad lines ({dict(result.read.skipped)})" if skipped else ""))  # fmt: skip

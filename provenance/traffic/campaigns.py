@@ -5,8 +5,13 @@ Links (union-find over accounts):
 * the same payment id;
 * the same /24 source prefix *and* the same user agent (a proxy pool run by one
   script), unless that pair is shared by a large part of the population;
-* the same prompt template (MinHash LSH over each account's template signature):
-  accounts that sweep one template belong together however they hide.
+* the same prompt frame (MinHash LSH over each account's frame: the wording its
+  script wraps around every item), checked on the whole signature: accounts that
+  sweep one template belong together however they hide, and operators that sweep
+  the same problem texts in their own wording stay apart;
+* lock-step activity: the same 5-second moments (MinHash LSH over each account's
+  active moments, the first moment of each minute left out, where scheduled jobs
+  fire), so accounts fired by one dispatcher belong together whatever else differs.
 
 A group is scored on what distillers need and ordinary users do not do, each as a
 robust z-score against all accounts (median and MAD, so a campaign minority does
@@ -15,7 +20,11 @@ focus, single-shot requests, machine-regular pacing, activity spread over all 24
 hours, a jump after a release date; plus how many accounts and how many *separate
 payers* hide behind one piece of infrastructure or template. The score is the
 mean over the group's accounts of the positive z-scores (each capped), plus
-``PAYER_WEIGHT`` times log2 of the separate payers behind the group's links. What made the group stand out is reported in words with the numbers.
+``PAYER_WEIGHT`` times log2 of the separate payers behind the group's links. A group is
+flagged when its score reaches the threshold *and* it asks for reasoning or code beyond
+the population (``FOCUS_REQUIRED``): automation of other tasks is regular, templated and
+can span many payers (one product used by many customers) without extracting anything a
+distiller wants. What made the group stand out is reported in words with the numbers.
 """
 
 from __future__ import annotations
@@ -27,7 +36,13 @@ from typing import Any
 import numpy as np
 
 from provenance.traffic import minhash
-from provenance.traffic.features import NUM_PERM, TEMPLATE_JACCARD, AccountFeatures, robust_z
+from provenance.traffic.features import NUM_PERM, AccountFeatures, robust_z
+
+#: Estimated Jaccard similarity of two accounts' active moments above which they act in lock-step.
+LOCKSTEP_JACCARD = 0.5
+#: Estimated Jaccard similarity of two accounts' frames above which one script wrote both (operators that share
+#: stock phrases like "step by step" but not their whole wording stay apart).
+FRAME_JACCARD = 0.8
 
 #: A (prefix, user agent) pair shared by more than this share of accounts links nobody (a big ISP, a browser).
 COMMON_INFRASTRUCTURE = 0.2
@@ -39,6 +54,10 @@ MIN_TEMPLATED_PROMPTS = 10
 PAYER_WEIGHT = 5.0
 #: Cap of one feature's contribution, in robust z units.
 Z_CAP = 6.0
+#: A group is flagged only if it asks for what distillers extract: its reasoning-or-code share at least this many
+#: robust z units above the population. Automation alone (scheduled jobs, app backends, products that send one
+#: template for many customers) is regular, templated and spread over many payers too, but asks for neither.
+FOCUS_REQUIRED = 1.0
 #: Flagging threshold on the campaign score: chosen on the tuning seed of the traffic bench (docs/traffic.md).
 DEFAULT_THRESHOLD = 21.9
 
@@ -60,6 +79,7 @@ class Campaign:
     accounts: list[str]
     score: float
     flagged: bool
+    extracts: bool  # asks for reasoning or code beyond the population (``FOCUS_REQUIRED``): a precondition of flagging
     requests: int
     payers: int
     links: dict[str, list[str]]
@@ -68,7 +88,8 @@ class Campaign:
     last_seen: str = ""
 
     def to_dict(self, rank: int) -> dict[str, Any]:
-        return {"rank": rank, "score": round(self.score, 3), "flagged": self.flagged, "accounts": self.accounts,
+        return {"rank": rank, "score": round(self.score, 3), "flagged": self.flagged, "asks_for_reasoning_or_code": self.extracts,
+                "accounts": self.accounts,
                 "account_count": len(self.accounts), "requests": self.requests, "separate_payers": self.payers,
                 "first_seen": self.first_seen, "last_seen": self.last_seen, "links": self.links, "evidence": self.evidence}  # fmt: skip
 
@@ -117,21 +138,42 @@ def link_accounts(features: dict[str, AccountFeatures]) -> tuple[dict[str, list[
             join(members, "ip prefix + user agent", f"{prefix}.0/24 with {agent}")
     with_template = [a for a in accounts if features[a].template_signature is not None
                      and features[a].templatedness >= TEMPLATED and features[a].template_prompts >= MIN_TEMPLATED_PROMPTS]  # fmt: skip
-    if len(with_template) > 1:  # LSH candidates: accounts whose template signatures share a band
-        keys = minhash.band_keys(np.stack([features[a].template_signature for a in with_template], axis=1),
-                                 *minhash.lsh_bands(TEMPLATE_JACCARD, NUM_PERM))  # fmt: skip
-        buckets: dict[int, list[str]] = {}
-        for band in keys:
-            for account, key in zip(with_template, band.tolist()):
-                buckets.setdefault(key, []).append(account)
-        for members in buckets.values():
-            if len(members) > 1:
-                members = sorted(members)
-                join(members, "prompt template", f"template of {members[0]}")
+    for members in similar_pairs(with_template, [features[a].template_signature for a in with_template], FRAME_JACCARD):
+        join(members, "prompt template", f"frame of {members[0]}")
+    with_moments = [a for a in accounts if features[a].moment_signature is not None]
+    for members in similar_pairs(with_moments, [features[a].moment_signature for a in with_moments], LOCKSTEP_JACCARD):
+        join(members, "lock-step activity", f"{members[0]} and {members[1]}")
     grouped: dict[str, list[str]] = {}
     for account in accounts:
         grouped.setdefault(groups.find(account), []).append(account)
     return grouped, reasons
+
+
+def similar_pairs(names: list[str], signatures: list[Any], threshold: float) -> list[list[str]]:
+    """Pairs of names whose MinHash signatures estimate a Jaccard similarity of at least ``threshold``.
+
+    Candidates come from LSH buckets (any band equal, bands chosen for ``threshold``); each
+    candidate pair is then checked on the whole signature (the share of equal values), so a
+    bucket shared by chance links nobody.
+    """
+    if len(names) < 2:
+        return []
+    stacked = np.stack(signatures, axis=1)
+    buckets: dict[int, list[int]] = {}
+    for band in minhash.band_keys(stacked, *minhash.lsh_bands(threshold, NUM_PERM)):
+        for index, key in enumerate(band.tolist()):
+            buckets.setdefault(key, []).append(index)
+    pairs: set[tuple[int, int]] = set()
+    for members in buckets.values():
+        if len(members) < 2:
+            continue
+        block = stacked[:, members].T  # (members, perms)
+        anchors = members if len(members) <= 200 else members[:1]  # a crowded bucket: every member against its first
+        for anchor in anchors:
+            agree = (block == stacked[:, anchor]).mean(axis=1)
+            pairs.update((min(anchor, other), max(anchor, other)) for other, share in zip(members, agree.tolist())
+                         if other != anchor and share >= threshold)  # fmt: skip
+    return [sorted((names[a], names[b])) for a, b in sorted(pairs)]
 
 
 def score_campaigns(features: dict[str, AccountFeatures], *, threshold: float = DEFAULT_THRESHOLD) -> list[Campaign]:
@@ -160,10 +202,14 @@ def score_campaigns(features: dict[str, AccountFeatures], *, threshold: float = 
         if len(members) > 1:
             evidence.append({"feature": "accounts", "words": f"{len(members)} accounts, {payers} separate payers, linked by "
                              + ", ".join(sorted({k for a in members for k in reasons[a]})), "value": len(members)})
+        extracts = sum(contributions["focus"]) / len(members) >= FOCUS_REQUIRED
+        if not extracts and score >= threshold:
+            evidence.append({"feature": "focus", "words": "not flagged: asks for reasoning or code no more than the population "
+                             "(automation, not extraction, as far as this scan can tell)", "value": None})  # fmt: skip
         links = {kind: sorted({v for a in members for v in reasons[a].get(kind, ())})[:10]
                  for kind in sorted({k for a in members for k in reasons[a]})}  # fmt: skip
         campaigns.append(Campaign(
-            accounts=sorted(members), score=score, flagged=score >= threshold,
+            accounts=sorted(members), score=score, flagged=extracts and score >= threshold, extracts=extracts,
             requests=sum(features[a].requests for a in members), payers=payers, links=links, evidence=evidence,
             first_seen=min(features[a].first_seen for a in members), last_seen=max(features[a].last_seen for a in members),
         ))  # fmt: skip

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 #: Prompts that ask for the reasoning or code a distiller wants most.
-REASONING = r"(step[- ]by[- ]step|think (it )?through|explain your reasoning|show your work|reason carefully|chain of thought)"
+REASONING = r"(step[- ]by[- ]step|every step|think (it )?through|\breasoning\b|show your work|reason carefully|chain of thought)"
 CODE = r"(```|\bdef |\bfunction\b|\bpython\b|\bjavascript\b|\bimplement\b|\bwrite (a |the )?(program|script|function|class)\b)"
 #: Prompts sampled per account for templatedness (bounded cost).
 SAMPLE = 120
@@ -28,6 +28,14 @@ TEMPLATE_JACCARD = 0.5
 NUM_PERM = 64
 #: Prompts shorter than this many words are not considered for templates.
 MIN_WORDS = 8
+#: An account's *frame*: the shingles in at least this share of its templated prompts (its own wording around
+#: whatever it fills in). Operators sweeping the same problem texts differ in their frames.
+FRAME_SHARE = 0.8
+MIN_FRAME_SHINGLES = 3
+#: Lock-step: activity in the same 5-second moments; the first moment of every minute is left out (every
+#: scheduled job fires there), and an account needs this many moments to be compared.
+MOMENT_SECONDS = 5
+MIN_MOMENTS = 20
 
 
 @dataclass
@@ -55,6 +63,8 @@ class AccountFeatures:
     templatedness: float = 0.0
     template_prompts: int = 0
     template_signature: Any = None
+    moments: int = 0
+    moment_signature: Any = None
 
 
 def _sql(path: Path) -> str:
@@ -62,7 +72,8 @@ def _sql(path: Path) -> str:
 
 
 def account_features(con: Any, parquet: Path, release_dates: list[datetime]) -> dict[str, AccountFeatures]:  # noqa: ANN401
-    """Volume, diversity, focus, pacing, sessions, hours, release reaction and infrastructure, per account."""
+    """Volume, diversity, focus, pacing, sessions, hours, release reaction and infrastructure, per account
+    (``templatedness`` then adds the template features to these)."""
     con.execute(f"CREATE OR REPLACE VIEW x AS SELECT * FROM read_parquet('{_sql(parquet)}')")
     releases = ", ".join(f"(TIMESTAMP '{d:%Y-%m-%d %H:%M:%S}')" for d in release_dates) or "(CAST(NULL AS TIMESTAMP))"
     rows = con.execute(f"""
@@ -110,7 +121,6 @@ def account_features(con: Any, parquet: Path, release_dates: list[datetime]) -> 
             ip_prefixes=sorted(p for p in prefixes if p), user_agents=sorted(agents), payment_ids=sorted(payments or []),
             organisations=sorted(orgs or []), first_seen=first, last_seen=last,
         )  # fmt: skip
-    _templatedness(con, features)
     return features
 
 
@@ -118,7 +128,7 @@ def account_features(con: Any, parquet: Path, release_dates: list[datetime]) -> 
 BATCH_PROMPTS = 50_000
 
 
-def _templatedness(con: Any, features: dict[str, AccountFeatures]) -> None:  # noqa: ANN401
+def templatedness(con: Any, features: dict[str, AccountFeatures]) -> None:  # noqa: ANN401
     """Share of an account's sampled prompts that have a near-duplicate among its others (MinHash LSH),
     and a signature of its commonest template, for linking accounts that share templates.
 
@@ -169,12 +179,77 @@ def _templatedness(con: Any, features: dict[str, AccountFeatures]) -> None:  # n
         # the account's representative: the prompt in its biggest bucket (first in sample order on ties)
         order = np.lexsort((np.arange(len(owner)), -shared, owner))
         leaders = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
+        frames = _frame_signatures(shingles["h"], starts, owner, shared >= 2)
         for prompt in leaders:
             acct = int(owner[prompt])
             feature = features[names[acct]]
             feature.templatedness = float(templated[acct - batch_first]) / feature.template_prompts
             if templated[acct - batch_first] >= 3:
-                feature.template_signature = signature[:, prompt].copy()
+                frame = frames.get(acct)
+                feature.template_signature = frame if frame is not None else signature[:, prompt].copy()
+
+
+def _frame_signatures(hashes: np.ndarray, starts: np.ndarray, owner: np.ndarray, templated: np.ndarray) -> dict[int, np.ndarray]:
+    """Per account, the MinHash signature of its frame (the shingles in ``FRAME_SHARE`` of its templated prompts).
+
+    ``hashes[starts[k]:starts[k+1]]`` are prompt k's shingles, ``owner[k]`` its account, ``templated[k]``
+    whether it has a near-duplicate. The frame is what an operator's script wraps around every item
+    (its tags, instructions, format request); the items themselves (problems from a shared dataset,
+    filled numbers) vary from prompt to prompt and fall out of it.
+    """
+    from provenance.traffic import minhash
+
+    lengths = np.diff(np.append(starts, len(hashes)))
+    prompt_of = np.repeat(np.arange(len(starts)), lengths)
+    keep = templated[prompt_of]
+    distinct = np.unique((prompt_of[keep].astype(np.uint64) << np.uint64(32)) | hashes[keep].astype(np.uint64))
+    prompt, shingle = (distinct >> np.uint64(32)).astype(np.int64), distinct & np.uint64(0xFFFFFFFF)
+    pairs, counts = np.unique((owner[prompt].astype(np.uint64) << np.uint64(32)) | shingle, return_counts=True)
+    account = (pairs >> np.uint64(32)).astype(np.int64)
+    accounts, per_account = np.unique(owner[templated], return_counts=True)
+    needed = dict(zip(accounts.tolist(), (FRAME_SHARE * per_account).tolist()))
+    in_frame = counts >= np.array([needed[a] for a in account.tolist()]) if len(account) else np.zeros(0, bool)
+    account, shingle = account[in_frame], pairs[in_frame] & np.uint64(0xFFFFFFFF)
+    if not len(account):
+        return {}
+    first = np.flatnonzero(np.r_[True, account[1:] != account[:-1]])
+    sizes = np.diff(np.append(first, len(account)))
+    signature = minhash.signatures(shingle, first, NUM_PERM)
+    return {int(account[f]): signature[:, k].copy() for k, (f, n) in enumerate(zip(first, sizes)) if n >= MIN_FRAME_SHINGLES}
+
+
+def moments(con: Any, features: dict[str, AccountFeatures]) -> None:  # noqa: ANN401
+    """The signature of the 5-second moments each account was active in (``MOMENT_SECONDS``), for lock-step links.
+
+    Accounts run by one dispatcher send in the same moments however different their
+    infrastructure and prompts; the first moment of every minute is left out, where
+    unrelated scheduled jobs (cron at minute granularity) all fire.
+    """
+    from provenance.traffic import minhash
+
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE moments AS
+        SELECT DISTINCT account_id, CAST(floor(epoch(ts) / {MOMENT_SECONDS}) AS BIGINT) AS m FROM x WHERE second(ts) >= {MOMENT_SECONDS}
+    """)  # fmt: skip
+    counted = con.execute(f"""
+        SELECT account_id, count(*) AS n FROM moments GROUP BY account_id HAVING n >= {MIN_MOMENTS} ORDER BY account_id
+    """).fetchall()  # fmt: skip
+    if not counted:
+        return
+    rows = con.execute("""
+        SELECT i.acct, hash(m) & 4294967295 AS h
+        FROM moments JOIN (SELECT account_id, row_number() OVER (ORDER BY account_id) - 1 AS acct FROM (
+                               SELECT account_id FROM moments GROUP BY account_id HAVING count(*) >= ?)) i USING (account_id)
+        ORDER BY i.acct, h
+    """, [MIN_MOMENTS]).fetchnumpy()  # fmt: skip
+    acct = rows["acct"]
+    first = np.flatnonzero(np.r_[True, acct[1:] != acct[:-1]])
+    signature = minhash.signatures(rows["h"], first, NUM_PERM)
+    for k, (name, n) in enumerate(counted):
+        feature = features[name]
+        feature.moments = int(n)
+        feature.moment_signature = signature[:, k].copy()
+    con.execute("DROP TABLE moments")
 
 
 def robust_z(values: list[float], floor: float) -> tuple[float, float]:

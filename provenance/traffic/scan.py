@@ -15,13 +15,14 @@ import dataclasses
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from provenance.traffic.campaigns import DEFAULT_THRESHOLD, Campaign, score_campaigns
-from provenance.traffic.features import account_features
+from provenance.traffic.features import account_features, moments, templatedness
 from provenance.traffic.logs import ReadReport, normalise
 
 
@@ -35,6 +36,7 @@ class ScanResult:
     exchanges: int
     accounts: int
     seconds: float
+    timings: dict[str, float]
 
     @property
     def flagged(self) -> list[Campaign]:
@@ -49,34 +51,70 @@ def scan(
     threshold: float = DEFAULT_THRESHOLD,
     strict: bool = False,
     memory_limit: str = "2GB",
+    on_step: Callable[[str], None] | None = None,
 ) -> ScanResult:
-    """Find suspected extraction campaigns in exchange logs (JSON Lines or Parquet)."""
+    """Find suspected extraction campaigns in exchange logs (JSON Lines or Parquet).
+
+    ``on_step`` is told the name of each stage as it starts (the CLI prints them: a scan of
+    millions of exchanges takes minutes); each stage's seconds are in the result and in
+    ``campaigns.json``.
+    """
     import duckdb
 
     started = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    parquet, report = normalise([Path(p) for p in logs], out / "work", strict=strict, memory_limit=memory_limit)
+    timings: dict[str, float] = {}
+
+    def step(name: str) -> Any:  # noqa: ANN401 - a context manager
+        return _Step(name, timings, on_step)
+
+    with step("reading and validating the logs"):
+        parquet, report = normalise([Path(p) for p in logs], out / "work", strict=strict, memory_limit=memory_limit)
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute(f"SET temp_directory = '{(out / 'work' / 'spill').resolve()}'")
-    features = account_features(con, parquet, release_dates or [])
-    campaigns = score_campaigns(features, threshold=threshold)
-    exchanges = con.execute("SELECT count(*) FROM x").fetchone()[0]
-    _write_json(out / "accounts.json", {a: _plain(f) for a, f in sorted(features.items())})
-    exports = _export_transcripts(con, campaigns, out / "campaigns")
+    with step("account features"):
+        features = account_features(con, parquet, release_dates or [])
+        exchanges = con.execute("SELECT count(*) FROM x").fetchone()[0]
+    with step("prompt templates (MinHash)"):
+        templatedness(con, features)
+    with step("moments of activity (MinHash)"):
+        moments(con, features)
+    with step("linking and scoring accounts"):
+        campaigns = score_campaigns(features, threshold=threshold)
+    with step("writing campaigns, accounts, page and transcripts"):
+        _write_accounts(out / "accounts.json", features)
+        exports = _export_transcripts(con, campaigns, out / "campaigns")
+        _write_html(con, campaigns, out / "traffic.html", report)
     _write_json(out / "campaigns.json", {
         "exchanges": exchanges, "accounts": len(features), "threshold": threshold,
         "release_dates": [d.isoformat() for d in release_dates or []], "read": report.to_dict(),
+        "seconds": timings,
         "campaigns": [dict(c.to_dict(rank), transcript=exports.get(rank)) for rank, c in enumerate(campaigns, start=1)],
     })  # fmt: skip
-    _write_html(con, campaigns, out / "traffic.html", report)
-    return ScanResult(out, campaigns, report, int(exchanges), len(features), time.perf_counter() - started)
+    return ScanResult(out, campaigns, report, int(exchanges), len(features), time.perf_counter() - started, timings)
+
+
+class _Step:
+    """Times one stage of a scan into ``timings`` and announces it (``on_step``) before it starts."""
+
+    def __init__(self, name: str, timings: dict[str, float], on_step: Callable[[str], None] | None) -> None:
+        self.name, self.timings, self.on_step = name, timings, on_step
+
+    def __enter__(self) -> None:
+        if self.on_step is not None:
+            self.on_step(self.name)
+        self.started = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.timings[self.name] = round(time.perf_counter() - self.started, 2)
 
 
 def _plain(features: Any) -> dict[str, Any]:  # noqa: ANN401
     data = dataclasses.asdict(features)
     data.pop("template_signature", None)
+    data.pop("moment_signature", None)
     return data
 
 
@@ -86,27 +124,43 @@ def _write_json(path: Path, data: Any) -> None:  # noqa: ANN401
     os.replace(tmp, path)
 
 
-def _accounts_sql(accounts: list[str]) -> str:
-    return ", ".join("'" + a.replace("'", "''") + "'" for a in accounts)
+def _write_accounts(path: Path, features: dict[str, Any]) -> None:
+    """``accounts.json`` written account by account (a log of millions of exchanges has hundreds of thousands)."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write("{")
+        for index, account in enumerate(sorted(features)):
+            handle.write(("\n" if not index else ",\n") + json.dumps(account, ensure_ascii=False) + ": "
+                         + json.dumps(_plain(features[account]), ensure_ascii=False, default=str))  # fmt: skip
+        handle.write("\n}\n")
+    os.replace(tmp, path)
+
+
+def _members(con: Any, campaign: Campaign) -> str:  # noqa: ANN401
+    """A temporary table of the campaign's accounts (a hydra has tens of thousands: no literal list in the SQL)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE members AS SELECT unnest(?::VARCHAR[]) AS account_id", [campaign.accounts])
+    return "SELECT account_id FROM members"
 
 
 def _export_transcripts(con: Any, campaigns: list[Campaign], folder: Path) -> dict[int, str]:  # noqa: ANN401
-    """One transcript JSONL per flagged campaign: prompt, response, model, time, and where it was logged."""
+    """One transcript JSONL per flagged campaign: prompt, response, model, time, and where it was logged.
+
+    DuckDB writes the file (a campaign can hold millions of exchanges; nothing is held in Python).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     written = {}
     for rank, campaign in enumerate(campaigns, start=1):
         if not campaign.flagged:
             continue
         path = folder / f"campaign-{rank:03d}.jsonl"
-        rows = con.execute(f"""
-            SELECT prompt, response, model, strftime(ts, '%Y-%m-%dT%H:%M:%S.%gZ'), source, line, account_id
-            FROM x WHERE account_id IN ({_accounts_sql(campaign.accounts)}) ORDER BY ts, source, line
-        """).fetchall()  # noqa: S608 - account ids are quoted
-        with open(path, "w", encoding="utf-8") as handle:
-            for prompt, response, model, when, source, line, account in rows:
-                record = {"prompt": prompt, "response": response, "model": model, "timestamp": when,
-                          "source": f"{source} line {line} (account {account})"}  # fmt: skip
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        tmp = path.with_name(path.name + ".tmp")
+        con.execute(f"""
+            COPY (SELECT prompt, response, model, strftime(ts, '%Y-%m-%dT%H:%M:%S.%gZ') AS timestamp,
+                         source || ' line ' || line || ' (account ' || account_id || ')' AS source
+                  FROM x WHERE account_id IN ({_members(con, campaign)}) ORDER BY ts, x.source, line)
+            TO '{str(tmp.resolve()).replace("'", "''")}' (FORMAT json)
+        """)  # noqa: S608 - our own file name; account ids are bound as a parameter
+        os.replace(tmp, path)
         written[rank] = str(path.relative_to(folder.parent))
     return written
 
@@ -127,11 +181,10 @@ def _write_html(con: Any, campaigns: list[Campaign], path: Path, report: ReadRep
     volume.plot([d for d, _ in daily], [n for _, n in daily], color="#888", label="all accounts")
     for index, (rank, campaign) in enumerate(flagged):
         rows = con.execute(f"""
-            SELECT CAST(ts AS DATE) AS d, count(*) FROM x WHERE account_id IN ({_accounts_sql(campaign.accounts)})
-            GROUP BY d ORDER BY d
+            SELECT CAST(ts AS DATE) AS d, count(*) FROM x WHERE account_id IN ({_members(con, campaign)}) GROUP BY d ORDER BY d
         """).fetchall()  # noqa: S608
         volume.plot([d for d, _ in rows], [n for _, n in rows], label=f"campaign {rank}")
-        times = con.execute(f"SELECT ts FROM x WHERE account_id IN ({_accounts_sql(campaign.accounts)}) USING SAMPLE 2000 ROWS").fetchall()  # noqa: S608
+        times = con.execute(f"SELECT ts FROM x WHERE account_id IN ({_members(con, campaign)}) USING SAMPLE 2000 ROWS").fetchall()  # noqa: S608
         timeline.scatter([t for (t,) in times], [index] * len(times), s=2)
     timeline.set_yticks(range(len(flagged)), [f"campaign {rank}" for rank, _ in flagged])
     timeline.set_title("When each flagged campaign sent requests (sample)")

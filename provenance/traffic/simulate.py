@@ -12,11 +12,16 @@ Who is in it (seeded, so a seed is a reproducible log):
   prefixes, scripted user agents, templated reasoning and code sweeps, regular
   pacing, starting the day after a release); *small clusters* (a few accounts each,
   own prefix and template family); a *slow operator* (accounts on separate prefixes,
-  each under any per-account limit, working hours, but one template family).
+  each under any per-account limit, working hours, but one template family); a
+  *lock-step* operator (accounts with nothing in common, own prefix, browser, payer
+  and template, fired together by one dispatcher at irregular times);
+* and one more hard negative, customers' *scheduled jobs*: unrelated accounts whose
+  cron jobs all fire in the first seconds of the hour (or quarter hour).
 
 Responses come from a real teacher model through its backend when one is given
 (``teacher``), so a campaign's logged answers can distil a lab student; otherwise
-from short templates (for scale runs). ``truth.json`` lists every account's kind.
+from short templates (for scale runs). ``truth.json`` lists every account's kind, and which operator runs each
+campaign account (for attribution).
 """
 
 from __future__ import annotations
@@ -49,6 +54,10 @@ _ASKS = ["Can you help me plan a {t}?", "What should I know about a {t}?", "Give
 _FOLLOW = ["Thanks! Can you make it shorter?", "What about the cost?", "Could you give an example?", "Great, and then?"]
 _BENCH = [f"Question {i}: A train travels {20 + i} km in {1 + i % 4} hours. What is its average speed? Think step by step."
           for i in range(120)]  # fmt: skip
+_REPORTS = ["Daily report for store {a}: summarise sales of {b} units and {c} returns in one paragraph for the manager.",
+            "Write the status line for server {a}: {b} requests served, {c} errors, in a calm and short tone please.",
+            "Summarise the inventory change for warehouse {a}: {b} pallets in, {c} pallets out, flag anything unusual.",
+            "Compose the reminder email for class {a}: homework {b} is due in {c} days, keep it friendly and brief."]
 _REVIEWS = ["The delivery was late but the product works.", "Great value, would buy again.", "Stopped working after a week.",
             "Customer service was helpful.", "Not as described in the listing."]
 _PROBLEMS = [
@@ -94,16 +103,20 @@ class _Log:
         self.rng = rng
         self.records: list[dict[str, Any]] = []
         self.truth: dict[str, str] = {}
+        self.operators: dict[str, str] = {}  # campaign account: which operator runs it
         self.count = 0
         self.exchanges = 0
         self.spill = spill
         self.run_size = run_size
         self.runs: list[Path] = []
 
-    def account(self, kind: str, prefix: str, agent: str, payment: str | None = None, organisation: str | None = None) -> _Account:
+    def account(self, kind: str, prefix: str, agent: str, payment: str | None = None, organisation: str | None = None,
+                operator: str | None = None) -> _Account:  # fmt: skip
         self.count += 1
         account = _Account(f"acct-{self.count:05d}", kind, prefix, agent, payment or f"pay-{self.count:05d}", organisation)
         self.truth[account.account_id] = kind
+        if operator is not None:
+            self.operators[account.account_id] = operator
         return account
 
     def add(self, account: _Account, when: datetime, messages: list[dict[str, str]]) -> None:
@@ -212,24 +225,42 @@ def simulate(seed: int = 0, *, scale: float = 1.0, spill: Path | None = None) ->
                 text = _fill(rng.choice(rng.choice(_SWEEPS)), rng) + " (for our paper's error analysis)"
             log.add(member, when, [{"role": "user", "content": text}])
     _campaign(log, rng, "campaign: hydra", accounts=n(60), prefixes=[_prefix(rng) for _ in range(5)],
-              sweep=_operator_sweep(rng, 5), per_account=(60, 120), start=RELEASE + timedelta(hours=3), days=4, gap=20)  # fmt: skip
+              sweep=_operator_sweep(rng, 5), per_account=(60, 120), start=RELEASE + timedelta(hours=3), days=4, gap=20,
+              operator="hydra")  # fmt: skip
     for cluster in range(n(6)):
         _campaign(log, rng, "campaign: small cluster", accounts=4, prefixes=[_prefix(rng)], sweep=_operator_sweep(rng),
-                  per_account=(40, 80), start=START + timedelta(days=rng.uniform(0, 9)), days=3, gap=45)  # fmt: skip
-    slow = [log.account("campaign: slow operator", _prefix(rng), rng.choice(_BROWSERS)) for _ in range(n(10))]
+                  per_account=(40, 80), start=START + timedelta(days=rng.uniform(0, 9)), days=3, gap=45,
+                  operator=f"small cluster {cluster + 1}")  # fmt: skip
+    slow = [log.account("campaign: slow operator", _prefix(rng), rng.choice(_BROWSERS), operator="slow operator") for _ in range(n(10))]
     slow_sweep = _operator_sweep(rng)
     for account in slow:
         for day in range(DAYS):
             for _ in range(rng.randint(3, 6)):
                 log.add(account, _working_hours(rng, day, 0), [{"role": "user", "content": _fill(rng.choice(slow_sweep), rng)}])
+    # Added after the others, so the accounts and exchanges above are those of earlier versions of a seed.
+    for _ in range(n(5)):  # customers' scheduled jobs: each its own report, all firing at the top of the hour (cron)
+        account = log.account("hard negative: scheduled jobs", _prefix(rng), rng.choice(["python-requests/2.31", "curl/8.5"]))
+        report, every = rng.choice(_REPORTS), rng.choice([30, 60, 120])
+        for tick in range(DAYS * 24 * 60 // every):
+            when = START + timedelta(minutes=tick * every, seconds=rng.uniform(0, 4))
+            log.add(account, when, [{"role": "user", "content": _fill(report, rng)}])
+    for operator in range(n(1)):  # one dispatcher, accounts that share nothing else: own prefix, browser, payer, template
+        accounts = [log.account("campaign: lock-step", _prefix(rng), rng.choice(_BROWSERS), operator=f"lock-step {operator + 1}")
+                    for _ in range(6)]  # fmt: skip
+        sweeps = [_operator_sweep(rng) for _ in accounts]
+        when = START + timedelta(days=rng.uniform(0, 10))
+        for _ in range(300):
+            when += timedelta(seconds=rng.uniform(30, 600))
+            for account, sweep in zip(accounts, sweeps):
+                log.add(account, when + timedelta(seconds=rng.uniform(0, 0.8)), [{"role": "user", "content": _fill(rng.choice(sweep), rng)}])
     return log
 
 
 def _campaign(log: _Log, rng: random.Random, kind: str, *, accounts: int, prefixes: list[str], sweep: list[str],
-              per_account: tuple[int, int], start: datetime, days: float, gap: float) -> None:  # fmt: skip
+              per_account: tuple[int, int], start: datetime, days: float, gap: float, operator: str) -> None:  # fmt: skip
     agent = rng.choice(_SCRIPTED_AGENTS)
     for _ in range(accounts):
-        account = log.account(kind, rng.choice(prefixes), agent)
+        account = log.account(kind, rng.choice(prefixes), agent, operator=operator)
         when = start + timedelta(seconds=rng.uniform(0, 3600))
         for _ in range(rng.randint(*per_account)):
             log.add(account, when, [{"role": "user", "content": _fill(rng.choice(sweep), rng)}])
@@ -268,7 +299,7 @@ def write_log(out_dir: Path, seed: int = 0, *, teacher: Any = None, scale: float
     os.replace(partial, out_dir / "log.jsonl")
     if (out_dir / "simulating").is_dir():
         (out_dir / "simulating").rmdir()
-    truth = {"seed": seed, "release_dates": [RELEASE.isoformat()], "accounts": log.truth,
+    truth = {"seed": seed, "release_dates": [RELEASE.isoformat()], "accounts": log.truth, "operators": log.operators,
              "exchanges": log.exchanges, "teacher": getattr(getattr(teacher, "identity", None), "name", None),
              "sampling": {"max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p}}  # fmt: skip
     (out_dir / "truth.json").write_text(json.dumps(truth, indent=1), encoding="utf-8")
