@@ -43,6 +43,8 @@ LOCKSTEP_JACCARD = 0.5
 #: Estimated Jaccard similarity of two accounts' frames above which one script wrote both (operators that share
 #: stock phrases like "step by step" but not their whole wording stay apart).
 FRAME_JACCARD = 0.8
+#: LSH finds candidate pairs down to about this similarity; the thresholds above are then checked exactly.
+CANDIDATE_JACCARD = 0.5
 
 #: A (prefix, user agent) pair shared by more than this share of accounts links nobody (a big ISP, a browser).
 COMMON_INFRASTRUCTURE = 0.2
@@ -59,7 +61,7 @@ Z_CAP = 6.0
 #: template for many customers) is regular, templated and spread over many payers too, but asks for neither.
 FOCUS_REQUIRED = 1.0
 #: Flagging threshold on the campaign score: chosen on the tuning seed of the traffic bench (docs/traffic.md).
-DEFAULT_THRESHOLD = 21.9
+DEFAULT_THRESHOLD = 23.6
 
 _FEATURES = {  # name: (words, value, floor of the robust scale)
     "templatedness": ("templated prompts (share with a near-duplicate)", lambda f: f.templatedness, 0.1),
@@ -152,27 +154,28 @@ def link_accounts(features: dict[str, AccountFeatures]) -> tuple[dict[str, list[
 def similar_pairs(names: list[str], signatures: list[Any], threshold: float) -> list[list[str]]:
     """Pairs of names whose MinHash signatures estimate a Jaccard similarity of at least ``threshold``.
 
-    Candidates come from LSH buckets (any band equal, bands chosen for ``threshold``); each
-    candidate pair is then checked on the whole signature (the share of equal values), so a
-    bucket shared by chance links nobody.
+    Candidates come from LSH buckets (any band equal), with bands chosen for a Jaccard of
+    ``CANDIDATE_JACCARD`` or ``threshold`` if lower: bands chosen for 0.8 itself would miss
+    about half the pairs at 0.85. Each candidate pair is then checked on the whole signature
+    (the share of equal values), so a bucket shared by chance links nobody.
     """
     if len(names) < 2:
         return []
     stacked = np.stack(signatures, axis=1)
-    buckets: dict[int, list[int]] = {}
-    for band in minhash.band_keys(stacked, *minhash.lsh_bands(threshold, NUM_PERM)):
-        for index, key in enumerate(band.tolist()):
-            buckets.setdefault(key, []).append(index)
     pairs: set[tuple[int, int]] = set()
-    for members in buckets.values():
-        if len(members) < 2:
-            continue
-        block = stacked[:, members].T  # (members, perms)
-        anchors = members if len(members) <= 200 else members[:1]  # a crowded bucket: every member against its first
-        for anchor in anchors:
-            agree = (block == stacked[:, anchor]).mean(axis=1)
-            pairs.update((min(anchor, other), max(anchor, other)) for other, share in zip(members, agree.tolist())
-                         if other != anchor and share >= threshold)  # fmt: skip
+    for band in minhash.band_keys(stacked, *minhash.lsh_bands(min(threshold, CANDIDATE_JACCARD), NUM_PERM)):
+        order = np.argsort(band, kind="stable")
+        ordered = band[order]
+        first = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        sizes = np.diff(np.append(first, len(band)))
+        for start, size in zip(first[sizes > 1].tolist(), sizes[sizes > 1].tolist()):
+            members = order[start : start + size].tolist()  # a bucket: the sets sharing this band
+            block = stacked[:, members].T  # (members, perms)
+            anchors = members if size <= 200 else members[:1]  # a crowded bucket: every member against its first
+            for anchor in anchors:
+                agree = (block == stacked[:, anchor]).mean(axis=1)
+                pairs.update((min(anchor, other), max(anchor, other)) for other, share in zip(members, agree.tolist())
+                             if other != anchor and share >= threshold)  # fmt: skip
     return [sorted((names[a], names[b])) for a, b in sorted(pairs)]
 
 

@@ -125,7 +125,7 @@ def account_features(con: Any, parquet: Path, release_dates: list[datetime]) -> 
 
 
 #: Prompts per batch of accounts whose signatures are computed together (bounds memory, not results).
-BATCH_PROMPTS = 50_000
+BATCH_PROMPTS = 200_000
 
 
 def templatedness(con: Any, features: dict[str, AccountFeatures]) -> None:  # noqa: ANN401
@@ -148,6 +148,7 @@ def templatedness(con: Any, features: dict[str, AccountFeatures]) -> None:  # no
         FROM (SELECT account_id, prompt, row_number() OVER (PARTITION BY account_id ORDER BY hash(prompt), prompt) AS i
               FROM (SELECT DISTINCT account_id, prompt FROM x))
         QUALIFY i <= {SAMPLE}
+        ORDER BY acct, i  -- stored in account order: each batch below reads only its own row groups
     """)  # fmt: skip
     sizes = con.execute("SELECT acct, any_value(account_id), any_value(n) FROM sampled GROUP BY acct ORDER BY acct").fetchall()
     names = [name for _, name, _ in sizes]
@@ -202,13 +203,12 @@ def _frame_signatures(hashes: np.ndarray, starts: np.ndarray, owner: np.ndarray,
     lengths = np.diff(np.append(starts, len(hashes)))
     prompt_of = np.repeat(np.arange(len(starts)), lengths)
     keep = templated[prompt_of]
-    distinct = np.unique((prompt_of[keep].astype(np.uint64) << np.uint64(32)) | hashes[keep].astype(np.uint64))
+    distinct, _ = minhash.sorted_counts(np.sort((prompt_of[keep].astype(np.uint64) << np.uint64(32)) | hashes[keep].astype(np.uint64)))
     prompt, shingle = (distinct >> np.uint64(32)).astype(np.int64), distinct & np.uint64(0xFFFFFFFF)
-    pairs, counts = np.unique((owner[prompt].astype(np.uint64) << np.uint64(32)) | shingle, return_counts=True)
+    pairs, counts = minhash.sorted_counts(np.sort((owner[prompt].astype(np.uint64) << np.uint64(32)) | shingle))
     account = (pairs >> np.uint64(32)).astype(np.int64)
-    accounts, per_account = np.unique(owner[templated], return_counts=True)
-    needed = dict(zip(accounts.tolist(), (FRAME_SHARE * per_account).tolist()))
-    in_frame = counts >= np.array([needed[a] for a in account.tolist()]) if len(account) else np.zeros(0, bool)
+    accounts, per_account = minhash.sorted_counts(np.sort(owner[templated]))
+    in_frame = counts >= FRAME_SHARE * per_account[np.searchsorted(accounts, account)]
     account, shingle = account[in_frame], pairs[in_frame] & np.uint64(0xFFFFFFFF)
     if not len(account):
         return {}

@@ -85,6 +85,7 @@ def scan(
         campaigns = score_campaigns(features, threshold=threshold)
     with step("writing campaigns, accounts, page and transcripts"):
         _write_accounts(out / "accounts.json", features)
+        _flagged_exchanges(con, campaigns)
         exports = _export_transcripts(con, campaigns, out / "campaigns")
         _write_html(con, campaigns, out / "traffic.html", report)
     _write_json(out / "campaigns.json", {
@@ -112,10 +113,8 @@ class _Step:
 
 
 def _plain(features: Any) -> dict[str, Any]:  # noqa: ANN401
-    data = dataclasses.asdict(features)
-    data.pop("template_signature", None)
-    data.pop("moment_signature", None)
-    return data
+    """An account's features for ``accounts.json`` (its MinHash signatures are working data, not evidence)."""
+    return {f.name: getattr(features, f.name) for f in dataclasses.fields(features) if not f.name.endswith("_signature")}
 
 
 def _write_json(path: Path, data: Any) -> None:  # noqa: ANN401
@@ -136,16 +135,28 @@ def _write_accounts(path: Path, features: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def _members(con: Any, campaign: Campaign) -> str:  # noqa: ANN401
-    """A temporary table of the campaign's accounts (a hydra has tens of thousands: no literal list in the SQL)."""
-    con.execute("CREATE OR REPLACE TEMP TABLE members AS SELECT unnest(?::VARCHAR[]) AS account_id", [campaign.accounts])
-    return "SELECT account_id FROM members"
+def _flagged_exchanges(con: Any, campaigns: list[Campaign]) -> None:  # noqa: ANN401
+    """Table ``flagged``: every exchange of a flagged campaign with its rank, stored in (rank, time) order.
+
+    One pass over the log for all campaigns (a big log has thousands of flagged groups); each
+    export or plot then reads only its own campaign's row groups.
+    """
+    ranks = [(account, rank) for rank, c in enumerate(campaigns, start=1) if c.flagged for account in c.accounts]
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE flagged_accounts AS
+        SELECT unnest(?::VARCHAR[]) AS account_id, unnest(?::INTEGER[]) AS rank
+    """, [[a for a, _ in ranks], [r for _, r in ranks]])  # fmt: skip
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE flagged AS
+        SELECT f.rank, x.* FROM x JOIN flagged_accounts f USING (account_id) ORDER BY f.rank, x.ts, x.source, x.line
+    """)
 
 
 def _export_transcripts(con: Any, campaigns: list[Campaign], folder: Path) -> dict[int, str]:  # noqa: ANN401
     """One transcript JSONL per flagged campaign: prompt, response, model, time, and where it was logged.
 
-    DuckDB writes the file (a campaign can hold millions of exchanges; nothing is held in Python).
+    DuckDB writes each file from the ``flagged`` table (a campaign can hold millions of
+    exchanges; nothing is held in Python).
     """
     folder.mkdir(parents=True, exist_ok=True)
     written = {}
@@ -157,9 +168,9 @@ def _export_transcripts(con: Any, campaigns: list[Campaign], folder: Path) -> di
         con.execute(f"""
             COPY (SELECT prompt, response, model, strftime(ts, '%Y-%m-%dT%H:%M:%S.%gZ') AS timestamp,
                          source || ' line ' || line || ' (account ' || account_id || ')' AS source
-                  FROM x WHERE account_id IN ({_members(con, campaign)}) ORDER BY ts, x.source, line)
+                  FROM flagged WHERE rank = {rank} ORDER BY ts, flagged.source, line)
             TO '{str(tmp.resolve()).replace("'", "''")}' (FORMAT json)
-        """)  # noqa: S608 - our own file name; account ids are bound as a parameter
+        """)  # noqa: S608 - our own rank and file name
         os.replace(tmp, path)
         written[rank] = str(path.relative_to(folder.parent))
     return written
@@ -180,11 +191,9 @@ def _write_html(con: Any, campaigns: list[Campaign], path: Path, report: ReadRep
     daily = con.execute("SELECT CAST(ts AS DATE) AS d, count(*) FROM x GROUP BY d ORDER BY d").fetchall()
     volume.plot([d for d, _ in daily], [n for _, n in daily], color="#888", label="all accounts")
     for index, (rank, campaign) in enumerate(flagged):
-        rows = con.execute(f"""
-            SELECT CAST(ts AS DATE) AS d, count(*) FROM x WHERE account_id IN ({_members(con, campaign)}) GROUP BY d ORDER BY d
-        """).fetchall()  # noqa: S608
+        rows = con.execute(f"SELECT CAST(ts AS DATE) AS d, count(*) FROM flagged WHERE rank = {rank} GROUP BY d ORDER BY d").fetchall()  # noqa: S608
         volume.plot([d for d, _ in rows], [n for _, n in rows], label=f"campaign {rank}")
-        times = con.execute(f"SELECT ts FROM x WHERE account_id IN ({_members(con, campaign)}) USING SAMPLE 2000 ROWS").fetchall()  # noqa: S608
+        times = con.execute(f"SELECT ts FROM flagged WHERE rank = {rank} USING SAMPLE 2000 ROWS").fetchall()  # noqa: S608
         timeline.scatter([t for (t,) in times], [index] * len(times), s=2)
     timeline.set_yticks(range(len(flagged)), [f"campaign {rank}" for rank, _ in flagged])
     timeline.set_title("When each flagged campaign sent requests (sample)")
