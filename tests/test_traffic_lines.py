@@ -76,6 +76,17 @@ def test_a_clean_log_is_read_in_place_and_rows_match_lines_at_random(tmp_path: P
     assert read.rows == 20_000 and all(rows[n] == f"acct-{n}" for n in rng.sample(range(1, 20_001), 500))
 
 
+def test_a_line_longer_than_the_reader_takes_is_skipped_and_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from provenance.traffic import framing, logs
+
+    monkeypatch.setattr(framing, "MAX_LINE", 4096)  # the same path as 64 MiB, without writing 64 MiB
+    monkeypatch.setattr(logs, "MAX_LINE", 4096)
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(b"\n".join([_line(1), _line(2, response="x" * 5000), _line(3)]) + b"\n")
+    parquet, read = normalise([log], tmp_path / "work")
+    assert set(_rows(parquet)) == {1, 3} and read.to_dict()["skipped_examples"] == {"line longer than 4,096 bytes": [2]}
+
+
 def test_strict_names_the_first_bad_line_whichever_pass_found_it(tmp_path: Path) -> None:
     log = tmp_path / "log.jsonl"
     log.write_bytes(b"\n".join([_line(1), _line(2, account_id=None), b"\xfe" + _line(3)]) + b"\n")

@@ -8,6 +8,7 @@ and does per-line work only in a chunk that needs it:
 * a line that is not UTF-8, or holds a byte that no JSON line may hold raw (NUL,
   the ``\\x1e``/``\\x1f`` separators, a carriage return inside a line that is not
   valid JSON), is skipped and counted here, and replaced by a placeholder line;
+* a line longer than ``MAX_LINE`` is skipped and counted the same way;
 * an empty line is replaced by the placeholder too (a CSV reader would drop it and
   shift every later line number); a trailing ``\\r`` (CRLF logs) is removed.
 
@@ -33,6 +34,8 @@ PLACEHOLDER = "\x1e"
 _FORBIDDEN = (b"\x00", b"\x1e", b"\x1f")
 #: Bytes read at a time (a chunk ends at a line end).
 CHUNK = 16 * 1024 * 1024
+#: The longest line read (DuckDB's reader needs a bound); a longer one is skipped and counted.
+MAX_LINE = 64 * 1024 * 1024
 
 
 @dataclass
@@ -65,6 +68,8 @@ def _chunks(handle: BinaryIO, size: int) -> Iterator[bytes]:
 
 def _clean(chunk: bytes, after_newline: bool) -> bool:
     """Whether a chunk can go to DuckDB as it is (no per-line work needed)."""
+    if len(chunk) > MAX_LINE:  # only then can a line in it be too long (chunks are far smaller otherwise)
+        return False
     if any(b in chunk for b in _FORBIDDEN) or b"\r" in chunk or b"\n\n" in chunk:
         return False
     if after_newline and chunk.startswith(b"\n"):
@@ -82,6 +87,9 @@ def _line(raw: bytes, number: int, report: ReadReport) -> bytes:
     if raw.endswith(b"\r"):
         raw = raw[:-1]
     if not raw:
+        return placeholder
+    if len(raw) > MAX_LINE:
+        report.skip(f"line longer than {MAX_LINE:,} bytes", number)
         return placeholder
     try:
         raw.decode("utf-8")

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from provenance.errors import ProvenanceError
-from provenance.traffic.framing import PLACEHOLDER
+from provenance.traffic.framing import MAX_LINE, PLACEHOLDER
 
 #: Fields every exchange must carry (``organisation`` and ``payment_id`` are optional).
 REQUIRED = ("timestamp", "account_id", "api_key_id", "source_ip", "user_agent", "model", "messages", "response")
@@ -191,7 +191,7 @@ def _check_lines(con: Any, log: Path, work: Path, report: ReadReport, table: str
         return previous
     con.execute(f"""CREATE OR REPLACE TABLE raw_lines AS SELECT raw FROM read_csv({_literal(str(framed.path.resolve()))},
         columns = {{'raw': 'VARCHAR'}}, delim = '\x1f', quote = '', escape = '', header = false, auto_detect = false,
-        new_line = '\\n', strict_mode = true)""")  # fmt: skip
+        new_line = '\\n', strict_mode = true, max_line_size = {MAX_LINE + 1024})""")  # fmt: skip
     loaded = con.execute("SELECT count(*) FROM raw_lines").fetchone()[0]
     wanted = sorted(framed.samples)
     seen = dict(con.execute(f"SELECT rowid + 1, raw FROM raw_lines WHERE rowid + 1 IN ({', '.join(map(str, wanted))})").fetchall())
