@@ -191,7 +191,7 @@ def _check_lines(con: Any, log: Path, work: Path, report: ReadReport, table: str
         return previous
     con.execute(f"""CREATE OR REPLACE TABLE raw_lines AS SELECT raw FROM read_csv({_literal(str(framed.path.resolve()))},
         columns = {{'raw': 'VARCHAR'}}, delim = '\x1f', quote = '', escape = '', header = false, auto_detect = false,
-        new_line = '\\n', strict_mode = true, max_line_size = {MAX_LINE + 1024})""")  # fmt: skip
+        new_line = '\\n', strict_mode = true, max_line_size = {MAX_LINE + 1024}, buffer_size = {4 * (MAX_LINE + 1024)})""")  # fmt: skip
     loaded = con.execute("SELECT count(*) FROM raw_lines").fetchone()[0]
     wanted = sorted(framed.samples)
     seen = dict(con.execute(f"SELECT rowid + 1, raw FROM raw_lines WHERE rowid + 1 IN ({', '.join(map(str, wanted))})").fetchall())
