@@ -18,6 +18,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from provenance.traffic import write_log
@@ -25,6 +26,15 @@ from provenance.traffic import write_log
 #: Exchanges in a scale-1 simulated log (measured: 19,700-21,100 over seeds 0-11, with the scheduled jobs and the
 #: lock-step operator; 16,400-17,100 before they were added).
 PER_SCALE = 20_400
+
+
+def attribution(campaigns: dict, operators: dict[str, str]) -> dict:
+    """Flagged groups against simulated operators (as in traffic_bench.py): merged groups, split operators."""
+    groups = [{operators[a] for a in c["accounts"] if a in operators} for c in campaigns["campaigns"] if c["flagged"]]
+    found = {o for g in groups for o in g}
+    return {"flagged_groups": len(groups), "operators": len(set(operators.values())), "operators_found": len(found),
+            "merged_groups": sum(len(g) > 1 for g in groups),
+            "split_operators": sum(sum(o in g for g in groups) > 1 for o in found)}  # fmt: skip
 
 
 def main() -> None:
@@ -62,6 +72,8 @@ def main() -> None:
         "campaign_accounts_flagged": sum(kinds[a].startswith("campaign") for a in flagged),
         "campaign_accounts": sum(k.startswith("campaign") for k in kinds.values()),
         "other_accounts_flagged": sum(not kinds[a].startswith("campaign") for a in flagged),
+        "other_accounts_flagged_by_kind": dict(Counter(kinds[a] for a in flagged if not kinds[a].startswith("campaign"))),
+        **attribution(campaigns, truth.get("operators", {})),
     }
     print(json.dumps(result, indent=1))
     if args.out:

@@ -32,8 +32,9 @@ if TYPE_CHECKING:
 PLACEHOLDER = "\x1e"
 #: Bytes a JSON line never holds raw (control characters outside whitespace); ``\r`` is checked apart.
 _FORBIDDEN = (b"\x00", b"\x1e", b"\x1f")
-#: Bytes read at a time (a chunk ends at a line end).
-CHUNK = 16 * 1024 * 1024
+#: Bytes read at a time (a chunk ends at a line end); half of MAX_LINE, so line lengths need measuring only in the
+#: rare chunk that a line longer than a chunk made oversized.
+CHUNK = 8 * 1024 * 1024
 #: The longest line read (DuckDB's reader needs a bound, and reads four times that at once per thread); a longer
 #: one is skipped and counted. 16 MiB holds millions of tokens of request and response.
 MAX_LINE = 16 * 1024 * 1024
