@@ -23,10 +23,13 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO, Protocol
 
-if TYPE_CHECKING:
-    from provenance.traffic.logs import ReadReport
+
+class SkipCounter(Protocol):
+    """Where a skipped line is counted (``logs.ReadReport``)."""
+
+    def skip(self, reason: str, line: int) -> None: ...
 
 #: The line DuckDB sees for a line this pass skipped (or an empty one); never a valid JSON line.
 PLACEHOLDER = "\x1e"
@@ -90,7 +93,7 @@ def _longest_line(chunk: bytes) -> int:
     return int(np.diff(np.concatenate(([-1], ends, [len(chunk)]))).max()) - 1
 
 
-def _line(raw: bytes, number: int, report: ReadReport) -> bytes:
+def _line(raw: bytes, number: int, report: SkipCounter) -> bytes:
     """One line of a chunk that needs care, as DuckDB should see it (or the placeholder)."""
     placeholder = PLACEHOLDER.encode()
     if raw.endswith(b"\r"):
@@ -118,7 +121,7 @@ def _line(raw: bytes, number: int, report: ReadReport) -> bytes:
     return raw
 
 
-def frame(log: Path, work: Path, report: ReadReport, *, chunk_size: int = CHUNK) -> Framed:
+def frame(log: Path, work: Path, report: SkipCounter, *, chunk_size: int = CHUNK) -> Framed:
     """Check a log's lines as bytes; returns the file DuckDB should read (the log itself when clean)."""
     work.mkdir(parents=True, exist_ok=True)
     copy_path = work / f"{log.name}.framed"
