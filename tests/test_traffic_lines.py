@@ -1,6 +1,6 @@
 """Reading a log's lines (issue 18): every kept exchange keeps the line number it had in the file.
 
-The byte pass (``framing``) and DuckDB's validation are tested on logs written byte for
+The byte pass (``lines``) and DuckDB's validation are tested on logs written byte for
 byte: CRLF line ends, blank and whitespace lines, raw control bytes, carriage returns
 inside valid JSON, a last line without a line end, and chunk boundaries that put a
 damaged line after clean chunks (so the log is copied from that chunk on).
@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from provenance.traffic.framing import frame
+from provenance.traffic.lines import frame
 from provenance.traffic.logs import ReadReport, TrafficLogError, normalise
 
 GOOD = {"timestamp": "2026-03-02T10:00:00Z", "account_id": "a", "api_key_id": "k", "source_ip": "1.2.3.4",
@@ -77,9 +77,9 @@ def test_a_clean_log_is_read_in_place_and_rows_match_lines_at_random(tmp_path: P
 
 
 def test_a_line_longer_than_the_reader_takes_is_skipped_and_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from provenance.traffic import framing, logs
+    from provenance.traffic import lines, logs
 
-    monkeypatch.setattr(framing, "MAX_LINE", 4096)  # the same path as 64 MiB, without writing 64 MiB
+    monkeypatch.setattr(lines, "MAX_LINE", 4096)  # the same path as 16 MiB, without writing 16 MiB
     monkeypatch.setattr(logs, "MAX_LINE", 4096)
     log = tmp_path / "log.jsonl"
     log.write_bytes(b"\n".join([_line(1), _line(2, response="x" * 5000), _line(3)]) + b"\n")

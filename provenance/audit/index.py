@@ -18,6 +18,7 @@ from typing import Any
 import jinja2
 
 from provenance.audit.diff import AuditDiff
+from provenance.files import atomic_write
 
 INDEX_SCHEMA = "provenance.audit-index/1"
 
@@ -76,16 +77,10 @@ def index_data(audit_id: str, title: str, run: dict[str, Any], pairs: list[dict[
     }
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
 def write_index(out: Path, data: dict[str, Any]) -> tuple[Path, Path]:
     """Write index.json and index.html into the audit's output folder."""
     out.mkdir(parents=True, exist_ok=True)
     json_path, html_path = out / "index.json", out / "index.html"
-    _atomic_write(json_path, json.dumps(data, indent=2, sort_keys=True) + "\n")
-    _atomic_write(html_path, _environment().get_template("index.html.j2").render(**data))
+    atomic_write(json_path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    atomic_write(html_path, _environment().get_template("index.html.j2").render(**data))
     return json_path, html_path

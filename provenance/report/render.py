@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from provenance.analysis.view import EvidenceView
 from provenance.case import Case, load_case
 from provenance.case.loader import resolve_case_path
 from provenance.evidence import EvidenceStore
+from provenance.files import atomic_write
 from provenance.planning import deployed_as_now
 from provenance.report import manifest as mf
 from provenance.report.assets import base_url, reports_dir
@@ -61,15 +61,6 @@ class ReportResult:
     pdf_bytes: int
     seconds: float
     refused_urls: list[str] = field(default_factory=list)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
 
 
 def _environment() -> jinja2.Environment:
@@ -246,8 +237,8 @@ def render_report(
 
         pdf = sign_pdf(pdf, identity, tsa_url=tsa_url, tsa_timeout=tsa_timeout)
     html_path, pdf_path = out / "report.html", out / "report.pdf"
-    _atomic_write(html_path, html.encode("utf-8"))
-    _atomic_write(pdf_path, pdf)
+    atomic_write(html_path, html.encode("utf-8"))
+    atomic_write(pdf_path, pdf)
     return ReportResult(
         pdf_path=pdf_path,
         html_path=html_path,

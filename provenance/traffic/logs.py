@@ -3,7 +3,7 @@
 One exchange a row: timestamp, account id, API-key id, source IP, user agent,
 optional organisation / payment id, model, request messages, response text, token
 usage. The log is never loaded whole into memory. Python makes one pass over its
-bytes in large chunks (``framing``: UTF-8, line ends, bytes no JSON line holds),
+bytes in large chunks (``lines``: UTF-8, line ends, bytes no JSON line holds),
 then DuckDB loads the lines into a table (in memory up to ``memory_limit``, spilled
 to ``work/spill`` past it; row n is line n, checked on samples), parses and
 validates every line in one SQL statement (``_VALIDATE``: a reason per bad line,
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from provenance.errors import ProvenanceError
-from provenance.traffic.framing import MAX_LINE, PLACEHOLDER
+from provenance.traffic.lines import MAX_LINE, PLACEHOLDER
 
 #: Fields every exchange must carry (``organisation`` and ``payment_id`` are optional).
 REQUIRED = ("timestamp", "account_id", "api_key_id", "source_ip", "user_agent", "model", "messages", "response")
@@ -184,7 +184,7 @@ def _literal(text: str) -> str:
 def _check_lines(con: Any, log: Path, work: Path, report: ReadReport, table: str, *,  # noqa: ANN401 - a DuckDB connection
                  strict: bool, previous: Any) -> Any:  # noqa: ANN401 - the last kept timestamp
     """Load one JSON Lines log, validate every line in SQL into ``table``; returns its last kept timestamp."""
-    from provenance.traffic.framing import frame
+    from provenance.traffic.lines import frame
 
     early = ReadReport()  # what the byte pass skipped (UTF-8, forbidden bytes), merged in line order below
     framed = frame(log, work, early)

@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from provenance.files import atomic_open, atomic_write
 from provenance.traffic.campaigns import DEFAULT_THRESHOLD, Campaign, score_campaigns
 from provenance.traffic.features import account_features, moments, templatedness
 from provenance.traffic.logs import ReadReport, normalise
@@ -118,21 +119,17 @@ def _plain(features: Any) -> dict[str, Any]:  # noqa: ANN401
 
 
 def _write_json(path: Path, data: Any) -> None:  # noqa: ANN401
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(data, indent=1, ensure_ascii=False, default=str))
 
 
 def _write_accounts(path: Path, features: dict[str, Any]) -> None:
     """``accounts.json`` written account by account (a log of millions of exchanges has hundreds of thousands)."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
+    with atomic_open(path) as handle:
         handle.write("{")
         for index, account in enumerate(sorted(features)):
             handle.write(("\n" if not index else ",\n") + json.dumps(account, ensure_ascii=False) + ": "
                          + json.dumps(_plain(features[account]), ensure_ascii=False, default=str))  # fmt: skip
         handle.write("\n}\n")
-    os.replace(tmp, path)
 
 
 def _flagged_exchanges(con: Any, campaigns: list[Campaign]) -> None:  # noqa: ANN401

@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import heapq
 import json
-import os
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+
+from provenance.files import atomic_open
 
 START = datetime(2026, 3, 2, tzinfo=timezone.utc)
 DAYS = 14
@@ -288,15 +289,13 @@ def write_log(out_dir: Path, seed: int = 0, *, teacher: Any = None, scale: float
         answers = {p: g.text for p, g in zip(prompts, teacher.generate(prompts, params, seed))}
     else:
         records, answers = log.sorted_records(), {}
-    partial = out_dir / "log.jsonl.partial"
-    with open(partial, "w", encoding="utf-8") as handle:
+    with atomic_open(out_dir / "log.jsonl") as handle:
         for record in records:
             prompt = record["messages"][-1]["content"]
             response = answers.get(prompt) or f"Here is a careful answer to: {prompt[:60]}"
             record["response"] = response
             record["usage"] = {"prompt_tokens": len(prompt.split()), "completion_tokens": len(response.split())}
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-    os.replace(partial, out_dir / "log.jsonl")
     if (out_dir / "simulating").is_dir():
         (out_dir / "simulating").rmdir()
     truth = {"seed": seed, "release_dates": [RELEASE.isoformat()], "accounts": log.truth, "operators": log.operators,

@@ -1,4 +1,4 @@
-"""Line framing of a JSON Lines log: the only pass over its bytes made in Python.
+"""The lines of a JSON Lines log, framed for DuckDB: the only pass over its bytes made in Python.
 
 DuckDB parses and validates the lines (``logs``); this pass makes sure DuckDB can
 read the file as one text column per line, *and that row n is line n*, so every
