@@ -166,7 +166,7 @@ def similar_pairs(names: list[str], signatures: list[Any], threshold: float) -> 
     for band in minhash.band_keys(stacked, *minhash.lsh_bands(min(threshold, CANDIDATE_JACCARD), NUM_PERM)):
         order = np.argsort(band, kind="stable")
         ordered = band[order]
-        first = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        first = minhash.run_starts(ordered)
         sizes = np.diff(np.append(first, len(band)))
         for start, size in zip(first[sizes > 1].tolist(), sizes[sizes > 1].tolist()):
             members = order[start : start + size].tolist()  # a bucket: the sets sharing this band

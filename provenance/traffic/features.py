@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from provenance.traffic.logs import sql_path
+
 #: Prompts that ask for the reasoning or code a distiller wants most.
 REASONING = r"(step[- ]by[- ]step|every step|think (it )?through|\breasoning\b|show your work|reason carefully|chain of thought)"
 CODE = r"(```|\bdef |\bfunction\b|\bpython\b|\bjavascript\b|\bimplement\b|\bwrite (a |the )?(program|script|function|class)\b)"
@@ -67,14 +69,10 @@ class AccountFeatures:
     moment_signature: Any = None
 
 
-def _sql(path: Path) -> str:
-    return str(path.resolve()).replace("'", "''")
-
-
 def account_features(con: Any, parquet: Path, release_dates: list[datetime]) -> dict[str, AccountFeatures]:  # noqa: ANN401
     """Volume, diversity, focus, pacing, sessions, hours, release reaction and infrastructure, per account
     (``templatedness`` then adds the template features to these)."""
-    con.execute(f"CREATE OR REPLACE VIEW x AS SELECT * FROM read_parquet('{_sql(parquet)}')")
+    con.execute(f"CREATE OR REPLACE VIEW x AS SELECT * FROM read_parquet({sql_path(parquet)})")
     releases = ", ".join(f"(TIMESTAMP '{d:%Y-%m-%d %H:%M:%S}')" for d in release_dates) or "(CAST(NULL AS TIMESTAMP))"
     rows = con.execute(f"""
         WITH gaps AS (
@@ -172,14 +170,14 @@ def templatedness(con: Any, features: dict[str, AccountFeatures]) -> None:  # no
         if not len(shingles["h"]):
             continue
         prompt_key = shingles["acct"].astype(np.int64) * (SAMPLE + 1) + shingles["i"].astype(np.int64)
-        starts = np.flatnonzero(np.r_[True, prompt_key[1:] != prompt_key[:-1]])
+        starts = minhash.run_starts(prompt_key)
         owner = shingles["acct"][starts].astype(np.int64)
         signature = minhash.signatures(shingles["h"], starts, NUM_PERM)
         shared = minhash.bucket_sizes(minhash.band_keys(signature, bands, rows, salt=owner)).max(axis=0)  # per prompt
         templated = np.bincount(owner - batch_first, weights=shared >= 2, minlength=last - batch_first)
         # the account's representative: the prompt in its biggest bucket (first in sample order on ties)
         order = np.lexsort((np.arange(len(owner)), -shared, owner))
-        leaders = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
+        leaders = order[minhash.run_starts(owner[order])]
         frames = _frame_signatures(shingles["h"], starts, owner, shared >= 2)
         for prompt in leaders:
             acct = int(owner[prompt])
@@ -212,7 +210,7 @@ def _frame_signatures(hashes: np.ndarray, starts: np.ndarray, owner: np.ndarray,
     account, shingle = account[in_frame], pairs[in_frame] & np.uint64(0xFFFFFFFF)
     if not len(account):
         return {}
-    first = np.flatnonzero(np.r_[True, account[1:] != account[:-1]])
+    first = minhash.run_starts(account)
     sizes = np.diff(np.append(first, len(account)))
     signature = minhash.signatures(shingle, first, NUM_PERM)
     return {int(account[f]): signature[:, k].copy() for k, (f, n) in enumerate(zip(first, sizes)) if n >= MIN_FRAME_SHINGLES}
@@ -231,25 +229,23 @@ def moments(con: Any, features: dict[str, AccountFeatures]) -> None:  # noqa: AN
         CREATE OR REPLACE TEMP TABLE moments AS
         SELECT DISTINCT account_id, CAST(floor(epoch(ts) / {MOMENT_SECONDS}) AS BIGINT) AS m FROM x WHERE second(ts) >= {MOMENT_SECONDS}
     """)  # fmt: skip
-    counted = con.execute(f"""
-        SELECT account_id, count(*) AS n FROM moments GROUP BY account_id HAVING n >= {MIN_MOMENTS} ORDER BY account_id
-    """).fetchall()  # fmt: skip
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE moment_accounts AS
+        SELECT account_id, n, row_number() OVER (ORDER BY account_id) - 1 AS acct
+        FROM (SELECT account_id, count(*) AS n FROM moments GROUP BY account_id HAVING n >= {MIN_MOMENTS})
+    """)  # fmt: skip
+    counted = con.execute("SELECT account_id, n FROM moment_accounts ORDER BY acct").fetchall()
+    rows = con.execute("""
+        SELECT a.acct, hash(m) & 4294967295 AS h FROM moments JOIN moment_accounts a USING (account_id) ORDER BY a.acct, h
+    """).fetchnumpy()  # fmt: skip
+    con.execute("DROP TABLE moments; DROP TABLE moment_accounts")
     if not counted:
         return
-    rows = con.execute("""
-        SELECT i.acct, hash(m) & 4294967295 AS h
-        FROM moments JOIN (SELECT account_id, row_number() OVER (ORDER BY account_id) - 1 AS acct FROM (
-                               SELECT account_id FROM moments GROUP BY account_id HAVING count(*) >= ?)) i USING (account_id)
-        ORDER BY i.acct, h
-    """, [MIN_MOMENTS]).fetchnumpy()  # fmt: skip
-    acct = rows["acct"]
-    first = np.flatnonzero(np.r_[True, acct[1:] != acct[:-1]])
-    signature = minhash.signatures(rows["h"], first, NUM_PERM)
+    signature = minhash.signatures(rows["h"], minhash.run_starts(rows["acct"]), NUM_PERM)
     for k, (name, n) in enumerate(counted):
         feature = features[name]
         feature.moments = int(n)
         feature.moment_signature = signature[:, k].copy()
-    con.execute("DROP TABLE moments")
 
 
 def robust_z(values: list[float], floor: float) -> tuple[float, float]:

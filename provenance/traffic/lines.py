@@ -20,9 +20,9 @@ the way let the caller check after loading that DuckDB's rows are the file's lin
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Iterator
 from typing import BinaryIO, Protocol
 
 
@@ -30,6 +30,7 @@ class SkipCounter(Protocol):
     """Where a skipped line is counted (``logs.ReadReport``)."""
 
     def skip(self, reason: str, line: int) -> None: ...
+
 
 #: The line DuckDB sees for a line this pass skipped (or an empty one); never a valid JSON line.
 PLACEHOLDER = "\x1e"

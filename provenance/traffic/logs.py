@@ -152,7 +152,7 @@ def normalise(logs: list[Path], work: Path, *, strict: bool = False, memory_limi
     report = ReadReport()
     con = duckdb.connect()  # in memory, spilling to work/spill past memory_limit: a log bigger than memory still loads
     con.execute(f"SET memory_limit = '{memory_limit}'")
-    con.execute(f"SET temp_directory = {_literal(str((work / 'spill').resolve()))}")
+    con.execute(f"SET temp_directory = {sql_path(work / 'spill')}")
     con.execute("SET preserve_insertion_order = true")  # row n of a loaded file is its line n (checked on samples)
     selects = []
     last_moment = None
@@ -165,11 +165,11 @@ def normalise(logs: list[Path], work: Path, *, strict: bool = False, memory_limi
             last_moment = _check_lines(con, log, work, report, table, strict=strict, previous=last_moment)
             selects.append(f"SELECT line, ts, account_id, api_key_id, source_ip, user_agent, organisation, payment_id, model, "
                            f"prompt, user_turns, messages, response, prompt_tokens, completion_tokens, "
-                           f"{_literal(log.name)} AS source FROM {table} WHERE reason IS NULL")  # fmt: skip
+                           f"{sql_text(log.name)} AS source FROM {table} WHERE reason IS NULL")  # fmt: skip
         if not report.rows:
             raise TrafficLogError("the logs hold no readable exchange", hint=f"skipped lines by reason: {dict(report.skipped)}")
         target = work / "exchanges.parquet"
-        con.execute(f"COPY ({' UNION ALL BY NAME '.join(selects)}) TO '{_sql_path(target)}' (FORMAT parquet)")
+        con.execute(f"COPY ({' UNION ALL BY NAME '.join(selects)}) TO {sql_path(target)} (FORMAT parquet)")
     finally:
         con.close()
         for leftover in work.glob("*.framed"):
@@ -177,8 +177,14 @@ def normalise(logs: list[Path], work: Path, *, strict: bool = False, memory_limi
     return target, report
 
 
-def _literal(text: str) -> str:
+def sql_text(text: str) -> str:
+    """``text`` as a quoted SQL string literal (file names and paths go into DuckDB statements this way)."""
     return "'" + text.replace("'", "''") + "'"
+
+
+def sql_path(path: Path) -> str:
+    """The resolved ``path`` as a quoted SQL string literal."""
+    return sql_text(str(path.resolve()))
 
 
 def _check_lines(con: Any, log: Path, work: Path, report: ReadReport, table: str, *,  # noqa: ANN401 - a DuckDB connection
@@ -190,7 +196,7 @@ def _check_lines(con: Any, log: Path, work: Path, report: ReadReport, table: str
     framed = frame(log, work, early)
     if not framed.lines:
         return previous
-    con.execute(f"""CREATE OR REPLACE TABLE raw_lines AS SELECT raw FROM read_csv({_literal(str(framed.path.resolve()))},
+    con.execute(f"""CREATE OR REPLACE TABLE raw_lines AS SELECT raw FROM read_csv({sql_path(framed.path)},
         columns = {{'raw': 'VARCHAR'}}, delim = '\x1f', quote = '', escape = '', header = false, auto_detect = false,
         new_line = '\\n', strict_mode = true, max_line_size = {MAX_LINE + 1024}, buffer_size = {4 * (MAX_LINE + 1024)})""")  # fmt: skip
     loaded = con.execute("SELECT count(*) FROM raw_lines").fetchone()[0]
@@ -214,11 +220,10 @@ def _check_lines(con: Any, log: Path, work: Path, report: ReadReport, table: str
         report.skipped[reason] += count
         report.examples.setdefault(reason, [])
         report.examples[reason] = (report.examples[reason] + list(lines))[:_NAMED]
-    rows, out_of_order, last = con.execute(f"""
-        SELECT count(*), count(*) FILTER (WHERE ts < before), arg_max(ts, line)
+    rows, out_of_order, first, last = con.execute(f"""
+        SELECT count(*), count(*) FILTER (WHERE ts < before), arg_min(ts, line), arg_max(ts, line)
         FROM (SELECT line, ts, lag(ts) OVER (ORDER BY line) AS before FROM {table} WHERE reason IS NULL)
     """).fetchone()  # fmt: skip
-    first = con.execute(f"SELECT arg_min(ts, line) FROM {table} WHERE reason IS NULL").fetchone()[0]
     report.rows += rows
     report.out_of_order += out_of_order + (1 if previous is not None and first is not None and first < previous else 0)
     for zone, count in con.execute(f"SELECT zone, count(*) FROM {table} WHERE reason IS NULL GROUP BY zone").fetchall():
@@ -226,16 +231,12 @@ def _check_lines(con: Any, log: Path, work: Path, report: ReadReport, table: str
     return last if last is not None else previous
 
 
-def _sql_path(path: Path) -> str:
-    return str(path.resolve()).replace("'", "''")
-
-
 def _parquet_select(con: Any, path: Path, report: ReadReport) -> str:  # noqa: ANN401 - a DuckDB connection
     """A Parquet log's rows in the normalised columns; a truncated file or a missing column is an error."""
     import duckdb
 
     try:
-        names = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{_sql_path(path)}')").fetchall()}
+        names = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_path(path)})").fetchall()}
     except duckdb.Error as exc:
         raise TrafficLogError(f"{path} is not a readable Parquet file ({str(exc).splitlines()[0]})",
                               hint="the file may be truncated: copy it again") from None  # fmt: skip
@@ -245,7 +246,7 @@ def _parquet_select(con: Any, path: Path, report: ReadReport) -> str:  # noqa: A
         raise TrafficLogError(f"{path} lacks column(s) {', '.join(missing)}", hint=f"a Parquet log needs {', '.join(sorted(needed))}")
     total, bad = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE timestamp IS NULL OR account_id IS NULL OR prompt IS NULL) "
-        f"FROM read_parquet('{_sql_path(path)}')"
+        f"FROM read_parquet({sql_path(path)})"
     ).fetchone()
     report.rows += total - bad
     if bad:
@@ -256,6 +257,6 @@ def _parquet_select(con: Any, path: Path, report: ReadReport) -> str:  # noqa: A
         f"user_agent, {optional['organisation']} AS organisation, {optional['payment_id']} AS payment_id, model, prompt, "
         f"coalesce({optional['user_turns']}, 1) AS user_turns, NULL AS messages, response, "
         f"coalesce({optional['prompt_tokens']}, 0) AS prompt_tokens, coalesce({optional['completion_tokens']}, 0) AS completion_tokens, "
-        f"'{path.name}' AS source FROM read_parquet('{_sql_path(path)}') "
+        f"{sql_text(path.name)} AS source FROM read_parquet({sql_path(path)}) "
         f"WHERE timestamp IS NOT NULL AND account_id IS NOT NULL AND prompt IS NOT NULL"
     )

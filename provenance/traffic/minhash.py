@@ -112,10 +112,13 @@ def bucket_sizes(keys: np.ndarray) -> np.ndarray:
     return sizes.reshape(keys.shape)
 
 
+def run_starts(ordered: np.ndarray) -> np.ndarray:
+    """Where each run of equal values begins in a sorted (or grouped) array."""
+    return np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(ordered) else np.zeros(0, dtype=np.int64)
+
+
 def sorted_counts(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct values of a sorted array and how often each occurs (``numpy.unique`` without its hashing,
     several times slower on millions of 64-bit keys)."""
-    if not len(ordered):
-        return ordered, np.zeros(0, dtype=np.int64)
-    first = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    first = run_starts(ordered)
     return ordered[first], np.diff(np.append(first, len(ordered)))

@@ -11,11 +11,12 @@ transcript backend imports, with the log file and line of every exchange.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import Any
 from provenance.files import atomic_open, atomic_write
 from provenance.traffic.campaigns import DEFAULT_THRESHOLD, Campaign, score_campaigns
 from provenance.traffic.features import account_features, moments, templatedness
-from provenance.traffic.logs import ReadReport, normalise
+from provenance.traffic.logs import ReadReport, normalise, sql_path
 
 
 @dataclass(frozen=True)
@@ -67,14 +68,20 @@ def scan(
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
 
-    def step(name: str) -> Any:  # noqa: ANN401 - a context manager
-        return _Step(name, timings, on_step)
+    @contextlib.contextmanager
+    def step(name: str) -> Iterator[None]:
+        """Announce a stage (``on_step``) and time it into ``timings``."""
+        if on_step is not None:
+            on_step(name)
+        begun = time.perf_counter()
+        yield
+        timings[name] = round(time.perf_counter() - begun, 2)
 
     with step("reading and validating the logs"):
         parquet, report = normalise([Path(p) for p in logs], out / "work", strict=strict, memory_limit=memory_limit)
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{memory_limit}'")
-    con.execute(f"SET temp_directory = '{(out / 'work' / 'spill').resolve()}'")
+    con.execute(f"SET temp_directory = {sql_path(out / 'work' / 'spill')}")
     with step("account features"):
         features = account_features(con, parquet, release_dates or [])
         exchanges = con.execute("SELECT count(*) FROM x").fetchone()[0]
@@ -96,21 +103,6 @@ def scan(
         "campaigns": [dict(c.to_dict(rank), transcript=exports.get(rank)) for rank, c in enumerate(campaigns, start=1)],
     })  # fmt: skip
     return ScanResult(out, campaigns, report, int(exchanges), len(features), time.perf_counter() - started, timings)
-
-
-class _Step:
-    """Times one stage of a scan into ``timings`` and announces it (``on_step``) before it starts."""
-
-    def __init__(self, name: str, timings: dict[str, float], on_step: Callable[[str], None] | None) -> None:
-        self.name, self.timings, self.on_step = name, timings, on_step
-
-    def __enter__(self) -> None:
-        if self.on_step is not None:
-            self.on_step(self.name)
-        self.started = time.perf_counter()
-
-    def __exit__(self, *exc: object) -> None:
-        self.timings[self.name] = round(time.perf_counter() - self.started, 2)
 
 
 def _plain(features: Any) -> dict[str, Any]:  # noqa: ANN401
@@ -166,7 +158,7 @@ def _export_transcripts(con: Any, campaigns: list[Campaign], folder: Path) -> di
             COPY (SELECT prompt, response, model, strftime(ts, '%Y-%m-%dT%H:%M:%S.%gZ') AS timestamp,
                          source || ' line ' || line || ' (account ' || account_id || ')' AS source
                   FROM flagged WHERE rank = {rank} ORDER BY ts, flagged.source, line)
-            TO '{str(tmp.resolve()).replace("'", "''")}' (FORMAT json)
+            TO {sql_path(tmp)} (FORMAT json)
         """)  # noqa: S608 - our own rank and file name
         os.replace(tmp, path)
         written[rank] = str(path.relative_to(folder.parent))

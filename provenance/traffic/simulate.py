@@ -95,7 +95,7 @@ class _Log:
     """The exchanges as they are simulated (account by account), spilled in time-sorted runs to ``spill``.
 
     A run of ``run_size`` records is sorted by timestamp and written out, so memory holds one
-    run, whatever the scale; ``sorted_lines`` merges the runs into one time-ordered stream. A
+    run, whatever the scale; ``sorted_records`` merges the runs into one time-ordered stream. A
     stable sort per run and a merge that prefers earlier runs on ties give exactly the order
     of one stable sort of every record (the log of a seed does not depend on ``run_size``).
     """
