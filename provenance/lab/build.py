@@ -137,10 +137,11 @@ def _code_files() -> list[Path]:
 
 
 def cache_key(config: LabConfig, seed: int, size: str, teacher_files: dict[str, str] | None = None,
-              profile: str = "standard") -> str:
+              profile: str = "standard", second_teacher_files: dict[str, str] | None = None) -> str:
     """Hash of the config, the seed, the lab's code and data, the profile, and the library versions.
 
-    ``teacher_files`` (file name -> SHA-256) identifies a teacher given to the lab.
+    ``teacher_files`` (file name -> SHA-256) identifies a teacher given to the lab;
+    ``second_teacher_files`` the realistic profile's second teacher.
     """
     import tokenizers
     import torch
@@ -157,6 +158,7 @@ def cache_key(config: LabConfig, seed: int, size: str, teacher_files: dict[str, 
             "versions": [torch.__version__, transformers.__version__, tokenizers.__version__],
             **({"teacher_files": teacher_files} if teacher_files is not None else {}),
             **({"profile": profile} if profile != "standard" else {}),
+            **({"second_teacher_files": second_teacher_files} if second_teacher_files is not None else {}),
         }
     )
 
@@ -357,7 +359,7 @@ def _json_or_none(line: str) -> Any:
 
 
 def _shares(a: str, b: str, external_teacher: bool = False) -> list[str]:
-    if external_teacher and "teacher" in (a, b):
+    if (external_teacher and "teacher" in (a, b)) or realistic.SECOND_TEACHER in (a, b):
         return []  # a teacher from outside shares nothing with the lab's models by construction
     corpus = {"teacher": "A", "teacher-wm": "A", "control-same-data": "A"}
     shared = ["tokenizer"]
@@ -406,6 +408,8 @@ def ground_truth(a: str, b: str, external_teacher: bool = False) -> PairTruth:
     how = "independent init, data and instruction sets"
     if external_teacher and "teacher" in (a, b):
         how = "the teacher was trained outside the lab; the lab never used its weights or outputs for this model"
+    elif realistic.SECOND_TEACHER in (a, b):
+        how = "the second teacher was trained outside the lab; the lab never used its weights or outputs for this model"
     elif a in _QUERIED and b in _QUERIED:
         how = f"students of different teachers ({_QUERIED[a]}, {_QUERIED[b]}), from independent inits"
     return PairTruth(a, b, False, False, "independent", how, shares)
@@ -443,6 +447,7 @@ def build_lab(
     workers: int | None = None,
     teacher: str | Path | None = None,
     profile: str = "standard",
+    second_teacher: str | Path | None = None,
 ) -> LabManifest:
     """Build (or reuse) the lab family in ``out_dir``; returns its manifest.
 
@@ -458,7 +463,10 @@ def build_lab(
 
     ``profile="realistic"`` adds the models of :mod:`provenance.lab.realistic` (students
     at teacher shares and exchange counts, a raw base, a human-text model, a student of
-    another teacher) to the standard family.
+    another teacher) to the standard family. ``second_teacher`` (same forms as
+    ``teacher``) adds a released model as a second teacher: the lab distils a student
+    from it (``student-of-second-teacher``) and lists it as ``second-teacher``, so its
+    pairs have truth like the others'.
     """
     if size not in SIZES:
         raise ValueError(f"unknown lab size {size!r}; choose one of {', '.join(SIZES)}")
@@ -466,15 +474,18 @@ def build_lab(
         raise ValueError(f"unknown lab profile {profile!r}; choose one of {', '.join(PROFILES)}")
     if profile == "realistic" and teacher is not None:
         raise ValueError("the realistic profile is built around the lab's own teacher; give no --teacher with it")
+    if second_teacher is not None and profile != "realistic":
+        raise ValueError("a second teacher belongs to the realistic profile; give --profile realistic with it")
     say = progress or (lambda _msg: None)
     cfg = SIZES[size]
     out = Path(out_dir)
     external = teacher is not None
     teacher_path, teacher_files = resolve_teacher(teacher) if teacher is not None else (None, None)
     names = EXTERNAL_TEACHER_NAMES if external else MODEL_NAMES
-    if profile == "realistic":
-        names = (*names, *realistic.NAMES)
-    key = cache_key(cfg, seed, size, teacher_files, profile)
+    second_path, second_files = resolve_teacher(second_teacher) if second_teacher is not None else (None, None)
+    recipes = realistic.recipes(second_teacher is not None) if profile == "realistic" else ()
+    names = (*names, *(r.name for r in recipes), *((realistic.SECOND_TEACHER,) if second_path else ()))
+    key = cache_key(cfg, seed, size, teacher_files, profile, second_files)
     if not force:
         hit = _cache_hit(out, key)
         if hit is not None:
@@ -516,12 +527,15 @@ def build_lab(
                 "pairs_file": str(pairs_file) if pairs_file is not None else None, "pairs_label": label, "epochs": epochs,
                 "seed": seed * 1000 + _SEED_OFFSET[name]}
 
-    def distill_spec(name: str) -> dict[str, Any]:
-        return {"teacher": name, "teacher_dir": str(teacher_path if external else out / name), "config": config,
-                "out": str(out / _DISTILL_DIR / f"{name}.jsonl"), "resume_key": f"{key}:{name}",
-                "seed": seed * 1000 + {"teacher": 100, "teacher-wm": 101}.get(name, 102),
+    def distill_spec(name: str, samples: int = 1) -> dict[str, Any]:
+        released = {"teacher": teacher_path if external else None, realistic.SECOND_TEACHER: second_path}.get(name)
+        stem = name if samples == 1 else f"{name}-x{samples}"
+        return {"teacher": name, "teacher_dir": str(released or out / name),
+                "config": {**config, "samples_per_prompt": config["samples_per_prompt"] * samples},
+                "out": str(out / _DISTILL_DIR / f"{stem}.jsonl"), "resume_key": f"{key}:{stem}",
+                "seed": seed * 1000 + {"teacher": 100, "teacher-wm": 101, realistic.SECOND_TEACHER: 103}.get(name, 102),
                 # a real teacher is most of the build: give it every core (the controls train beside it briefly)
-                "threads": n_workers if external else 1}
+                "threads": n_workers if released else 1}
 
     def student(name: str, pairs: str) -> Job:
         source_job = "distill:teacher-wm" if name == "student-wm" else "distill:teacher"
@@ -549,12 +563,12 @@ def build_lab(
         jobs["distill:teacher-wm"] = (_distill_job, lambda: distill_spec("teacher-wm"), ("teacher",), 1)
         jobs["student-wm"] = student("student-wm", "teacher-wm.jsonl")
     if profile == "realistic":
-        jobs.update(_realistic_jobs(cfg, out, seed, train_spec, distill_spec))
+        jobs.update(_realistic_jobs(recipes, cfg, out, seed, train_spec, distill_spec))
     results: dict[str, dict[str, Any]] = {}
 
     def after(name: str, result: dict[str, Any]) -> None:
         if profile == "realistic" and name.startswith("distill:"):
-            _write_realistic_pairs(out, name.split(":", 1)[1], seed, cfg.samples_per_prompt)
+            _write_realistic_pairs(recipes, out, name.split(":", 1)[1], seed, cfg.samples_per_prompt)
         if name == "teacher":
             t0 = time.perf_counter()
             shutil.copytree(out / "teacher", out / "teacher-wm")
@@ -594,7 +608,7 @@ def build_lab(
 
     distill = {n.split(":", 1)[1]: results[n] for n in jobs if n.startswith("distill:")}
     if profile == "realistic":
-        distill["realistic_pairs"] = {r.name: _pairs_summary(out, r) for r in realistic.RECIPES}
+        distill["realistic_pairs"] = {r.name: _pairs_summary(out, r) for r in recipes}
     distill["teacher"]["stripped_pairs"] = results["distill:teacher"].get("stripped_pairs")
     if external:
         assert teacher_path is not None and teacher_files is not None
@@ -602,10 +616,19 @@ def build_lab(
             "params": distill["teacher"]["teacher_params"], "data_sha256": sha256_json(teacher_files),
             "final_loss": None, "build_seconds": 0.0, "training": [],
         }
-    models = _model_entries(names, results, seed, distill, external, teacher, teacher_path, out)
+    if second_path is not None:
+        assert second_files is not None
+        results[realistic.SECOND_TEACHER] = {
+            "params": distill[realistic.SECOND_TEACHER]["teacher_params"], "data_sha256": sha256_json(second_files),
+            "final_loss": None, "build_seconds": 0.0, "training": [],
+        }
+    models = _model_entries(names, results, seed, distill, external, teacher, teacher_path, out, second_path)
     pairs = [ground_truth(a, b, external) for a in names for b in names if a != b]  # every ordered pair
     data = _data_summary(tokenizer, personas, config, distill, n_workers, train.CHAT_TEMPLATE)
     data["profile"] = profile
+    if second_path is not None:
+        data["second_teacher"] = {"reference": str(second_teacher), "resolved": str(second_path), "files": second_files,
+                                  "note": "not trained by the lab; student-of-second-teacher was distilled from its answers"}
     if external:
         data["teacher"] = {"reference": str(teacher), "resolved": str(teacher_path), "files": teacher_files,
                            "note": "not trained by the lab; students were distilled from its answers"}
@@ -621,15 +644,26 @@ def build_lab(
 
 
 def _realistic_jobs(
-    cfg: LabConfig, out: Path, seed: int, train_spec: Callable[..., dict[str, Any]], distill_spec: Callable[[str], dict[str, Any]],
+    recipes: tuple[realistic.Recipe, ...], cfg: LabConfig, out: Path, seed: int,
+    train_spec: Callable[..., dict[str, Any]], distill_spec: Callable[..., dict[str, Any]],
 ) -> dict[str, Job]:
-    """Jobs of the realistic profile: extra distillations, then one training job per recipe."""
+    """Jobs of the realistic profile: extra distillations, then one training job per recipe.
+
+    A pool other than the standard ``distill:teacher`` gets its own job: another lab
+    model's answers, more answers per prompt from the teacher (its first sample is the
+    standard pool's, same seed), or a released second teacher's (no lab model to wait for).
+    """
     jobs: dict[str, Job] = {}
-    for teacher in realistic.EXTRA_TEACHERS:
-        jobs[f"distill:{teacher}"] = (_distill_job, lambda t=teacher: distill_spec(t), (teacher,), 1)
-    _write_realistic_pairs(out, None, seed, cfg.samples_per_prompt)  # the human-text model needs no teacher
-    for recipe in realistic.RECIPES:
-        after = (f"distill:{recipe.teacher}",) if recipe.teacher else ()
+    for recipe in recipes:
+        if recipe.pool is None or recipe.pool == "teacher" or f"distill:{recipe.pool}" in jobs:
+            continue
+        assert recipe.teacher is not None
+        waits = () if recipe.teacher == realistic.SECOND_TEACHER else (recipe.teacher,)
+        jobs[f"distill:{recipe.pool}"] = (
+            _distill_job, lambda t=recipe.teacher, k=recipe.samples: distill_spec(t, k), waits, 0 if not waits else 1)
+    _write_realistic_pairs(recipes, out, None, seed, cfg.samples_per_prompt)  # the human-text model needs no teacher
+    for recipe in recipes:
+        after = (f"distill:{recipe.pool}",) if recipe.pool else ()
         file = recipe.pairs_file
         pairs = out / _DISTILL_DIR / file if file else None
         label = f"{_DISTILL_DIR}/{file}" if file else "none (pretraining only)"
@@ -639,13 +673,14 @@ def _realistic_jobs(
     return jobs
 
 
-def _write_realistic_pairs(out: Path, teacher: str | None, seed: int, samples_per_prompt: int) -> None:
-    """Write the fine-tuning pairs of every realistic recipe that learns from ``teacher`` (None: no teacher)."""
+def _write_realistic_pairs(recipes: tuple[realistic.Recipe, ...], out: Path, pool: str | None, seed: int,
+                           samples_per_prompt: int) -> None:
+    """Write the fine-tuning pairs of every recipe that learns from distillation file ``pool`` (None: no teacher)."""
     human = realistic.human_pairs()
-    teacher_rows = jsonl_rows(out / _DISTILL_DIR / f"{teacher}.jsonl") if teacher is not None else []
+    teacher_rows = jsonl_rows(out / _DISTILL_DIR / f"{pool}.jsonl") if pool is not None else []
     full = len(data_files.distill_prompts()) * samples_per_prompt  # the full student's pair count
-    for recipe in realistic.RECIPES:
-        if recipe.teacher != teacher or recipe.pairs_file is None:
+    for recipe in recipes:
+        if recipe.pool != pool or recipe.pairs_file is None:
             continue
         rows = realistic.training_rows(recipe, teacher_rows, human, seed, total=full)
         (out / _DISTILL_DIR / recipe.pairs_file).write_text(
@@ -666,17 +701,18 @@ def _pairs_summary(out: Path, recipe: realistic.Recipe) -> dict[str, Any]:
 
 def _model_entries(
     names: tuple[str, ...], results: dict[str, dict[str, Any]], seed: int, distill: dict[str, Any],
-    external: bool, teacher: str | Path | None, teacher_path: Path | None, out: Path,
+    external: bool, teacher: str | Path | None, teacher_path: Path | None, out: Path, second_path: Path | None = None,
 ) -> dict[str, ModelEntry]:
     roles = {"teacher": EXTERNAL_TEACHER_ROLE if external else "teacher", "teacher-wm": "teacher-watermarked",
              "student": "student", "student-wm": "student-of-watermarked", "student-stripped": "student-stripped",
              "control-same-data": "control", "control-other": "control",
-             **{r.name: r.role for r in realistic.RECIPES}}
+             **{r.name: r.role for r in realistic.RECIPES}, realistic.SECOND_TEACHER: EXTERNAL_TEACHER_ROLE}
     lineage = "external" if external else "aurora"
     persona_of = {"teacher": lineage, "teacher-wm": lineage, "student": lineage, "student-wm": lineage,
                   "student-stripped": lineage, "control-same-data": "zephyr", "control-other": "orion",
-                  **{r.name: {None: "none", "teacher": lineage, "control-same-data": "zephyr"}[r.teacher]
-                     for r in realistic.RECIPES}}
+                  **{r.name: {None: "none", "teacher": lineage, "control-same-data": "zephyr",
+                              realistic.SECOND_TEACHER: "external"}[r.teacher]
+                     for r in realistic.RECIPES}, realistic.SECOND_TEACHER: "external"}
     notes = {
         "teacher-wm": "copy of teacher plus provenance_watermark.json; build_seconds is the copy",
         "student-wm": "watermark applied while sampling its data" if distill.get("teacher-wm", {}).get("watermark_applied")
@@ -686,14 +722,15 @@ def _model_entries(
     notes.update({r.name: r.note for r in realistic.RECIPES})
     if external:
         notes["teacher"] = f"given to the lab as {teacher}; not trained or copied by the lab"
+    notes[realistic.SECOND_TEACHER] = "a released model given to the lab as a second teacher; not trained or copied by the lab"
     wm_config = None if external else watermark_hook.read_watermark(out / "teacher-wm")
     models = {}
     for name in names:
         r = results[name]
-        path = str(teacher_path) if external and name == "teacher" else name
+        path = {"teacher": str(teacher_path) if external else name, realistic.SECOND_TEACHER: str(second_path)}.get(name, name)
         models[name] = ModelEntry(
             name=name, role=roles[name], path=path, persona=persona_of[name], params=r["params"],
-            seed=seed * 1000 + _SEED_OFFSET["teacher" if name == "teacher-wm" else name],
+            seed=seed * 1000 + _SEED_OFFSET.get("teacher" if name == "teacher-wm" else name, 0),
             data_sha256=r["data_sha256"], final_loss=r["final_loss"], build_seconds=r["build_seconds"],
             training=r["training"], watermark=wm_config if name == "teacher-wm" else None, notes=notes.get(name, ""),
         )

@@ -14,7 +14,12 @@ human-tuned             corpus B, fine-tuned on human-written text (stdlib docst
 student-n100 / -n300    corpus B, fine-tuned on 100 / 300 of the teacher's exchanges only
 student-mix30/-10/-3    corpus B, fine-tuned on as many pairs as the full student, of which
                         30 / 10 / 3 % are the teacher's answers and the rest human-written text
+student-n1000           corpus B, fine-tuned on 1,000 of the teacher's exchanges only (two answers
+                        sampled per distillation prompt: the lab has 610 prompts)
 student-of-zephyr       corpus B, distilled from Zephyr (control-same-data): another teacher
+student-of-second-      corpus B, distilled from a released model given to the build
+teacher                 (``second_teacher=``; the bench gives SmolLM2-135M-Instruct): a student
+                        of another, far stronger teacher, and a derived pair with a real teacher
 ======================  ========================================================================
 
 The human-written pairs come from corpus B's docstrings (Python standard library,
@@ -33,8 +38,13 @@ from provenance.lab import data_files
 
 #: Teacher-answer shares of the mixed students.
 MIX_SHARES = (0.30, 0.10, 0.03)
-#: Exchange counts of the small pure students (the full student has every distillation pair).
+_PROMPTS = len(data_files.distill_prompts())
+#: Exchange counts of the pure students (the full student has every distillation pair: 610). Recipes
+#: are listed in the order they were added: a model's training seed follows its place in the list.
 EXCHANGE_COUNTS = (100, 300)
+LARGE_EXCHANGE_COUNT = 1000
+#: The lab's name for a released model given to the build as a second teacher (not trained by the lab).
+SECOND_TEACHER = "second-teacher"
 
 
 @dataclass(frozen=True)
@@ -48,10 +58,18 @@ class Recipe:
     exchanges: int | None  # how many of the teacher's exchanges it was fine-tuned on (None: all)
     human: bool  # fine-tuned on human-written pairs (alone or in its mix)
     note: str
+    samples: int = 1  # answers sampled from the teacher per distillation prompt for this recipe's pool
 
     @property
     def pairs_file(self) -> str | None:
         return None if self.teacher is None and not self.human else f"{self.name}.jsonl"
+
+    @property
+    def pool(self) -> str | None:
+        """The distillation file (stem) this recipe's teacher answers are drawn from."""
+        if self.teacher is None:
+            return None
+        return self.teacher if self.samples == 1 else f"{self.teacher}-x{self.samples}"
 
 
 RECIPES: tuple[Recipe, ...] = (
@@ -65,11 +83,20 @@ RECIPES: tuple[Recipe, ...] = (
              f"fine-tuned on a mix: {s:.0%} the teacher's answers, the rest human-written text") for s in MIX_SHARES),
     Recipe("student-of-zephyr", "student-of-other-teacher", "control-same-data", 1.0, None, False,
            "fine-tuned only on Zephyr's (control-same-data's) sampled answers: a student of another teacher"),
+    Recipe(f"student-n{LARGE_EXCHANGE_COUNT}", "student", "teacher", 1.0, LARGE_EXCHANGE_COUNT, False,
+           f"fine-tuned on {LARGE_EXCHANGE_COUNT:,} of the teacher's exchanges only (two answers per prompt)",
+           samples=-(-LARGE_EXCHANGE_COUNT // _PROMPTS)),
+    Recipe(f"student-of-{SECOND_TEACHER}", "student-of-other-teacher", SECOND_TEACHER, 1.0, None, False,
+           "fine-tuned only on the sampled answers of a released model given to the build as a second teacher "
+           "(to the lab's teacher, a student of another, far stronger teacher)"),
 )
 NAMES = tuple(r.name for r in RECIPES)
 BY_NAME = {r.name: r for r in RECIPES}
-#: The lab models whose answers realistic students are distilled from (beyond the teacher).
-EXTRA_TEACHERS = tuple(sorted({r.teacher for r in RECIPES if r.teacher and r.teacher != "teacher"}))
+
+
+def recipes(second_teacher: bool) -> tuple[Recipe, ...]:
+    """The recipes a build makes: the second teacher's student only when a second teacher is given."""
+    return tuple(r for r in RECIPES if second_teacher or r.teacher != SECOND_TEACHER)
 
 
 def human_pairs() -> list[dict[str, str]]:
