@@ -168,6 +168,7 @@ class Evaluation:
     finds: dict[str, bool | None]  # suite -> found (None: no test of the suite ran)
     capability_gap: float | None  # suspect minus strongest control, nats/byte on reference text
     panel: str = "lab"  # which controls: see ``pairs``
+    queries: int | None = None  # the suspect's answers the evaluation read (every suite's, under the budget)
 
 
 def restricted(view: EvidenceView, budget: int | None, rng_seed: int, black_box: bool) -> EvidenceView:
@@ -273,7 +274,8 @@ def evaluate_pair(task: tuple[str, str, tuple[str, ...], tuple[str, ...], str]) 
             if gaps:
                 gap = float(min(gaps.values()))
         verdict = any(bool(t.reject) for t in tests if t.in_family)
-        out.append(Evaluation(seed, suspect, teacher, controls, truth, budget, access, verdict, finds, gap, panel))
+        queries = sum(len(answers) for suite in SUITES for answers in view.answers.get(suspect, {}).get(suite, {}).values())
+        out.append(Evaluation(seed, suspect, teacher, controls, truth, budget, access, verdict, finds, gap, panel, queries))
     return out
 
 
@@ -454,6 +456,7 @@ def report(results: list[Evaluation]) -> str:
         out.append(f"## {name.capitalize()} ({', '.join(map(str, seeds))})\n")
         out.append(table(part, "By access mode and query budget (probes per suite)",
                          lambda r: (r.access, r.panel, r.budget), ["access", "controls", "budget"]))
+        out.append(goal_section(part))
         full = [r for r in part if r.budget is None]
         derived = [r for r in full if r.derived]
         out.append(table(derived, "Derived pairs by teacher share (all probes, every panel)",
@@ -613,11 +616,46 @@ def kind(r: Evaluation) -> str:
 FULL_EXCHANGES = 610
 
 
-def teacher_share(r: Evaluation) -> str:
+def share_of(r: Evaluation) -> float:
     """The share of the suspect's fine-tuning pairs that are the teacher's answers (derived pairs)."""
     recipe = realistic.BY_NAME.get(r.suspect)
-    share = recipe.teacher_share if recipe is not None else 1.0
-    return f"{share:.0%}"
+    return recipe.teacher_share if recipe is not None and recipe.teacher_share is not None else 1.0
+
+
+def teacher_share(r: Evaluation) -> str:
+    return f"{share_of(r):>4.0%}"  # padded: the table sorts the labels as text
+
+
+#: The issue's goal: derived students with a teacher share of at least this, at most this many suspect queries.
+GOAL_SHARE, GOAL_QUERIES = 0.10, 300
+
+
+def goal_section(results: list[Evaluation]) -> str:
+    """The issue's goal, checked: precision and recall on students with a teacher share >= 10 %, at most 300
+    suspect queries per pair, and the false-positive rate of every kind of independent model."""
+    lines = [f"### The goal: teacher share >= {GOAL_SHARE:.0%}, at most {GOAL_QUERIES} suspect queries per pair", "",
+             f"Per access mode, the budgets whose evaluations read at most {GOAL_QUERIES} of the suspect's answers "
+             "(every suite together); students below the share are left out of precision and recall, every "
+             f"independent pair is kept. The goal: precision and recall >= 0.95, every kind's false-positive rate "
+             f"<= alpha ({ALPHA}).", "",
+             "| access | budget | most queries | precision | recall | false-positive rate | kinds above alpha (found / pairs) |",
+             "|---|---|---|---|---|---|---|"]
+    for access in ("open", "black-box"):
+        for budget in BUDGETS:
+            rs = [r for r in results if r.access == access and r.budget == budget and r.queries is not None]
+            if not rs or max(r.queries for r in rs) > GOAL_QUERIES:
+                continue
+            pos = [r for r in rs if r.derived and share_of(r) >= GOAL_SHARE]
+            neg = [r for r in rs if not r.derived]
+            tp, fp = sum(r.verdict for r in pos), sum(r.verdict for r in neg)
+            by_kind: dict[str, list[Evaluation]] = defaultdict(list)
+            for r in neg:
+                by_kind[kind(r)].append(r)
+            above = [f"{k}: {sum(r.verdict for r in v)}/{len(v)}" for k, v in sorted(by_kind.items())
+                     if sum(r.verdict for r in v) / len(v) > ALPHA]
+            lines.append(f"| {access} | {budget} | {max(r.queries for r in rs)} | {rate(tp, tp + fp)} | "
+                         f"{rate(tp, len(pos))} | {rate(fp, len(neg))} | {'; '.join(above) or 'none'} |")
+    return "\n".join(lines) + "\n"
 
 
 def exchanges(r: Evaluation) -> str:
@@ -644,7 +682,7 @@ def gap_bin_key(r: Evaluation) -> tuple[str]:
     if gap < -GAP_COMPARABLE:
         return (f"suspect weaker than the best control (gap < -{GAP_COMPARABLE})",)
     if gap <= GAP_COMPARABLE:
-        return (f"comparable (|gap| <= {GAP_COMPARABLE})",)
+        return (f"comparable (gap within ±{GAP_COMPARABLE})",)
     return (f"suspect stronger than every control (gap > {GAP_COMPARABLE})",)
 
 

@@ -72,6 +72,8 @@ def test_report_reads_back_with_its_sections_hash_and_page_count(signed, case_di
         assert heading in text, heading
     assert "report-test" in text and "pytest analyst" in text
     assert "Power curves of the provenance bench" in text  # methods: the bench's power curve, from the shipped record
+    flat = " ".join(text.split())
+    assert "Scientific basis" in flat and "95 % CI [" in flat  # measured error rates with their intervals
     assert signed.report_hash[:16] in text.replace("\n", "")
     findings = json.loads((case_dir / "findings.json").read_text())
     assert findings["evidence_head_hash"][:16] in text.replace("\n", "")
