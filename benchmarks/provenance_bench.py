@@ -400,8 +400,9 @@ A suite "finds" derivation when one of its family tests rejects after Holm corre
 within the evaluation; the verdict is "supports derivation". The distribution suite's margins
 (`provenance/config.py`) were chosen on tuning seed 0 and then frozen. Cells read `found/runs`
 for the derived pairs (recall), then for the independent pairs (false positives); 95 % Wilson
-intervals for the verdict. A *pair* is one (suspect, teacher) of one lab seed; an *assignment* adds
-a control panel; an *evaluation* adds an access mode and a query budget.
+intervals for the verdict. A *pair* is one (suspect, teacher) of one lab seed; a *run* (the unit
+every count below is in) adds a control panel, so one pair is counted once per panel it was
+examined under; an *evaluation* adds an access mode and a query budget.
 
 What the pairs are. Per lab seed, the realistic lab profile built with SmolLM2-135M-Instruct as a
 second teacher (`provenance lab build --profile realistic --second-teacher
@@ -440,6 +441,13 @@ def report(results: list[Evaluation]) -> str:
     record = build_record(results)
     out = [f"What an evidence report quotes for a case with open weights and every probe ({record['source']}): "
            f"{record['overall']}.\n"]
+    for name, part in (("Held-back", held), ("Tuning", tune)):
+        if part:
+            pairs_ = {(r.seed, r.suspect, r.teacher): r.derived for r in part}
+            runs = {(r.seed, r.suspect, r.teacher, r.panel) for r in part}
+            out.append(f"{name} part: {len(pairs_)} (suspect, teacher) pairs of known truth "
+                       f"({sum(pairs_.values())} derived, {len(pairs_) - sum(pairs_.values())} independent), "
+                       f"{len(runs)} runs, {len(part)} evaluations.\n")
     headline = held or tune
     out.append("## Headline: the verdict, every probe, by access mode and control panel\n")
     out.append("| seeds | access | controls | precision | recall | false-positive rate |\n|---|---|---|---|---|---|")
@@ -513,8 +521,8 @@ def build_record(results: list[Evaluation]) -> dict:
                 conditions.append({
                     "access": access, "budget": budget, "controls": controls, "suites": suites_of(rs),
                     "verdict": {"false_positives": fp, "independent": len(neg), "found": tp, "derived": len(pos)},
-                    "overall": (f"verdict false positives {fp}/{len(neg)} independent pairs "
-                                f"(95 % CI {ci_text(fp, len(neg))}), recall {tp}/{len(pos)} derived pairs "
+                    "overall": (f"verdict false positives {fp}/{len(neg)} independent runs "
+                                f"(95 % CI {ci_text(fp, len(neg))}), recall {tp}/{len(pos)} derived runs "
                                 f"(95 % CI {ci_text(tp, len(pos))})"),
                 })
     default = next(c for c in conditions if c["access"] == "open" and c["budget"] is None and c["controls"] is None)
@@ -541,6 +549,8 @@ def before_after(before: list[Evaluation], after: list[Evaluation]) -> str:
              "| seeds | access | controls | kind | verdict FPR before | after | verdict recall before | after |",
              "|---|---|---|---|---|---|---|---|"]
     seeds = sorted({r.seed for r in before} & {r.seed for r in after})
+    if not seeds:
+        return ""  # the previous release was measured on other seeds: nothing to set side by side
     for part, chosen in (("held back", [s for s in seeds if s not in TUNING_SEEDS]), ("tuning", [s for s in seeds if s in TUNING_SEEDS])):
         if not chosen:
             continue
