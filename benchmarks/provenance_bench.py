@@ -395,7 +395,10 @@ HEADER = """# The provenance bench
 only. Seeds 2 and later are *held back*: measured with the final code and reported apart. This
 round measured held-back seeds 2 to 5 (seed 2 also in the previous round, with fewer models;
 nothing has been tuned on it) and did not re-run the tuning seed: its tables are in the previous
-round's docs/bench.md (git history).
+round's docs/bench.md (git history). On seed 2's earlier model set, 28 of the previous round's 530
+verdicts differ now (20 derived runs found now that were missed; 8 runs no longer found, 6 of
+them false positives on independent pairs and 2 derived runs at small budgets), after
+analysis changes between the rounds and a newly collected panel; not traced further.
 A suite "finds" derivation when one of its family tests rejects after Holm correction at 0.01
 within the evaluation; the verdict is "supports derivation". The distribution suite's margins
 (`provenance/config.py`) were chosen on tuning seed 0 and then frozen. Cells read `found/runs`
