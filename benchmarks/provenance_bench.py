@@ -197,6 +197,12 @@ def derived_in(lab: LabManifest, a: str, b: str) -> bool:
     return a in lab.models and b in lab.models and lab.derived(a, b)
 
 
+def related_in(lab: LabManifest, a: str, b: str) -> bool:
+    """Related by lab.json (derived either way, or sharing a teacher); unknown models are related to none."""
+    a, b = LAB_NAMES.get(a, a), LAB_NAMES.get(b, b)
+    return a in lab.models and b in lab.models and a != b and lab.pair(a, b).related
+
+
 def pairs(models: list[str], lab: LabManifest) -> list[tuple[str, str, tuple[str, ...], tuple[str, ...], str]]:
     """(suspect, teacher, controls, references, panel) for every ordered pair and control panel the panel store allows.
 
@@ -216,8 +222,7 @@ def pairs(models: list[str], lab: LabManifest) -> list[tuple[str, str, tuple[str
         return derived_in(lab, a, b)
 
     def related(a: str, b: str) -> bool:
-        a, b = LAB_NAMES.get(a, a), LAB_NAMES.get(b, b)
-        return a in lab.models and b in lab.models and a != b and lab.pair(a, b).related
+        return related_in(lab, a, b)
 
     standard = [m for m in models if m in LAB_MODELS or m == "smollm2"]
     other_teachers_student = "student-of-zephyr"
@@ -255,12 +260,12 @@ def evaluate_pair(task: tuple[str, str, tuple[str, ...], tuple[str, ...], str]) 
     suspect, teacher, controls, references, panel = task
     truth = derived_in(lab, suspect, teacher)
     claims = [c for m in models if m != teacher for c in CLAIMS[m]]
+    aliases = case_aliases(claims, CLAIMS[teacher])  # one table for the assignment's ten evaluations
     out = []
     for (access, budget), view in views.items():
         ctx = SuiteContext(
             view=view, suspect=suspect, teacher=teacher, controls=controls,
-            teacher_claims=tuple(CLAIMS[teacher]), seed=2000 + seed,
-            custom_aliases=case_aliases(claims, CLAIMS[teacher]),
+            teacher_claims=tuple(CLAIMS[teacher]), seed=2000 + seed, custom_aliases=aliases,
             **({} if LEGACY else {"references": references}),
         )
         tests = legacy_evaluate(ctx) if LEGACY else evaluate([ctx], list(SUITES), ALPHA).tests
@@ -674,8 +679,8 @@ def goal_section(results: list[Evaluation]) -> str:
             by_kind: dict[str, list[Evaluation]] = defaultdict(list)
             for r in neg:
                 by_kind[kind(r)].append(r)
-            above = [f"{k}: {sum(r.verdict for r in v)}/{len(v)}" for k, v in sorted(by_kind.items())
-                     if sum(r.verdict for r in v) / len(v) > ALPHA]
+            found = {k: sum(r.verdict for r in v) for k, v in by_kind.items()}
+            above = [f"{k}: {found[k]}/{len(v)}" for k, v in sorted(by_kind.items()) if found[k] / len(v) > ALPHA]
             lines.append(f"| {access} | {budget} | {max(r.queries for r in rs)} | {rate(tp, tp + fp)} | "
                          f"{rate(tp, len(pos))} | {rate(fp, len(neg))} | {'; '.join(above) or 'none'} |")
     return "\n".join(lines) + "\n"

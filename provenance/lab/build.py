@@ -358,8 +358,13 @@ def _json_or_none(line: str) -> Any:
 # ------------------------------------------------------------------------------ ground truth
 
 
+def _released(name: str, external_teacher: bool) -> bool:
+    """Was ``name`` given to the lab (a released model) rather than trained by it?"""
+    return name == realistic.SECOND_TEACHER or (external_teacher and name == "teacher")
+
+
 def _shares(a: str, b: str, external_teacher: bool = False) -> list[str]:
-    if (external_teacher and "teacher" in (a, b)) or realistic.SECOND_TEACHER in (a, b):
+    if _released(a, external_teacher) or _released(b, external_teacher):
         return []  # a teacher from outside shares nothing with the lab's models by construction
     corpus = {"teacher": "A", "teacher-wm": "A", "control-same-data": "A"}
     shared = ["tokenizer"]
@@ -406,10 +411,10 @@ def ground_truth(a: str, b: str, external_teacher: bool = False) -> PairTruth:
         return PairTruth(a, b, False, True, "common-teacher",
                          "both distilled from the same teacher weights, from independent inits", shares)
     how = "independent init, data and instruction sets"
-    if external_teacher and "teacher" in (a, b):
-        how = "the teacher was trained outside the lab; the lab never used its weights or outputs for this model"
-    elif realistic.SECOND_TEACHER in (a, b):
-        how = "the second teacher was trained outside the lab; the lab never used its weights or outputs for this model"
+    outside = next((n for n in (a, b) if _released(n, external_teacher)), None)
+    if outside is not None:
+        which = "teacher" if outside == "teacher" else "second teacher"
+        how = f"the {which} was trained outside the lab; the lab never used its weights or outputs for this model"
     elif a in _QUERIED and b in _QUERIED:
         how = f"students of different teachers ({_QUERIED[a]}, {_QUERIED[b]}), from independent inits"
     return PairTruth(a, b, False, False, "independent", how, shares)
@@ -610,18 +615,11 @@ def build_lab(
     if profile == "realistic":
         distill["realistic_pairs"] = {r.name: _pairs_summary(out, r) for r in recipes}
     distill["teacher"]["stripped_pairs"] = results["distill:teacher"].get("stripped_pairs")
-    if external:
-        assert teacher_path is not None and teacher_files is not None
-        results["teacher"] = {
-            "params": distill["teacher"]["teacher_params"], "data_sha256": sha256_json(teacher_files),
-            "final_loss": None, "build_seconds": 0.0, "training": [],
-        }
-    if second_path is not None:
-        assert second_files is not None
-        results[realistic.SECOND_TEACHER] = {
-            "params": distill[realistic.SECOND_TEACHER]["teacher_params"], "data_sha256": sha256_json(second_files),
-            "final_loss": None, "build_seconds": 0.0, "training": [],
-        }
+    given = {"teacher": teacher_files, realistic.SECOND_TEACHER: second_files}
+    for name, files in given.items():
+        if files is not None:  # a model given to the lab: what its entry says is what its distillation saw
+            results[name] = {"params": distill[name]["teacher_params"], "data_sha256": sha256_json(files),
+                             "final_loss": None, "build_seconds": 0.0, "training": []}
     models = _model_entries(names, results, seed, distill, external, teacher, teacher_path, out, second_path)
     pairs = [ground_truth(a, b, external) for a in names for b in names if a != b]  # every ordered pair
     data = _data_summary(tokenizer, personas, config, distill, n_workers, train.CHAT_TEMPLATE)
