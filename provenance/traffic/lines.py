@@ -11,6 +11,8 @@ and does per-line work only in a chunk that needs it:
 * a line longer than ``MAX_LINE`` is skipped and counted the same way;
 * an empty line is replaced by the placeholder too (a CSV reader would drop it and
   shift every later line number); a trailing ``\\r`` (CRLF logs) is removed.
+* a UTF-8 byte-order mark at the start of the file (some Windows tools write one) is
+  removed: it is not part of the first line's JSON.
 
 A clean log (the usual case) is read in place; only a log that needs a change is
 copied, from its first changed chunk on. Samples of (line number, text) taken on
@@ -36,6 +38,8 @@ class SkipCounter(Protocol):
 PLACEHOLDER = "\x1e"
 #: Bytes a JSON line never holds raw (control characters outside whitespace); ``\r`` is checked apart.
 _FORBIDDEN = (b"\x00", b"\x1e", b"\x1f")
+#: The UTF-8 byte-order mark, dropped from the start of a log.
+BOM = b"\xef\xbb\xbf"
 #: Bytes read at a time (a chunk ends at a line end); half of MAX_LINE, so line lengths need measuring only in the
 #: rare chunk that a line longer than a chunk made oversized.
 CHUNK = 8 * 1024 * 1024
@@ -133,8 +137,9 @@ def frame(log: Path, work: Path, report: SkipCounter, *, chunk_size: int = CHUNK
     after_newline = True
     try:
         with open(log, "rb") as handle:
-            for chunk in _chunks(handle, chunk_size):
-                clean = _clean(chunk, after_newline)
+            for original in _chunks(handle, chunk_size):
+                chunk = original[len(BOM):] if offset == 0 and original.startswith(BOM) else original
+                clean = chunk is original and _clean(chunk, after_newline)
                 if out is None and not clean:
                     out = open(copy_path, "wb")  # noqa: SIM115 - closed in finally
                     with open(log, "rb") as head:
@@ -155,7 +160,7 @@ def frame(log: Path, work: Path, report: SkipCounter, *, chunk_size: int = CHUNK
                 lines += framed.count(b"\n") + (0 if framed.endswith(b"\n") else 1)
                 if out is not None:
                     out.write(framed if framed.endswith(b"\n") else framed + b"\n")
-                offset += len(chunk)
+                offset += len(original)
                 after_newline = chunk.endswith(b"\n")
     finally:
         if out is not None:

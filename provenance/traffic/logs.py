@@ -83,9 +83,37 @@ def _missing_fields() -> str:
     return f"concat_ws(', ', {', '.join(parts)})"
 
 
+#: The years a kept timestamp may fall in (first, last), by default: what the rest of the pipeline (DuckDB dates,
+#: the page's matplotlib axes, transcript exports) can hold, and any real API log's span. ``scan(years=...)`` changes it.
+DEFAULT_YEARS = (1970, 2100)
+_OUT_OF_RANGE = "timestamp outside the years {first}-{last}"
+_BAD_OFFSET = "timestamp offset is not a UTC offset (at most +-14:00, minutes under 60)"
+
+
+def _epoch(year: int) -> int:
+    """Seconds since 1970 at the start of ``year`` (UTC)."""
+    from datetime import datetime, timezone
+
+    return int(datetime(year, 1, 1, tzinfo=timezone.utc).timestamp())
+
+
+def check_years(years: tuple[int, int]) -> tuple[int, int]:
+    """``years`` as (first, last), refused unless 1 <= first <= last <= 9998 (what a timestamp can hold)."""
+    first, last = years
+    if not (1 <= first <= last <= 9998):
+        raise TrafficLogError(f"years {first}-{last} is not a range of years a timestamp can hold",
+                              hint="give FIRST-LAST with 1 <= FIRST <= LAST <= 9998, e.g. 1970-2100")  # fmt: skip
+    return first, last
+
+
 #: One row per line: why it was skipped (NULL when kept, '' for a blank line) and, when kept, its flat fields.
 #: The checks run in the order of the reasons' priority, over the table ``raw_lines`` of loaded lines.
-_VALIDATE = f"""
+def _validate_sql(years: tuple[int, int] = DEFAULT_YEARS) -> str:
+    """The validating statement for timestamps within ``years`` (first and last year included)."""
+    first, last = check_years(years)
+    low, high = _epoch(first), _epoch(last + 1)  # [low, high): epoch seconds a kept line may carry
+    out_of_range = _OUT_OF_RANGE.format(first=first, last=last)
+    return f"""
 WITH parsed AS (
     SELECT rowid + 1 AS line, raw,
            CASE WHEN raw = '{PLACEHOLDER}' THEN 'placeholder'
@@ -101,11 +129,19 @@ WITH parsed AS (
     FROM fields
 ), turns AS (
     SELECT *, list_filter(msgs, lambda m: CASE WHEN json_exists(m, '$.role') THEN (m ->> 'role') = 'user' ELSE true END) AS users,
-           CASE WHEN ts_type IN {_NUMBER} THEN to_timestamp(CAST(j.timestamp AS DOUBLE))
+           CASE WHEN ts_type IN {_NUMBER} THEN TRY_CAST(j.timestamp AS DOUBLE) END AS epoch,
+           CASE WHEN ts_type IN {_NUMBER} THEN CASE WHEN TRY_CAST(j.timestamp AS DOUBLE) >= {low}
+                                                     AND TRY_CAST(j.timestamp AS DOUBLE) < {high}
+                                                    THEN to_timestamp(TRY_CAST(j.timestamp AS DOUBLE)) END
                 ELSE TRY_CAST(ts_text AS TIMESTAMPTZ) END AS moment,
            regexp_extract(ts_text, '(Z|z|[+-]\\d\\d(:?\\d\\d)?)$', 1) AS zone_text,
            {_missing_fields()} AS missing
     FROM typed
+), zoned AS (
+    SELECT *, coalesce(TRY_CAST(substr(zone_text, 2, 2) AS INTEGER), 0) AS zone_hours,
+           CASE WHEN length(replace(zone_text, ':', '')) = 5 THEN TRY_CAST(right(zone_text, 2) AS INTEGER) ELSE 0 END
+               AS zone_minutes
+    FROM turns
 )
 SELECT line,
        CASE WHEN frame = 'placeholder' THEN 'placeholder'
@@ -114,8 +150,13 @@ SELECT line,
             WHEN frame = 'not object' THEN 'a line must hold one JSON object'
             WHEN ts_type IS NULL OR ts_type NOT IN ('VARCHAR', {", ".join(repr(n) for n in _NUMBER)})
                 THEN 'timestamp is neither an ISO 8601 string nor epoch seconds'
+            WHEN ts_type <> 'VARCHAR' AND (epoch IS NULL OR moment IS NULL) THEN '{out_of_range}'
             WHEN moment IS NULL OR NOT isfinite(moment) THEN 'timestamp is not an ISO 8601 date and time'
             WHEN ts_type = 'VARCHAR' AND zone_text = '' THEN '{_NO_TIME_ZONE}'
+            WHEN ts_type = 'VARCHAR' AND upper(zone_text) <> 'Z'
+                 AND (zone_minutes >= 60 OR zone_hours * 60 + zone_minutes > 14 * 60)
+                THEN '{_BAD_OFFSET}'
+            WHEN moment < to_timestamp({low}) OR moment >= to_timestamp({high}) THEN '{out_of_range}'
             WHEN missing <> '' THEN 'missing field(s): ' || missing
             WHEN msgs IS NULL OR len(msgs) = 0
                  OR NOT list_bool_and(list_transform(msgs, lambda m: json_type(m) = 'OBJECT' AND json_exists(m, '$.content')))
@@ -137,18 +178,27 @@ SELECT line,
        CAST(j.messages AS VARCHAR) AS messages, j.response,
        coalesce(TRY_CAST(j.usage ->> 'prompt_tokens' AS BIGINT), 0) AS prompt_tokens,
        coalesce(TRY_CAST(j.usage ->> 'completion_tokens' AS BIGINT), 0) AS completion_tokens
-FROM turns
+FROM zoned
 """
 
 
-def normalise(logs: list[Path], work: Path, *, strict: bool = False, memory_limit: str = "2GB") -> tuple[Path, ReadReport]:
-    """Every log into ``work/exchanges.parquet`` (DuckDB, out of core); returns it and what was read."""
+_VALIDATE = _validate_sql()
+
+
+def normalise(logs: list[Path], work: Path, *, strict: bool = False, memory_limit: str = "2GB",
+              years: tuple[int, int] = DEFAULT_YEARS) -> tuple[Path, ReadReport]:  # fmt: skip
+    """Every log into ``work/exchanges.parquet`` (DuckDB, out of core); returns it and what was read.
+
+    A timestamp outside ``years`` (first and last included) is skipped and counted like any bad line.
+    """
     import duckdb
 
-    work.mkdir(parents=True, exist_ok=True)
+    years = check_years(years)
     for log in logs:
         if not log.is_file():
             raise TrafficLogError(f"no log at {log}", hint="give JSON Lines (.jsonl) or Parquet (.parquet) files")
+    _refuse_repeated(logs)
+    work.mkdir(parents=True, exist_ok=True)
     report = ReadReport()
     con = duckdb.connect()  # in memory, spilling to work/spill past memory_limit: a log bigger than memory still loads
     con.execute(f"SET memory_limit = '{memory_limit}'")
@@ -159,10 +209,12 @@ def normalise(logs: list[Path], work: Path, *, strict: bool = False, memory_limi
     try:
         for index, log in enumerate(logs):
             if log.suffix == ".parquet":
-                selects.append(_parquet_select(con, log, report))
+                selects.append(_parquet_select(con, log, report, years))
                 continue
             table = f"checked_{index}"
-            last_moment = _check_lines(con, log, work, report, table, strict=strict, previous=last_moment)
+            last_moment, loaded = _check_lines(con, log, work, report, table, strict=strict, previous=last_moment, years=years)
+            if not loaded:  # an empty file: no table, nothing to select
+                continue
             selects.append(f"SELECT line, ts, account_id, api_key_id, source_ip, user_agent, organisation, payment_id, model, "
                            f"prompt, user_turns, messages, response, prompt_tokens, completion_tokens, "
                            f"{sql_text(log.name)} AS source FROM {table} WHERE reason IS NULL")  # fmt: skip
@@ -177,6 +229,28 @@ def normalise(logs: list[Path], work: Path, *, strict: bool = False, memory_limi
     return target, report
 
 
+def _refuse_repeated(logs: list[Path]) -> None:
+    """One log named twice (the same file, or two copies of the same bytes) would count every exchange twice."""
+    import hashlib
+
+    by_size: dict[int, list[Path]] = {}
+    for log in logs:
+        by_size.setdefault(log.stat().st_size, []).append(log)
+    for same_size in by_size.values():
+        if len(same_size) < 2:  # a log of its own size cannot repeat another: no need to read it
+            continue
+        seen: dict[str, Path] = {}
+        for log in same_size:
+            digest = hashlib.sha256()
+            with open(log, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):  # noqa: B023 - consumed at once
+                    digest.update(block)
+            earlier = seen.setdefault(digest.hexdigest(), log)
+            if earlier is not log:
+                raise TrafficLogError(f"{log} is the same log as {earlier} (identical bytes): its exchanges would count twice",
+                                      hint="give each log once")  # fmt: skip
+
+
 def sql_text(text: str) -> str:
     """``text`` as a quoted SQL string literal (file names and paths go into DuckDB statements this way)."""
     return "'" + text.replace("'", "''") + "'"
@@ -188,14 +262,17 @@ def sql_path(path: Path) -> str:
 
 
 def _check_lines(con: Any, log: Path, work: Path, report: ReadReport, table: str, *,  # noqa: ANN401 - a DuckDB connection
-                 strict: bool, previous: Any) -> Any:  # noqa: ANN401 - the last kept timestamp
-    """Load one JSON Lines log, validate every line in SQL into ``table``; returns its last kept timestamp."""
+                 strict: bool, previous: Any, years: tuple[int, int] = DEFAULT_YEARS) -> tuple[Any, bool]:  # noqa: ANN401
+    """Load one JSON Lines log, validate every line in SQL into ``table``.
+
+    Returns the last kept timestamp (or ``previous``) and whether ``table`` was made (an empty log makes none).
+    """
     from provenance.traffic.lines import frame
 
     early = ReadReport()  # what the byte pass skipped (UTF-8, forbidden bytes), merged in line order below
     framed = frame(log, work, early)
     if not framed.lines:
-        return previous
+        return previous, False
     con.execute(f"""CREATE OR REPLACE TABLE raw_lines AS SELECT raw FROM read_csv({sql_path(framed.path)},
         columns = {{'raw': 'VARCHAR'}}, delim = '\x1f', quote = '', escape = '', header = false, auto_detect = false,
         new_line = '\\n', strict_mode = true, max_line_size = {MAX_LINE + 1024}, buffer_size = {4 * (MAX_LINE + 1024)})""")  # fmt: skip
@@ -205,7 +282,7 @@ def _check_lines(con: Any, log: Path, work: Path, report: ReadReport, table: str
     if loaded != framed.lines or any(seen.get(n) != framed.samples[n] for n in wanted):
         raise TrafficLogError(f"{log}: the lines DuckDB read are not the file's lines ({loaded} rows for {framed.lines} lines)",
                               hint="line numbers could not be kept; report this with the DuckDB version")  # fmt: skip
-    con.execute(f"CREATE OR REPLACE TABLE {table} AS {_VALIDATE}")
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS {_VALIDATE if years == DEFAULT_YEARS else _validate_sql(years)}")
     con.execute("DROP TABLE raw_lines")
     bad = con.execute(f"""SELECT reason, count(*), list(line ORDER BY line)[1:{_NAMED}] FROM {table}
                           WHERE reason NOT IN ('', 'placeholder') GROUP BY reason""").fetchall()  # fmt: skip
@@ -228,10 +305,10 @@ def _check_lines(con: Any, log: Path, work: Path, report: ReadReport, table: str
     report.out_of_order += out_of_order + (1 if previous is not None and first is not None and first < previous else 0)
     for zone, count in con.execute(f"SELECT zone, count(*) FROM {table} WHERE reason IS NULL GROUP BY zone").fetchall():
         report.time_zones[zone] += count
-    return last if last is not None else previous
+    return (last if last is not None else previous), True
 
 
-def _parquet_select(con: Any, path: Path, report: ReadReport) -> str:  # noqa: ANN401 - a DuckDB connection
+def _parquet_select(con: Any, path: Path, report: ReadReport, years: tuple[int, int] = DEFAULT_YEARS) -> str:  # noqa: ANN401
     """A Parquet log's rows in the normalised columns; a truncated file or a missing column is an error."""
     import duckdb
 
@@ -244,13 +321,22 @@ def _parquet_select(con: Any, path: Path, report: ReadReport) -> str:  # noqa: A
     missing = sorted(needed - names)
     if missing:
         raise TrafficLogError(f"{path} lacks column(s) {', '.join(missing)}", hint=f"a Parquet log needs {', '.join(sorted(needed))}")
-    total, bad = con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE timestamp IS NULL OR account_id IS NULL OR prompt IS NULL) "
-        f"FROM read_parquet({sql_path(path)})"
-    ).fetchone()
-    report.rows += total - bad
+    low, high = f"make_timestamp({years[0]}, 1, 1, 0, 0, 0)", f"make_timestamp({years[1] + 1}, 1, 1, 0, 0, 0)"
+    try:
+        total, bad, outside = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE timestamp IS NULL OR account_id IS NULL OR prompt IS NULL), "
+            f"count(*) FILTER (WHERE timestamp IS NOT NULL AND account_id IS NOT NULL AND prompt IS NOT NULL "
+            f"AND NOT (TRY_CAST(timestamp AS TIMESTAMP) >= {low} AND TRY_CAST(timestamp AS TIMESTAMP) < {high})) "
+            f"FROM read_parquet({sql_path(path)})"
+        ).fetchone()
+    except duckdb.Error as exc:
+        raise TrafficLogError(f"{path}: column timestamp is not a time ({str(exc).splitlines()[0]})",
+                              hint="a Parquet log's timestamp column holds TIMESTAMP values (UTC)") from None  # fmt: skip
+    report.rows += total - bad - outside
     if bad:
         report.skipped["missing field(s) in Parquet rows"] += bad
+    if outside:
+        report.skipped[_OUT_OF_RANGE.format(first=years[0], last=years[1]) + " (Parquet rows)"] += outside
     optional = {c: (c if c in names else "NULL") for c in ("organisation", "payment_id", "prompt_tokens", "completion_tokens", "user_turns")}
     return (
         f"SELECT row_number() OVER () AS line, CAST(timestamp AS TIMESTAMP) AS ts, account_id, api_key_id, source_ip, "
@@ -258,5 +344,6 @@ def _parquet_select(con: Any, path: Path, report: ReadReport) -> str:  # noqa: A
         f"coalesce({optional['user_turns']}, 1) AS user_turns, NULL AS messages, response, "
         f"coalesce({optional['prompt_tokens']}, 0) AS prompt_tokens, coalesce({optional['completion_tokens']}, 0) AS completion_tokens, "
         f"{sql_text(path.name)} AS source FROM read_parquet({sql_path(path)}) "
-        f"WHERE timestamp IS NOT NULL AND account_id IS NOT NULL AND prompt IS NOT NULL"
+        f"WHERE timestamp IS NOT NULL AND account_id IS NOT NULL AND prompt IS NOT NULL "
+        f"AND TRY_CAST(timestamp AS TIMESTAMP) >= {low} AND TRY_CAST(timestamp AS TIMESTAMP) < {high}"
     )

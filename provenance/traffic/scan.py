@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -25,7 +26,7 @@ from typing import Any
 from provenance.files import atomic_open, atomic_write
 from provenance.traffic.campaigns import DEFAULT_THRESHOLD, Campaign, score_campaigns
 from provenance.traffic.features import account_features, moments, templatedness
-from provenance.traffic.logs import ReadReport, normalise, sql_path
+from provenance.traffic.logs import DEFAULT_YEARS, ReadReport, TrafficLogError, normalise, sql_path
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ def scan(
     strict: bool = False,
     memory_limit: str = "2GB",
     on_step: Callable[[str], None] | None = None,
+    years: tuple[int, int] = DEFAULT_YEARS,
 ) -> ScanResult:
     """Find suspected extraction campaigns in exchange logs (JSON Lines or Parquet).
 
@@ -64,8 +66,16 @@ def scan(
     import duckdb
 
     started = time.perf_counter()
+    if not math.isfinite(threshold):
+        raise TrafficLogError(f"threshold {threshold} is not a number a campaign score can reach",
+                              hint=f"give a finite score, e.g. --threshold {DEFAULT_THRESHOLD}")  # fmt: skip
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise TrafficLogError(f"--out {out} is a file, not a folder", hint="give a folder for the scan's outputs")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TrafficLogError(f"cannot create --out {out}: {exc.strerror or exc}", hint="give a folder you can write") from None
     timings: dict[str, float] = {}
 
     @contextlib.contextmanager
@@ -78,7 +88,7 @@ def scan(
         timings[name] = round(time.perf_counter() - begun, 2)
 
     with step("reading and validating the logs"):
-        parquet, report = normalise([Path(p) for p in logs], out / "work", strict=strict, memory_limit=memory_limit)
+        parquet, report = normalise([Path(p) for p in logs], out / "work", strict=strict, memory_limit=memory_limit, years=years)
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute(f"SET temp_directory = {sql_path(out / 'work' / 'spill')}")
@@ -97,7 +107,7 @@ def scan(
         exports = _export_transcripts(con, campaigns, out / "campaigns")
         _write_html(con, campaigns, out / "traffic.html", report)
     _write_json(out / "campaigns.json", {
-        "exchanges": exchanges, "accounts": len(features), "threshold": threshold,
+        "exchanges": exchanges, "accounts": len(features), "threshold": threshold, "years": list(years),
         "release_dates": [d.isoformat() for d in release_dates or []], "read": report.to_dict(),
         "seconds": timings,
         "campaigns": [dict(c.to_dict(rank), transcript=exports.get(rank)) for rank, c in enumerate(campaigns, start=1)],
@@ -193,7 +203,7 @@ def _write_html(con: Any, campaigns: list[Campaign], path: Path, report: ReadRep
     plt.close(figure)
     template = jinja2.Environment(autoescape=True).from_string(_PAGE)
     html = template.render(campaigns=list(enumerate(campaigns, start=1))[:50], figure=buffer.getvalue(), read=report.to_dict())
-    path.write_text(html, encoding="utf-8")
+    atomic_write(path, html)
 
 
 _PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Traffic scan</title>
