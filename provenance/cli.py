@@ -225,6 +225,7 @@ def traffic_scan(
     release: Annotated[list[str] | None, typer.Option("--release", help="a model release time (ISO 8601, UTC); repeatable")] = None,
     threshold: Annotated[float | None, typer.Option("--threshold", help="campaign score to flag (default: the bench's)")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="stop at the first bad line instead of skipping and counting it")] = False,
+    years: Annotated[str, typer.Option("--years", help="FIRST-LAST: a line dated outside these years is skipped and counted")] = "1970-2100",
 ) -> None:
     """Rank suspected extraction campaigns, with their evidence, and export their exchanges as transcripts."""
     from datetime import datetime
@@ -236,9 +237,12 @@ def traffic_scan(
         releases = [datetime.fromisoformat(r.replace("Z", "+00:00")).replace(tzinfo=None) for r in release or []]
     except ValueError:
         raise ProvenanceError(f"--release {release} is not an ISO 8601 time", hint="e.g. --release 2026-03-09T00:00:00Z") from None
+    span = re.fullmatch(r"\s*(\d{1,4})\s*-\s*(\d{1,4})\s*", years)
+    if span is None:
+        raise ProvenanceError(f"--years {years!r} is not FIRST-LAST", hint="e.g. --years 1970-2100")
     started = time.perf_counter()
     result = scan(logs, out, release_dates=releases, threshold=DEFAULT_THRESHOLD if threshold is None else threshold, strict=strict,
-                  on_step=lambda name: err.print(f"[{time.perf_counter() - started:6.1f} s] {name}"))  # fmt: skip
+                  years=(int(span[1]), int(span[2])), on_step=lambda name: err.print(f"[{time.perf_counter() - started:6.1f} s] {name}"))  # fmt: skip
     skipped = sum(result.read.skipped.values())
     typer.echo(f"read {result.exchanges} exchanges from {result.accounts} accounts in {result.seconds:.1f} s"
                + (f"; skipped {skipped} bad lines ({dict(result.read.skipped)})" if skipped else ""))  # fmt: skip
