@@ -1,0 +1,94 @@
+"""The model-level null on simulated panels: level held at every number of prompts, power, floor, checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from provenance.stats.panel import (
+    MIN_PANEL_PARAMETRIC,
+    ModelStatistic,
+    models_needed,
+    panel_outlier_test,
+    rank_p_value,
+)
+
+
+def simulate(rng: np.random.Generator, k: int, n: int, tau: float, suspect_shift: float = 0.0):
+    """K independent models and a suspect: each a true closeness (between-model spread tau) plus prompt noise."""
+    truths = rng.normal(0.0, tau, size=k + 1)
+    truths[0] += suspect_shift
+    stats = [ModelStatistic.mean_of(rng.normal(mu, 1.0, size=n)) for mu in truths]
+    return stats[0], {f"m{i}": s for i, s in enumerate(stats[1:])}
+
+
+def run(suspect, panel):
+    return panel_outlier_test(suspect, panel, name="t", quantity="closeness", unit="u", null_words="h0", alt_words="h1")
+
+
+def rejection_rate(n: int, *, k: int = 10, tau: float = 0.15, reps: int = 300, alpha: float = 0.05, shift: float = 0.0,
+                   seed: int = 0) -> float:
+    rng = np.random.default_rng(seed)
+    return float(np.mean([run(*simulate(rng, k, n, tau, shift)).p_value <= alpha for _ in range(reps)]))
+
+
+def naive_rate(n: int, *, k: int = 10, tau: float = 0.15, reps: int = 300, alpha: float = 0.05, seed: int = 0) -> float:
+    """The prompt-level test this replaces: suspect vs the panel mean, sampling error only."""
+    from scipy import stats as sps
+
+    rng = np.random.default_rng(seed)
+    hits = 0
+    for _ in range(reps):
+        s, panel = simulate(rng, k, n, tau)
+        ses = np.array([m.se for m in panel.values()])
+        z = (s.value - np.mean([m.value for m in panel.values()])) / np.sqrt(s.se ** 2 + np.mean(ses ** 2) / k)
+        hits += sps.norm.sf(z) <= alpha
+    return hits / reps
+
+
+def test_level_holds_at_every_number_of_prompts_when_suspect_and_panel_are_exchangeable():
+    rates = {n: rejection_rate(n) for n in (20, 200, 5000)}
+    # 300 replications: the binomial sd at 0.05 is 0.013; 0.09 is 3 sd above the level.
+    assert all(r <= 0.09 for r in rates.values()), rates
+    assert max(rates.values()) - min(rates.values()) <= 0.05, rates  # no drift with the number of prompts
+
+
+def test_prompt_level_null_drifts_with_the_number_of_prompts_where_the_panel_test_does_not():
+    assert naive_rate(5000) > 0.3  # the failure this module exists for: every independent pair "differs"
+    assert rejection_rate(5000) <= 0.09
+
+
+def test_rejects_a_suspect_far_outside_the_spread_of_independent_models():
+    assert rejection_rate(200, shift=1.0, alpha=0.01, reps=200) >= 0.93
+
+
+def test_small_panel_uses_the_exact_rank_form_and_reports_its_floor():
+    rng = np.random.default_rng(3)
+    suspect, panel = simulate(rng, MIN_PANEL_PARAMETRIC - 1, 200, 0.1, suspect_shift=5.0)
+    result = run(suspect, panel)
+    k = MIN_PANEL_PARAMETRIC - 1
+    assert result.details["form"] == "rank"
+    assert result.p_value == pytest.approx(1 / (k + 1))  # the best this panel can do, however far the suspect is
+    assert result.details["floor"] == pytest.approx(1 / (k + 1))
+    assert result.n["panel_models"] == k
+
+
+def test_an_outlier_in_the_panel_fails_the_check_and_sends_the_test_to_the_rank_form():
+    rng = np.random.default_rng(4)
+    suspect, panel = simulate(rng, 12, 500, 0.05, suspect_shift=2.0)
+    panel["odd"] = ModelStatistic(3.0, 0.01, 500)  # one panel model far from the rest
+    result = run(suspect, panel)
+    assert result.details["checks"]["passed"] is False
+    assert result.details["checks"]["outlier_model"] == "odd"
+    assert result.details["form"] == "rank"
+    assert result.p_value == pytest.approx(rank_p_value(suspect.value, [m.value for m in panel.values()]))
+
+
+def test_rank_p_value_counts_ties_as_at_least_as_close():
+    assert rank_p_value(1.0, [0.0, 1.0, 2.0]) == pytest.approx(3 / 4)
+    assert rank_p_value(5.0, [0.0] * 9) == pytest.approx(0.1)
+
+
+def test_models_needed_for_the_rank_form_to_reach_holm_first_step():
+    assert models_needed(9, 0.05, 1) == 10  # 19 models give a floor of 1/20 = 0.05
+    assert models_needed(500, 0.01, 2) == 0
