@@ -62,3 +62,13 @@ class EndpointError(ProvenanceError):
 
 class TranscriptError(ProvenanceError):
     """A recorded-transcript file is missing, malformed, or lacks a prompt the case asks."""
+
+
+class OutputPathError(ProvenanceError):
+    """A file the project would write is a symbolic link, a folder, or in a folder that cannot be written."""
+
+
+class EnvironmentProblem(ProvenanceError):
+    """The machine, not the input: a missing dependency, a full disk, a permission the OS denies (exit 3)."""
+
+    exit_code = 3

@@ -18,6 +18,7 @@ from typing import Any
 from provenance.audit.loader import Audit
 from provenance.case import Case, ModelSpec, load_case
 from provenance.case.loader import CASE_FILE_NAME
+from provenance.files import atomic_write, make_folder
 from provenance.modelref import is_package_ref
 
 
@@ -95,10 +96,8 @@ def case_text(
 
 def write_case(directory: Path, text: str) -> Case:
     """Write (or keep, when identical) a pair's case file and load it back through the case loader."""
-    directory.mkdir(parents=True, exist_ok=True)
+    make_folder(directory)
     path = directory / CASE_FILE_NAME
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
-        tmp = path.with_suffix(".toml.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        atomic_write(path, text)
     return load_case(path)

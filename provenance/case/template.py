@@ -6,6 +6,7 @@ from pathlib import Path
 
 from provenance.case.loader import CASE_FILE_NAME
 from provenance.errors import CaseFileError
+from provenance.files import atomic_write, make_folder
 
 TEMPLATE = """\
 # A provenance case: which model is suspected of being derived from which.
@@ -103,7 +104,7 @@ def init_case(directory: str | Path, *, force: bool = False) -> Path:
     target = directory / CASE_FILE_NAME
     if target.exists() and not force:
         raise CaseFileError(f"{target} already exists", hint="pass --force to overwrite it")
-    directory.mkdir(parents=True, exist_ok=True)
+    make_folder(directory)
     case_id = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in directory.resolve().name) or "case"
-    target.write_text(TEMPLATE.format(case_id=case_id.lstrip("._-") or "case"), encoding="utf-8")
+    atomic_write(target, TEMPLATE.format(case_id=case_id.lstrip("._-") or "case"))
     return target

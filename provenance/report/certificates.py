@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from provenance.report.errors import KeyFileError
-from provenance.report.keys import write_private
+from provenance.report.keys import write_private, write_public
 
 #: Environment variable that holds a PKCS#12 file's passphrase (never a command-line argument).
 PASSPHRASE_ENV = "PROVENANCE_PKCS12_PASSPHRASE"
@@ -135,7 +135,7 @@ def make_self_signed(
     encryption = serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
     data = pkcs12.serialize_key_and_certificates(name.strip().encode(), key, certificate, None, encryption)
     write_private(path, data)
-    path.with_name(path.name + ".crt").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    write_public(path.with_name(path.name + ".crt"), certificate.public_bytes(serialization.Encoding.PEM))
     return SigningIdentity(key, certificate)
 
 

@@ -16,6 +16,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from provenance.files import PUBLIC_MODE, SECRET_MODE, atomic_write, make_folder
 from provenance.report.errors import KeyFileError
 
 
@@ -31,19 +32,30 @@ def fingerprint(key: Ed25519PublicKey | bytes) -> str:
 
 
 def write_private(path: Path, data: bytes) -> None:
-    """Write secret bytes readable by the owner only (mode 0600), atomically (temp file, rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.chmod(tmp, 0o600)  # umask cannot widen it, but an existing tmp file kept its mode
-    tmp.replace(path)
+    """Write secret bytes readable by the owner only (mode 0600, whatever the umask), atomically.
+
+    Through ``atomic_write``: the temporary file is created with O_EXCL | O_NOFOLLOW under an
+    unpredictable name, and a target that is a symbolic link is refused, so a planted link
+    cannot receive the key.
+    """
+    make_folder(path.parent)
+    atomic_write(path, data, file_mode=SECRET_MODE)
+
+
+def write_public(path: Path, data: bytes) -> None:
+    """Write a public key or certificate (mode 0644, whatever the umask), atomically; a symbolic link is refused."""
+    make_folder(path.parent)
+    atomic_write(path, data, file_mode=PUBLIC_MODE)
 
 
 def generate_key(path: str | Path, *, force: bool = False) -> Ed25519PublicKey:
     """Write a new Ed25519 private key (PEM, PKCS#8, mode 0600) and its ``.pub`` beside it."""
     path = Path(path)
+    public_path = path.with_name(path.name + ".pub")
+    for target in (path, public_path):
+        if target.is_symlink():  # --force or not: a link may point anywhere
+            raise KeyFileError(f"{target} is a symbolic link (to {os.readlink(target)})",
+                               hint="remove it and choose a key path that is a plain file")  # fmt: skip
     if path.exists() and not force:
         raise KeyFileError(f"{path} already exists", hint="choose another path, or pass --force to replace the key")
     key = Ed25519PrivateKey.generate()
@@ -51,7 +63,7 @@ def generate_key(path: str | Path, *, force: bool = False) -> Ed25519PublicKey:
     write_private(path, pem)
     public = key.public_key()
     pub_pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    path.with_name(path.name + ".pub").write_bytes(pub_pem)
+    write_public(public_path, pub_pem)
     return public
 
 
@@ -86,6 +98,9 @@ def load_public_key(path: str | Path) -> Ed25519PublicKey:
     try:
         key = serialization.load_pem_public_key(data)
     except (ValueError, UnsupportedAlgorithm):
+        if b"-----BEGIN PRIVATE KEY-----" not in data:  # neither a public nor a private key: say so, not "mode 0644"
+            raise KeyFileError(f"{path} is not a PEM public key (it may be truncated or corrupt)",
+                               hint="give the analyst's .pub file as `provenance keygen` wrote it") from None  # fmt: skip
         return load_private_key(path).public_key()
     if not isinstance(key, Ed25519PublicKey):
         raise KeyFileError(f"{path} is not an Ed25519 public key", hint="give the analyst's .pub file")

@@ -35,7 +35,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from provenance.files import atomic_open
+from provenance.files import atomic_open, atomic_write
 
 START = datetime(2026, 3, 2, tzinfo=timezone.utc)
 DAYS = 14
@@ -301,5 +301,5 @@ def write_log(out_dir: Path, seed: int = 0, *, teacher: Any = None, scale: float
     truth = {"seed": seed, "release_dates": [RELEASE.isoformat()], "accounts": log.truth, "operators": log.operators,
              "exchanges": log.exchanges, "teacher": getattr(getattr(teacher, "identity", None), "name", None),
              "sampling": {"max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p}}  # fmt: skip
-    (out_dir / "truth.json").write_text(json.dumps(truth, indent=1), encoding="utf-8")
+    atomic_write(out_dir / "truth.json", json.dumps(truth, indent=1))
     return truth
