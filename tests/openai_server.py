@@ -80,9 +80,14 @@ class OpenAICompatServer:
     """Serves ``{name: model_dir}`` on 127.0.0.1 (port 0: the OS picks), in a background thread."""
 
     def __init__(
-        self, models: dict[str, Path], *, api_key: str | None = None, port: int = 0, logprobs: bool = True
+        self, models: dict[str, Path], *, api_key: str | None = None, port: int = 0, logprobs: bool = True,
+        echo_key: bool = False,
     ) -> None:
-        """``logprobs = False`` plays a server that never returns log-probs (and refuses echo)."""
+        """``logprobs = False`` plays a server that never returns log-probs (and refuses echo).
+
+        ``echo_key = True`` plays a hostile or careless server that quotes the request's
+        ``Authorization`` header at the start of every chat answer.
+        """
         self.backends = {name: HFBackend.load(path, batch_size=1) for name, path in models.items()}
         self.raw = {
             name: _RawText(b.model, b.tokenizer, b.identity, batch_size=1) for name, b in self.backends.items()
@@ -90,6 +95,7 @@ class OpenAICompatServer:
         self.api_key = api_key
         self.port = port
         self.logprobs = logprobs
+        self.echo_key = echo_key
         self.in_flight = 0
         self.max_in_flight = 0
         self.faults: deque[Fault] = deque()
@@ -330,6 +336,7 @@ class OpenAICompatServer:
             backend.system_prompt = str(systems[-1].get("content", ""))
         want_logprobs = bool(body.get("logprobs")) and self.logprobs
         k = int(body.get("top_logprobs") or 0)
+        echoed = f"your key is {request.headers.get('authorization', '')}. " if self.echo_key else ""
 
         def work() -> tuple[list[dict[str, Any]], int, int]:
             prompt_ids = backend.encode_prompt(prompt)
@@ -339,7 +346,7 @@ class OpenAICompatServer:
                 completion += len(gen.token_ids)
                 choice: dict[str, Any] = {
                     "index": i,
-                    "message": {"role": "assistant", "content": gen.text},
+                    "message": {"role": "assistant", "content": echoed + gen.text},
                     "finish_reason": gen.finish_reason,
                     "logprobs": None,
                 }

@@ -38,7 +38,7 @@ from provenance.backends.base import (
     Scored,
     TopToken,
 )
-from provenance.backends.openai_http import HttpResult, OpenAIHttpClient
+from provenance.backends.openai_http import HttpResult, OpenAIHttpClient, header_problem
 from provenance.backends.ratelimit import RateLimiter
 from provenance.errors import CapabilityError, EndpointError
 
@@ -77,7 +77,14 @@ def api_key_from_env(variable: str | None) -> str | None:
             f"the environment variable {variable} named by api_key_env is not set",
             hint=f"export {variable}=<your key> before running; the case file names the variable, never the key",
         )
+    problem = header_problem(key)
+    if problem:
+        raise EndpointError(
+            f"the API key in {variable} holds {problem}, which an HTTP header cannot carry",
+            hint=f"check the value of {variable}: copied with a line end, a space or a look-alike letter?",
+        )
     return key
+
 
 
 class OpenAIBackend(Backend):
@@ -310,7 +317,12 @@ class OpenAIBackend(Backend):
                 logprobs = tuple(float(x) for x in values) if values else None
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise self._shape_error(path, f"choice without {exc}") from None
-        return Generation(text=text, logprobs=logprobs, finish_reason=choice.get("finish_reason") or "stop", meta=meta)
+        if not isinstance(text, str):
+            raise self._shape_error(path, f"answer text is a {type(text).__name__}, not a string")
+        clean = self.client.redact(text)
+        if clean != text:  # a server that quotes the key back: stored (and hashed) without it, and the row says so
+            meta = {**meta, "redacted": "the API key, quoted by the server in its answer, was replaced by [redacted]"}
+        return Generation(text=clean, logprobs=logprobs, finish_reason=choice.get("finish_reason") or "stop", meta=meta)
 
     def score(self, prompts: Sequence[str], continuations: Sequence[str]) -> list[Scored]:
         if len(prompts) != len(continuations):

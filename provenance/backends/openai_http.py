@@ -73,6 +73,14 @@ class _Retry(Exception):
         self.retry_after = retry_after
 
 
+def header_problem(key: str) -> str | None:
+    """What in ``key`` an ``Authorization`` header cannot carry (None when it can): visible ASCII only."""
+    for index, char in enumerate(key):
+        if not "!" <= char <= "~":
+            name = {"\r": "a carriage return", "\n": "a line end", " ": "a space", "\t": "a tab"}.get(char)
+            return f"{name or f'the character U+{ord(char):04X}'} at position {index + 1}"
+    return None
+
 class OpenAIHttpClient:
     """POSTs JSON to an OpenAI-compatible server, with pacing, retries and redaction."""
 
@@ -103,6 +111,9 @@ class OpenAIHttpClient:
         self._lock = threading.Lock()
         self.stats = ClientStats()
         headers = {"Accept": "application/json", "User-Agent": "provenance"}
+        if self._secret and header_problem(self._secret):
+            raise EndpointError(f"the API key holds {header_problem(self._secret)}, which an HTTP header cannot carry",
+                                hint="check the key's value: copied with a line end, a space or a look-alike letter?")  # fmt: skip
         if self._secret:
             headers["Authorization"] = f"Bearer {self._secret}"
         self._http = httpx.Client(

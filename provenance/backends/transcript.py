@@ -19,6 +19,7 @@ seed ``s`` gets recording ``s mod n`` (file order), so consecutive seeds get dis
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -50,10 +51,74 @@ class TranscriptRecord(BaseModel):
     @classmethod
     def _iso_timestamp(cls, value: str) -> str:
         try:
-            datetime.fromisoformat(value.replace("Z", "+00:00"))
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             raise ValueError("timestamp must be ISO 8601, e.g. 2025-03-01T12:00:00Z") from None
+        if moment.tzinfo is None:  # the traffic scanner refuses these too: 12:00 where?
+            raise ValueError("timestamp has no time zone (ambiguous): give Z or an offset, e.g. 2025-03-01T12:00:00Z")
         return value
+
+    @field_validator("logprobs")
+    @classmethod
+    def _log_probabilities(cls, values: list[float] | None) -> list[float] | None:
+        for index, value in enumerate(values or ()):
+            if not (math.isfinite(value) and value <= 0):
+                raise ValueError(f"logprobs[{index}] = {value} is not a log-probability (a finite number <= 0)")
+        return values
+
+
+def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refused when a key repeats (``json`` would silently keep the last value)."""
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise _RepeatedKey(key)
+        data[key] = value
+    return data
+
+
+class _RepeatedKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _lone_surrogate(value: Any) -> str | None:  # noqa: ANN401 - any JSON value
+    """The first lone surrogate (``\\ud800``: JSON can escape one, no text holds one) in a parsed value, if any."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return f"U+{ord(item[exc.start]):04X}"
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
+def parse_json_line(line: str) -> Any:  # noqa: ANN401 - any JSON value
+    """One JSONL line parsed strictly: a repeated key, NaN/Infinity, a lone surrogate or absurd nesting is a ``ValueError``."""
+    try:
+        data = json.loads(line, object_pairs_hook=_no_repeated_keys, parse_constant=_no_constant)
+    except _RepeatedKey as exc:
+        raise ValueError(f"key '{exc.key}' appears twice in one object (which one is meant?)") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise ValueError("not valid JSON (nested too deeply)") from None
+    surrogate = _lone_surrogate(data)
+    if surrogate is not None:
+        raise ValueError(f"holds a lone surrogate {surrogate}, which is not text (the file was produced wrongly)")
+    return data
+
+
+def _no_constant(name: str) -> Any:  # noqa: ANN401
+    raise ValueError(f"not valid JSON ({name} is not a JSON number)")
 
 
 def _problem(error: dict[str, Any]) -> str:
@@ -79,9 +144,9 @@ def read_transcript(path: Path) -> list[tuple[int, TranscriptRecord]]:
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})")
+            data = parse_json_line(line)
+        except ValueError as exc:
+            problems.append(f"line {number}: {exc}")
             continue
         if not isinstance(data, dict):
             problems.append(f"line {number}: must be a JSON object, not {type(data).__name__}")
