@@ -104,7 +104,7 @@ def suite_probes(case: Case, suite_name: str, spec: Any) -> tuple[ProbeSuite, tu
         campaign = case.spec.campaign
         suite = campaign_probes(case.model_path(campaign.as_model()), case.spec.case.seed)
         return suite, suite.limited(spec.limit or DEFAULT_PAIRS)
-    suite = load_suite(spec.probes or suite_name)
+    suite = load_suite(spec.probes or suite_name, base=case.directory)  # a probe file's path is the case folder's
     return suite, suite.limited(spec.limit)
 
 

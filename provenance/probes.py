@@ -70,10 +70,17 @@ def probes_dir() -> Path:
     return Path(str(resources.files("provenance._probes")))
 
 
-def load_suite(name_or_path: str | Path) -> ProbeSuite:
-    """Load a suite by name (``identity``) or by path to a TOML file."""
-    candidate = Path(name_or_path)
-    path = candidate if candidate.suffix == ".toml" else probes_dir() / f"{name_or_path}.toml"
+def load_suite(name_or_path: str | Path, *, base: Path | None = None) -> ProbeSuite:
+    """Load a suite by name (``identity``) or by path to a TOML file.
+
+    A relative path is taken from ``base`` (the folder of the case or audit file that names
+    it), never from the working directory; the suite records the resolved path.
+    """
+    candidate = Path(name_or_path).expanduser()
+    if candidate.suffix == ".toml":
+        path = (base / candidate if base is not None and not candidate.is_absolute() else candidate).resolve()
+    else:
+        path = probes_dir() / f"{name_or_path}.toml"
     if not path.is_file():
         raise CaseFileError(f"no probe file {path}", hint="name a suite that ships in probes/ or give a path to a .toml file")
     text = path.read_text(encoding="utf-8")

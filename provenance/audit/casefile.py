@@ -82,7 +82,10 @@ def case_text(
     for reference in references:
         text += _table("[[reference]]", _model(audit, reference))
     for name, suite in audit.spec.suites.items():
-        text += _table(f"[suites.{name}]", suite.model_dump(exclude_unset=True))
+        settings = suite.model_dump(exclude_unset=True)
+        if str(settings.get("probes") or "").endswith(".toml"):  # a probe file: the audit file's folder's, not the pair's
+            settings["probes"] = str(audit.resolve(settings["probes"]))
+        text += _table(f"[suites.{name}]", settings)
     text += _table("[budget]", audit.spec.budget.model_dump(exclude_unset=True))
     mark = next((w for w in audit.spec.watermark if w.teacher == teacher.name), None)
     if mark is not None:

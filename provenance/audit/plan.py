@@ -117,7 +117,7 @@ def suite_fingerprints(audit: Audit) -> dict[str, str]:
         if name in SUITES and not SUITES[name].collects:
             out[name] = sha256_json({"analysis_only": True, "settings": settings})
             continue
-        suite = load_suite(spec.probes or name)
+        suite = load_suite(spec.probes or name, base=audit.directory)
         out[name] = sha256_json({"version": suite.version, "sha256": suite.sha256, "settings": settings})
     return out
 

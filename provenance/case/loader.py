@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,11 +102,19 @@ def validate_toml_file(
     if not file.is_file():
         raise error(f"no {what} at {file}", hint=missing_hint)
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
+        raw = file.read_bytes()
+        if raw.startswith(b"\xef\xbb\xbf"):
+            raise error(f"{file}: starts with a byte-order mark (U+FEFF), which TOML does not allow",
+                        hint="save the file as UTF-8 without BOM")  # fmt: skip
+        data = tomllib.loads(raw.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise error(f"{file}: not valid TOML: {exc}", hint="fix the syntax at the position shown") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"{file}: cannot read: {exc}") from exc
+    except RecursionError:
+        raise error(f"{file}: not valid TOML: values nested too deeply", hint="a case file needs no deep nesting") from None
+    except UnicodeDecodeError as exc:
+        raise error(f"{file}: not UTF-8 (byte {exc.start + 1} cannot be decoded)", hint="save the file as UTF-8") from None
+    except OSError as exc:
+        raise error(f"{file}: cannot read: {exc.strerror or exc}") from None
     try:
         return schema.model_validate(data)
     except ValidationError as exc:
@@ -122,4 +131,20 @@ def load_case(path: str | Path) -> Case:
         missing_hint="create one with `provenance case init DIR`",
         schema_hint="see the commented template from `provenance case init`",
     )
+    for key in ("title", "analyst"):
+        value = getattr(spec.case, key)
+        hidden = _INVISIBLE.search(value)
+        if hidden is not None:  # shown on the report's cover and in its metadata: what is read must be what is stored
+            raise CaseFileError(
+                f"{file}: case.{key}: holds the invisible character [U+{ord(hidden.group()):04X}] at position {hidden.start() + 1}",
+                hint="type the text again without control, zero-width or direction-changing characters",
+            )
     return Case(spec=spec, path=file.resolve(), sha256=sha256_file(file))
+
+
+#: Characters a reader cannot see (controls but tab and newline, zero-width, direction overrides, BOM, surrogates, tags):
+#: the same set ``provenance.report.quote`` marks in model output.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f"
+    "\ufeff\ufff9-\ufffb\ud800-\udfff\U000e0000-\U000e007f]"
+)

@@ -18,7 +18,7 @@ _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)  # nan/inf: TOML has them, no key means them
 
 
 class CaseInfo(_Strict):
@@ -27,7 +27,7 @@ class CaseInfo(_Strict):
     id: str = Field(pattern=_ID_PATTERN, description="short identifier; the evidence store is bound to it")
     title: str = Field(min_length=1)
     analyst: str = Field(min_length=1)
-    seed: int = Field(default=config.DEFAULT_SEED, ge=0)
+    seed: int = Field(default=config.DEFAULT_SEED, ge=0, le=2**31 - 1)  # seed + sample index fits SQLite, numpy, torch
     alpha: float = Field(default=config.DEFAULT_ALPHA, gt=0, lt=1)
 
 
