@@ -21,6 +21,7 @@ from provenance.collect import CollectionSummary, ProgressCallback
 from provenance.collect import collect as _collect
 from provenance.errors import EvidenceStoreError
 from provenance.evidence import EvidenceStore, VerifyReport
+from provenance.journal import record_analysis
 from provenance.report.certificates import make_self_signed as generate_certificate
 from provenance.report.keys import generate_key
 
@@ -64,7 +65,10 @@ def analyze(case: Case | str | Path) -> tuple[Findings, Path]:
     """Analyse the stored evidence; writes ``findings.json`` beside the case file."""
     case = _as_case(case)
     findings = _analyze(case)
-    return findings, write_findings(findings, case.directory / "findings.json")
+    path = write_findings(findings, case.directory / "findings.json")
+    with EvidenceStore.open_existing(case.evidence_path, case.id) as store:  # every analysis run is on the record
+        record_analysis(store, case, findings.model_dump(mode="json"))
+    return findings, path
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,9 @@ def verify_evidence(target: str | Path) -> VerifyReport:
         path, case_id = case.evidence_path, case.id
     if not path.is_file():
         raise EvidenceStoreError(f"no evidence store at {path}", hint="run `provenance case collect` first")
-    with EvidenceStore.open_existing(path, case_id=case_id) as store:
+    if path.stat().st_size == 0:  # a store cut to nothing is never "intact, 0 rows"
+        return VerifyReport(False, 0, None, f"{path} is empty (0 bytes): truncated or replaced, it holds no evidence", "0" * 64)
+    with EvidenceStore.open_readonly(path, case_id=case_id) as store:  # read-only: verify changes no file
         return store.verify()
 
 

@@ -7,6 +7,8 @@ Exit codes (documented in the README, relied on by schedulers):
      unusable evidence store; the message says what to do
   3  collection stopped at the case's query budget; what was collected is kept,
      re-run with a larger budget to resume
+  4  ``verify`` of a report: every check passed, but the signer is NOT VERIFIED
+     (no --public-key or --trust said whose key signed it)
 ``provenance audit run|diff`` exit 0 (nothing new), 1 (a new finding) or 2 (an
 error, or a pair failed); see ``provenance.audit.cli``.
 """
@@ -31,6 +33,8 @@ from provenance.errors import ProvenanceError
 
 EXIT_CHECK_FAILED = 1
 EXIT_BUDGET = 3
+#: ``verify`` of a report: every check passed, but the signer was not checked (no --public-key, no --trust).
+EXIT_SIGNER_NOT_VERIFIED = 4
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Forensic model-provenance analysis.")
 case_app = typer.Typer(no_args_is_help=True, help="Create, run and check investigations (case files).")
@@ -318,7 +322,7 @@ def keygen(
     The PKCS#12 file is encrypted with the passphrase in PROVENANCE_PKCS12_PASSPHRASE when that is set.
     """
     from provenance.report.certificates import passphrase_from_env
-    from provenance.report.keys import fingerprint
+    from provenance.report.keys import fingerprint, public_bytes
 
     if (name or organisation) and not certificate:
         raise ProvenanceError("--name and --organisation describe a certificate", hint="add --certificate")
@@ -332,7 +336,8 @@ def keygen(
     typer.echo(f"fingerprint {fingerprint(public)}: publish it so others can check your reports")
     if certificate:
         passphrase = passphrase_from_env()
-        identity = api.generate_certificate(p12, name=name or "", organisation=organisation or "", passphrase=passphrase, force=force)
+        identity = api.generate_certificate(p12, name=name or "", organisation=organisation or "", passphrase=passphrase, force=force,
+                                            ed25519_public_key=public_bytes(public))  # fmt: skip
         locked = "encrypted with PROVENANCE_PKCS12_PASSPHRASE" if passphrase else "NOT encrypted: set PROVENANCE_PKCS12_PASSPHRASE to encrypt it"
         typer.echo(f"wrote {p12} (key + SELF-SIGNED certificate, mode 0600, {locked}) and {p12}.crt")
         typer.echo(f"certificate SHA-256 {identity.fingerprint}: give {p12}.crt to those who verify with --trust")
@@ -404,12 +409,22 @@ def _verify_report(
             mark = "ok  " if check.ok else "FAIL"
             line = f"{mark} {check.name}: {check.detail}"
             (typer.echo if check.ok else lambda text: err.print(escape(text), soft_wrap=True, highlight=False))(line)
+        for warning in result.warnings:
+            err.print(f"WARN {escape(warning)}", soft_wrap=True, highlight=False)
         if result.ok:
-            typer.echo(f"report verified: {pdf} (report hash {result.report_hash})")
+            typer.echo(f"report verified: {pdf} (report hash {result.report_hash})"
+                       + ("" if evidence is None else "; findings re-derived from the evidence" if result.rederived else ""))
         else:
             err.print(f"[red]report NOT verified[/red]: {escape('; '.join(result.problems))}", soft_wrap=True, highlight=False)
+        # The last line: who signed, and whether anyone checked that.
+        if result.signer_verified or not result.signed:
+            typer.echo(result.signer_line)
+        else:
+            err.print(escape(result.signer_line), soft_wrap=True, highlight=False)
     if not result.ok:
         raise typer.Exit(EXIT_CHECK_FAILED)
+    if result.signed and not result.signer_verified:
+        raise typer.Exit(EXIT_SIGNER_NOT_VERIFIED)
 
 
 def _verify(target: Path, as_json: bool) -> None:
@@ -417,7 +432,8 @@ def _verify(target: Path, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(asdict(report), indent=2))
     elif report.ok:
-        typer.echo(f"evidence intact: {report.rows_checked} rows, chain head {report.head_hash}")
+        typer.echo(f"evidence intact: {report.rows_checked} rows, chain head {report.head_hash}; "
+                   f"journal {report.journal_entries} entries" + (f", head {report.journal_head}" if report.journal_entries else ""))
     else:
         err.print(f"[red]evidence broken[/red]: {escape(report.problem or '')}", soft_wrap=True)
     if not report.ok:

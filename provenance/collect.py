@@ -33,6 +33,7 @@ from provenance.backends import Backend, BatchInterrupted, Capability, ModelIden
 from provenance.case import Case, ModelSpec
 from provenance.errors import ContextWindowError, EvidenceStoreError
 from provenance.evidence import EvidenceStore
+from provenance.journal import record_design
 from provenance.campaign import DEFAULT_PAIRS, campaign_probes, campaign_summary
 from provenance.planning import PlannedRequest, deployment_params, generation_params
 from provenance.probes import Probe, ProbeSuite, load_suite
@@ -407,6 +408,7 @@ def collect(
 def _collect(case: Case, summary: CollectionSummary, spec: Any, on_progress: ProgressCallback | None,
              backend_factory: BackendFactory, reuse: list[EvidenceStore]) -> CollectionSummary:
     with EvidenceStore.open(case.evidence_path, case.id) as store:
+        record_design(store, case)  # pre-registration: the design is fixed before the first request
         identities: dict[str, tuple[ModelIdentity, str]] = {}
         models = case_models(case)
         for model in models:

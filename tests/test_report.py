@@ -224,8 +224,8 @@ def test_report_signed_by_another_key_fails_the_pinned_key(case_dir: Path, keys,
     code, out, _ = run_cli(capsys, "report", str(case_dir), "--key", str(keys["other"]), "--out", str(tmp_path))
     assert code == 0 and "PDF/A-3b" in out and "signed, key SHA256:" in out
     pdf = tmp_path / "report.pdf"
-    code, out, _ = run_cli(capsys, "verify", str(pdf), "--evidence", str(case_dir / "evidence.sqlite"))
-    assert code == 0 and "report verified" in out
+    code, out, err = run_cli(capsys, "verify", str(pdf), "--evidence", str(case_dir / "evidence.sqlite"))
+    assert code == 4 and "report verified" in out and "signer NOT VERIFIED" in err  # intact, but whose key is not checked
     code, _, err = run_cli(capsys, "verify", str(pdf), "--public-key", str(keys["analyst"]) + ".pub")
     assert code == 1 and "FAIL signer" in err and "not by the expected key" in err
 

@@ -132,11 +132,24 @@ def evaluate(contexts: list[SuiteContext], suites: list[str], alpha: float) -> E
     return Evaluation(tests=tests, skipped=skipped, uninformative=uninformative, verdicts=verdicts)
 
 
-def analyze(case: Case) -> Findings:
-    """Run every enabled suite on the stored evidence and decide, per teacher."""
+def analyze(case: Case, *, store: object | None = None) -> Findings:
+    """Run every enabled suite on the stored evidence and decide, per teacher.
+
+    ``store``: read this (verified) store, or a snapshot of one with ``rows``, ``models``
+    and ``head_hash``, instead of opening the case's; ``verify`` re-derives a report's
+    findings this way from a read-only store, as of the report's row count.
+    """
     spec = case.spec
-    if not case.evidence_path.is_file():
+    if store is not None:
+        view = EvidenceView.load(store, keep=deployed_as_now(spec))  # type: ignore[arg-type]
+    elif not case.evidence_path.is_file():
         raise EvidenceStoreError(f"no evidence store at {case.evidence_path}", hint="run `provenance case collect` first")
+    else:
+        view = _verified_view(case)
+    return _analyze_view(case, view)
+
+
+def _verified_view(case: Case) -> EvidenceView:
     with EvidenceStore.open_existing(case.evidence_path, case.id) as store:
         check = store.verify()
         if not check.ok:
@@ -144,7 +157,11 @@ def analyze(case: Case) -> Findings:
                 f"refusing to analyse broken evidence: {check.problem}",
                 hint="restore the evidence store from a verified copy; `provenance verify` names the broken row",
             )
-        view = EvidenceView.load(store, keep=deployed_as_now(spec))
+        return EvidenceView.load(store, keep=deployed_as_now(case.spec))
+
+
+def _analyze_view(case: Case, view: EvidenceView) -> Findings:
+    spec = case.spec
     controls = tuple(c.name for c in spec.control)
     references = tuple(r.name for r in spec.reference)
     contexts = [

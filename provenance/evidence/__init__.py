@@ -6,7 +6,8 @@ from provenance.evidence.store import (
     SCHEMA_VERSION,
     EvidenceRow,
     EvidenceStore,
+    JournalEntry,
     VerifyReport,
 )
 
-__all__ = ["GENESIS_HASH", "METHODS", "SCHEMA_VERSION", "EvidenceRow", "EvidenceStore", "VerifyReport"]
+__all__ = ["GENESIS_HASH", "METHODS", "SCHEMA_VERSION", "EvidenceRow", "EvidenceStore", "JournalEntry", "VerifyReport"]

@@ -87,6 +87,30 @@ _TRIGGERS = tuple(
 # One statement at a time: executescript() would commit the open BEGIN IMMEDIATE.
 _SCHEMA = _TABLES + _TRIGGERS
 
+#: The case's journal: its own hash chain beside the evidence, append-only like it. Entry 1 is the
+#: design (the case file's canonical hash) recorded before the first request; every analysis run
+#: is appended. Each entry commits to the evidence chain's row count and head at that moment.
+#: Added to version-1 stores when they are next opened for writing (an added table, no row changed).
+JOURNAL_KINDS = ("design", "analysis")
+_JOURNAL = (
+    """CREATE TABLE IF NOT EXISTS journal (
+    id            INTEGER PRIMARY KEY,
+    kind          TEXT NOT NULL CHECK (kind IN ('design', 'analysis')),
+    created_at    TEXT NOT NULL,
+    evidence_rows INTEGER NOT NULL,
+    evidence_head TEXT NOT NULL,
+    content_json  TEXT NOT NULL,
+    prev_hash     TEXT NOT NULL,
+    row_hash      TEXT NOT NULL
+)""",
+    *(
+        f"CREATE TRIGGER IF NOT EXISTS journal_no_{action} BEFORE {action.upper()} ON journal "
+        f"BEGIN SELECT RAISE(ABORT, 'evidence store is append-only: {action} on journal refused'); END"
+        for action in ("update", "delete")
+    ),
+)
+_JOURNAL_COLUMNS = "id, kind, created_at, evidence_rows, evidence_head, content_json, prev_hash, row_hash"
+
 _ROW_COLUMNS = (
     "id, request_key, model_key, method, suite, probe_id, prompt, params_json, seed, "
     "response_json, latency_s, created_at, extra_json, prev_hash, row_hash"
@@ -124,6 +148,26 @@ class EvidenceRow:
 
 
 @dataclass(frozen=True)
+class JournalEntry:
+    """One journal entry: the design fixed, or an analysis run, and the evidence it saw."""
+
+    id: int
+    kind: str
+    created_at: str
+    evidence_rows: int
+    evidence_head: str
+    content: dict[str, Any]
+    prev_hash: str
+    row_hash: str
+
+    def hashed(self) -> dict[str, Any]:
+        """Everything ``row_hash`` covers."""
+        data = asdict(self)
+        del data["row_hash"]
+        return data
+
+
+@dataclass(frozen=True)
 class VerifyReport:
     """Outcome of :meth:`EvidenceStore.verify`; ``problem`` names the first break."""
 
@@ -132,6 +176,9 @@ class VerifyReport:
     first_bad_row: int | None
     problem: str | None
     head_hash: str
+    #: The journal (design and analysis runs): entries checked and its head.
+    journal_entries: int = 0
+    journal_head: str = GENESIS_HASH
 
 
 def _utc_now() -> str:
@@ -239,6 +286,64 @@ class EvidenceStore:
             case_id = row[0] if row else ""
         return cls.open(path, case_id)
 
+    @classmethod
+    def open_readonly(cls, path: str | Path, case_id: str | None = None) -> EvidenceStore:
+        """Open an existing store to read it, changing nothing: no write, no side file.
+
+        SQLite opens it by URI with ``immutable=1`` (nothing is locked or written, so a
+        read-only copy or medium works and no ``-wal``/``-shm`` file appears); when a
+        ``-wal`` file is already there (a writer is running, or one crashed), with
+        ``mode=ro`` instead, so its committed transactions are read. An empty file is
+        refused: it holds no evidence, and must never read as an intact store of 0 rows.
+        """
+        from urllib.parse import quote as url_quote
+
+        path = Path(path)
+        if not path.is_file():
+            raise EvidenceStoreError(f"no evidence store at {path}", hint="check the path")
+        if path.stat().st_size == 0:
+            raise EvidenceStoreError(
+                f"{path} is empty (0 bytes): not an evidence store (truncated or replaced)",
+                hint="restore the evidence store from a verified copy",
+            )
+        wal = path.with_name(path.name + "-wal")
+        flags = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
+        uri = f"file:{url_quote(str(path.resolve()))}?{flags}"
+        try:
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA query_only=ON")
+            meta_ok = {"meta", "models", "evidence"} <= {
+                name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+            }
+        except sqlite3.Error as exc:
+            name = getattr(exc, "sqlite_errorname", "")
+            if name.startswith("SQLITE_NOTADB"):
+                raise EvidenceStoreError(f"{path} is not an SQLite database, so not an evidence store",
+                                         hint="check the path, or restore the store from a verified copy") from None
+            raise EvidenceStoreError(f"cannot read evidence store {path}: {exc}", hint="check the path and its permissions") from None
+        if not meta_ok:
+            conn.close()
+            raise EvidenceStoreError(f"{path} is an SQLite database but not an evidence store",
+                                     hint="check the path, or restore the store from a verified copy")
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        if meta.get("schema_version") != str(SCHEMA_VERSION):
+            conn.close()
+            raise EvidenceStoreError(
+                f"evidence store {path} has schema version {meta.get('schema_version')!r}; this provenance reads version {SCHEMA_VERSION}",
+                hint="open it with the provenance release that wrote it",
+            )
+        if case_id is not None and meta.get("case_id") != case_id:
+            conn.close()
+            raise EvidenceStoreError(
+                f"evidence store {path} was written by case '{meta.get('case_id')}', not '{case_id}'",
+                hint="give the evidence store of this case",
+            )
+        store = cls(conn, path, str(meta.get("case_id", "")))
+        store.read_only = True
+        return store
+
+    read_only = False
+
     def _tables(self) -> set[str]:
         rows = self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
         return {name for (name,) in rows}
@@ -269,6 +374,15 @@ class EvidenceStore:
                 f"{self.path} is an SQLite database but not an evidence store",
                 hint="check the path; provenance never writes into databases it did not create",
             )
+        if "journal" not in self._tables():  # a store written before the journal existed
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _JOURNAL:
+                    self._conn.execute(statement)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
         meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
         if meta.get("schema_version") != str(SCHEMA_VERSION):
             raise EvidenceStoreError(
@@ -508,6 +622,72 @@ class EvidenceStore:
             records = self._conn.execute("SELECT model_key, identity_json FROM models ORDER BY first_seen").fetchall()
         return {key: json.loads(identity_json) for key, identity_json in records}
 
+    # ----------------------------------------------------------------- the journal
+
+    def journal(self) -> list[JournalEntry]:
+        """Every journal entry in id order (none in a store written before the journal existed)."""
+        with self._lock:
+            if "journal" not in self._tables():
+                return []
+            records = self._conn.execute(f"SELECT {_JOURNAL_COLUMNS} FROM journal ORDER BY id").fetchall()
+        return [self._entry(r) for r in records]
+
+    @staticmethod
+    def _entry(record: tuple[Any, ...]) -> JournalEntry:
+        id_, kind, created_at, evidence_rows, evidence_head, content_json, prev_hash, row_hash = record
+        return JournalEntry(id=id_, kind=kind, created_at=created_at, evidence_rows=evidence_rows,
+                            evidence_head=evidence_head, content=json.loads(content_json),
+                            prev_hash=prev_hash, row_hash=row_hash)  # fmt: skip
+
+    def append_journal(self, kind: str, content: dict[str, Any]) -> JournalEntry:
+        """Append a journal entry that commits to the evidence chain as it is now; commit; return it."""
+        if kind not in JOURNAL_KINDS:
+            raise ValueError(f"kind must be one of {JOURNAL_KINDS}, not {kind!r}")
+        content_json = canonical_json(content)
+        with self._lock:
+            try:
+                self._transaction()
+                last = self._conn.execute("SELECT id, row_hash FROM journal ORDER BY id DESC LIMIT 1").fetchone()
+                head = self._conn.execute("SELECT id, row_hash FROM evidence ORDER BY id DESC LIMIT 1").fetchone()
+                entry = JournalEntry(
+                    id=1 if last is None else last[0] + 1, kind=kind, created_at=_utc_now(),
+                    evidence_rows=0 if head is None else head[0], evidence_head=GENESIS_HASH if head is None else head[1],
+                    content=json.loads(content_json), prev_hash=GENESIS_HASH if last is None else last[1], row_hash="",
+                )  # fmt: skip
+                entry = JournalEntry(**{**asdict(entry), "row_hash": sha256_json(entry.hashed())})
+                self._conn.execute(
+                    f"INSERT INTO journal({_JOURNAL_COLUMNS}) VALUES ({', '.join('?' * 8)})",
+                    (entry.id, entry.kind, entry.created_at, entry.evidence_rows, entry.evidence_head,
+                     content_json, entry.prev_hash, entry.row_hash),
+                )  # fmt: skip
+                self._conn.execute("COMMIT")
+                return entry
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise self._write_error(exc, f"append a {kind} entry to the journal") from None
+            except BaseException:
+                self._rollback()
+                raise
+
+    def _verify_journal(self, records: list[tuple[Any, ...]]) -> tuple[str | None, int]:
+        """The first broken journal entry (hash, link, or the evidence head it names), and how many were checked."""
+        heads = {rid: h for rid, h in self._conn.execute("SELECT id, row_hash FROM evidence").fetchall()}
+        prev = GENESIS_HASH
+        for checked, record in enumerate(records):
+            entry = self._entry(record)
+            if entry.id != checked + 1:
+                return f"journal entry {checked + 1}: missing (ids jump to {entry.id})", checked
+            if sha256_json(entry.hashed()) != entry.row_hash:
+                return f"journal entry {entry.id}: content does not match its hash (edited after it was written)", checked
+            if entry.prev_hash != prev:
+                return f"journal entry {entry.id}: chain broken: prev_hash does not match the entry before it", checked
+            named = GENESIS_HASH if entry.evidence_rows == 0 else heads.get(entry.evidence_rows)
+            if named != entry.evidence_head:
+                return (f"journal entry {entry.id} ({entry.kind}) was written at evidence row {entry.evidence_rows}, "
+                        "whose hash the store no longer holds (evidence replaced or cut short)"), checked
+            prev = entry.row_hash
+        return None, len(records)
+
     # ----------------------------------------------------------------- verifying
 
     def verify(self) -> VerifyReport:
@@ -564,4 +744,11 @@ class EvidenceStore:
             if row.model_key not in models:
                 return bad(row_id, checked, f"row {row_id}: model {row.model_key[:12]} is not in the models table")
             prev_hash = row.row_hash
-        return VerifyReport(True, len(records), None, None, head)
+        with self._lock:
+            journal = (self._conn.execute(f"SELECT {_JOURNAL_COLUMNS} FROM journal ORDER BY id").fetchall()
+                       if "journal" in self._tables() else [])
+            problem, entries = self._verify_journal(journal)
+        journal_head = journal[-1][-1] if journal else GENESIS_HASH
+        if problem is not None:
+            return VerifyReport(False, len(records), None, problem, head, entries, journal_head)
+        return VerifyReport(True, len(records), None, None, head, len(journal), journal_head)

@@ -72,6 +72,7 @@ class SigningIdentity:
             "certificate_sha256": self.fingerprint,
             "not_before": cert.not_valid_before_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "not_after": cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "ed25519_public_key": bound_ed25519_key(cert) or "",
         }
 
     def check_valid_at(self, when: datetime) -> None:
@@ -89,6 +90,22 @@ class SigningIdentity:
             )
 
 
+#: How a certificate of ``keygen --certificate`` names the Ed25519 key made beside it (a URI in subjectAltName).
+KEY_URN = "urn:provenance:ed25519-public-key:"
+
+
+def bound_ed25519_key(certificate: x509.Certificate) -> str | None:
+    """The Ed25519 public key (hex) the certificate names, if it was made by ``provenance keygen --certificate``."""
+    try:
+        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return None
+    for uri in names.get_values_for_type(x509.UniformResourceIdentifier):
+        if uri.startswith(KEY_URN):
+            return uri[len(KEY_URN):]
+    return None
+
+
 def make_self_signed(
     path: str | Path,
     *,
@@ -97,11 +114,14 @@ def make_self_signed(
     passphrase: bytes | None = None,
     days: int = SELF_SIGNED_DAYS,
     force: bool = False,
+    ed25519_public_key: bytes | None = None,
 ) -> SigningIdentity:
     """Write a PKCS#12 file (mode 0600) with a new key and a self-signed certificate, and ``.crt`` beside it.
 
     The ``.crt`` (PEM) is what others pass to ``provenance verify --trust`` once they
-    have checked its fingerprint with the analyst by another channel.
+    have checked its fingerprint with the analyst by another channel. ``ed25519_public_key``
+    (the raw key ``keygen`` made beside it) is named in the certificate, so a report signed
+    with this certificate and another keygen's Ed25519 key is refused, and verify checks it.
     """
     path = Path(path)
     if not name.strip() or not organisation.strip():
@@ -113,7 +133,7 @@ def make_self_signed(
         [x509.NameAttribute(NameOID.COMMON_NAME, name.strip()), x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation.strip())]
     )
     now = datetime.now(timezone.utc).replace(microsecond=0)
-    certificate = (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(subject)
@@ -130,8 +150,12 @@ def make_self_signed(
             critical=True,
         )  # fmt: skip
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
     )
+    if ed25519_public_key is not None:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.UniformResourceIdentifier(KEY_URN + ed25519_public_key.hex())]), critical=False
+        )
+    certificate = builder.sign(key, hashes.SHA256())
     encryption = serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
     data = pkcs12.serialize_key_and_certificates(name.strip().encode(), key, certificate, None, encryption)
     write_private(path, data)

@@ -62,6 +62,7 @@ def build_manifest(
     rows: list[EvidenceRow],
     cited: Iterable[int],
     signer: Mapping[str, str] | None,
+    journal: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The manifest: see the module docstring for what it commits to."""
     by_id = {r.id: r for r in rows}
@@ -83,4 +84,6 @@ def build_manifest(
             "cited": [[i, by_id[i].row_hash] for i in cited_ids],
         },
         "signer": dict(signer) if signer else None,
+        # The store's journal (design, analysis runs) as of signing: its length and last entry's hash.
+        **({"journal": dict(journal)} if journal is not None else {}),
     }

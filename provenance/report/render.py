@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
 import time
 from collections.abc import Iterator
@@ -33,6 +34,8 @@ from provenance.case import Case, load_case
 from provenance.case.loader import resolve_case_path
 from provenance.evidence import EvidenceStore
 from provenance.files import atomic_write
+from provenance.hashing import sha256_json
+from provenance.journal import journal_summary
 from provenance.planning import deployed_as_now
 from provenance.report import manifest as mf
 from provenance.report.assets import base_url, reports_dir
@@ -164,6 +167,8 @@ def render_report(
             hint="re-run `provenance case analyze` so the findings and the embedded case file agree",
         )
     key = load_private_key(key_path) if key_path is not None else None
+    if identity is not None and key is not None:
+        _check_certificate_binds_key(identity, public_bytes(key.public_key()), pkcs12_path)
     if not case.evidence_path.is_file():
         raise ReportError(f"no evidence store at {case.evidence_path}", hint="the report quotes the stored evidence; collect first")
     with EvidenceStore.open_existing(case.evidence_path, case.id) as store:
@@ -177,6 +182,7 @@ def render_report(
                 hint="re-run `provenance case analyze` on this store",
             )
         models = store.models()
+        journal = store.journal()
         view = EvidenceView.load(store, keep=deployed_as_now(case.spec))
     view = _view_upto(view, store_rows=rows)
 
@@ -192,6 +198,7 @@ def render_report(
     attachment_bytes = {mf.FINDINGS: findings_bytes, mf.CASE_FILE: case_bytes, mf.EVIDENCE_MANIFEST: evidence_bytes}
     cited = {row for test in findings.tests for row in test.evidence_rows}
     context = build_context(findings, case, rows, view, models)
+    context["journal"] = journal_summary(journal, sha256_json(json.loads(findings_bytes)))
     cited |= {a["row_id"] for s in context["suites"] for e in s["exhibits"] for a in (e["suspect"], e["teacher_answer"], e["control"]) if a}
     manifest = mf.build_manifest(
         case_id=findings.case_id,
@@ -201,6 +208,7 @@ def render_report(
         rows=rows,
         cited=cited,
         signer=signer,
+        journal={"entries": len(journal), "head_hash": journal[-1].row_hash if journal else "0" * 64},
     )
     manifest_bytes = mf.canonical_bytes(manifest)
     report_hash = mf.sha256_bytes(manifest_bytes)
@@ -268,6 +276,16 @@ def _signing_identity(
     identity = load_pkcs12(pkcs12_path, passphrase)
     identity.check_valid_at(datetime.now(timezone.utc))
     return identity
+
+
+def _check_certificate_binds_key(identity: SigningIdentity, ed25519_public: bytes, pkcs12_path: str | Path | None) -> None:
+    """Refuse a PKCS#12 whose certificate names another Ed25519 key than --key (made by another keygen)."""
+    bound = identity.summary().get("ed25519_public_key")
+    if bound and bound != ed25519_public.hex():
+        raise ReportError(
+            f"the certificate in {pkcs12_path} was made for another signing key than --key (another `provenance keygen`)",
+            hint="give the --key and --pkcs12 that one `provenance keygen KEYFILE --certificate` wrote (KEYFILE and KEYFILE.p12)",
+        )
 
 
 def _view_upto(view: EvidenceView, store_rows: list) -> EvidenceView:  # noqa: ANN001

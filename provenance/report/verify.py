@@ -23,6 +23,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from provenance.errors import ProvenanceError
 from provenance.evidence import EvidenceStore
 from provenance.hashing import sha256_json
 from provenance.report import manifest as mf
@@ -56,10 +57,26 @@ class ReportCheck:
     pdf_signer: str | None = None
     signing_time: str | None = None
     checks: list[Check] = field(default_factory=list)
+    #: Who signed is checked: the Ed25519 key matched --public-key, or the PDF signature chained to --trust.
+    signer_verified: bool = False
+    #: What a reader must weigh although no check failed (analyst and certificate holder differ, ...).
+    warnings: list[str] = field(default_factory=list)
+    #: Whether the findings were re-derived from the evidence (``--evidence``) and agreed.
+    rederived: bool = False
 
     @property
     def ok(self) -> bool:
         return bool(self.checks) and all(c.ok for c in self.checks)
+
+    @property
+    def signer_line(self) -> str:
+        """The last line of ``provenance verify``: who signed, and whether that was checked."""
+        if not self.signed:
+            return "signer: none (the report is unsigned)"
+        if self.signer_verified:
+            return f"signer VERIFIED: key {self.key_fingerprint}" + (f", PDF signature by {self.pdf_signer}" if self.pdf_signer else "")
+        return (f"signer NOT VERIFIED: signed by key {self.key_fingerprint}" + (f" and a certificate of {self.pdf_signer}" if self.pdf_signer else "")
+                + ", but nothing says whose key that is; give --public-key ANALYST.pub or --trust CERT")
 
     @property
     def problems(self) -> list[str]:
@@ -78,6 +95,9 @@ class ReportCheck:
             "report_hash": self.report_hash,
             "pdf_signer": self.pdf_signer,
             "signing_time": self.signing_time,
+            "signer_verified": self.signer_verified,
+            "rederived": self.rederived,
+            "warnings": list(self.warnings),
             "checks": [c.__dict__ for c in self.checks],
         }
 
@@ -172,10 +192,44 @@ def verify_report(
             result.key_fingerprint == expected,
             f"signed by key {result.key_fingerprint}" + ("" if result.key_fingerprint == expected else f", not by the expected key {expected}"),
         )
+        result.signer_verified = result.key_fingerprint == expected
+    if key is not None and trust and any(c.name == "trust" and c.ok for c in result.checks) and any(
+        c.name == "PDF signer in manifest" and c.ok for c in result.checks
+    ):
+        result.signer_verified = True
+    _signer_identity_checks(result, manifest, signature)
     _attachment_checks(result, attachments, manifest)
     if evidence is not None:
         _evidence_checks(result, Path(evidence), manifest, attachments)
     return result
+
+
+def _signer_identity_checks(result: ReportCheck, manifest: dict[str, Any], signature: dict[str, Any]) -> None:
+    """The analyst the case names against the certificate's holder; the certificate against the Ed25519 key."""
+    signer = manifest.get("signer") or {}
+    certificate = signer.get("certificate") or {}
+    if not certificate:
+        return
+    analyst, holder = str(signer.get("name") or ""), str(certificate.get("name") or "")
+    if analyst and holder and analyst.strip().casefold() != holder.strip().casefold():
+        result.warnings.append(
+            f"the case names the analyst '{analyst}' but the PDF signature's certificate is held by '{holder}'"
+            f" ({certificate.get('organisation') or 'no organisation'}): who stands behind the findings is not one person"
+        )
+    bound = certificate.get("ed25519_public_key")
+    if bound:
+        same = bound == signature.get("public_key")
+        result.add(
+            "certificate and key",
+            same,
+            "the certificate names the Ed25519 key that signed the manifest (made by one keygen)" if same
+            else "the certificate names another Ed25519 key than the one that signed the manifest (a certificate of another keygen)",
+        )
+    elif signature.get("signed"):
+        result.warnings.append(
+            "the certificate does not name the Ed25519 signing key (not made by `provenance keygen --certificate`):"
+            " that both belong to one signer rests on the manifest naming the certificate"
+        )
 
 
 def _signature_checks(result: ReportCheck, data: bytes, signature: dict[str, Any], manifest_bytes: bytes,
@@ -305,19 +359,45 @@ def _attachment_checks(result: ReportCheck, attachments: dict[str, bytes], manif
         result.add("findings vs manifest", False, "findings.json names another evidence chain head than the manifest")
 
 
-def _evidence_checks(result: ReportCheck, store_path: Path, manifest: dict[str, Any], attachments: dict[str, bytes]) -> None:
-    """Every cited row present and unchanged; the chain intact; the store not cut short."""
-    with EvidenceStore.open_existing(store_path) as store:
-        chain = store.verify()
-        result.add("evidence chain", chain.ok, f"intact, {chain.rows_checked} rows" if chain.ok else str(chain.problem))
-        cited = (manifest.get("evidence") or {}).get("cited") or []
-        stored = {row.id: row for row in store.rows()}
+def _store_paths(evidence: Path) -> tuple[Path, Path]:
+    """The store and the folder the case's relative paths (watermark keys) are taken from."""
+    if evidence.is_dir():
+        return evidence / "evidence.sqlite", evidence
+    return evidence, evidence.parent
+
+
+def _evidence_checks(result: ReportCheck, evidence: Path, manifest: dict[str, Any], attachments: dict[str, bytes]) -> None:
+    """Every cited row present and unchanged; the chain intact; the store not cut short; the findings re-derived.
+
+    The store is opened read-only (``EvidenceStore.open_readonly``): verify writes nothing, not even SQLite's side files.
+    """
+    store_path, directory = _store_paths(evidence)
+    try:
+        store = EvidenceStore.open_readonly(store_path)
+    except ProvenanceError as exc:
+        result.add("evidence store", False, exc.message)
+        return
+    with store:
+        _stored_rows_checks(result, store, manifest)
+        _journal_checks(result, store, manifest, attachments)
+        _rederive_check(result, store, attachments, directory)
+
+
+def _stored_rows_checks(result: ReportCheck, store: EvidenceStore, manifest: dict[str, Any]) -> None:
+    chain = store.verify()
+    result.add("evidence chain", chain.ok, f"intact, {chain.rows_checked} rows" if chain.ok else str(chain.problem))
+    cited = (manifest.get("evidence") or {}).get("cited") or []
+    stored = {row.id: row for row in store.rows()}
     expected_rows = int((manifest.get("evidence") or {}).get("row_count", 0))
     head = (manifest.get("evidence") or {}).get("head_hash")
     if len(stored) < expected_rows:
         result.add("evidence rows", False, f"the store holds {len(stored)} rows; the report was made from {expected_rows} (rows removed)")
     elif expected_rows and (stored[expected_rows].row_hash if expected_rows in stored else None) != head:
-        result.add("evidence head", False, f"row {expected_rows} is not the chain head the report was made from")
+        result.add("evidence head", False, f"row {expected_rows} is not the chain head the report was made from (another store, or a rewritten chain)")
+    else:
+        later = len(stored) - expected_rows
+        result.add("evidence head", True, f"row {expected_rows} is the chain head the report was made from"
+                   + (f"; {later} rows were added after it" if later else ""))  # fmt: skip
     bad: list[str] = []
     for row_id, row_hash in cited:
         row = stored.get(row_id)
@@ -332,3 +412,66 @@ def _evidence_checks(result: ReportCheck, store_path: Path, manifest: dict[str, 
         more = f" and {len(bad) - _NAMED_ROWS} more" if len(bad) > _NAMED_ROWS else ""
         detail = "; ".join(bad[:_NAMED_ROWS]) + more
     result.add("cited evidence rows", not bad, detail)
+
+
+def _journal_checks(result: ReportCheck, store: EvidenceStore, manifest: dict[str, Any], attachments: dict[str, bytes]) -> None:
+    """The journal as the signed manifest records it: its head entry present, and these findings' analysis on record."""
+    recorded = manifest.get("journal")
+    if not recorded:
+        result.warnings.append("the report records no journal (made before pre-registration was recorded): when its design was fixed is not shown")
+        return
+    entries = store.journal()
+    count, head = int(recorded.get("entries", 0)), recorded.get("head_hash")
+    if len(entries) < count:
+        result.add("journal", False, f"the store's journal holds {len(entries)} entries; the report was made with {count} (entries removed, or another store)")
+        return
+    if count and entries[count - 1].row_hash != head:
+        result.add("journal", False, f"journal entry {count} is not the one the report was signed with (another store, or a rewritten journal)")
+        return
+    later = len(entries) - count
+    result.add("journal", True, f"entry {count} is the journal head the report was signed with" + (f"; {later} entries were added after it" if later else ""))
+    try:
+        findings_hash = sha256_json(json.loads(attachments.get(mf.FINDINGS, b"")))
+    except ValueError:
+        return  # the attachment check names it
+    runs = [e for e in entries[:count] if e.kind == "analysis" and e.content.get("findings_sha256") == findings_hash]
+    result.add(
+        "analysis on record",
+        bool(runs),
+        f"journal entry {runs[-1].id} records the analysis run that wrote these findings ({runs[-1].created_at})" if runs
+        else "no analysis run recorded in the store wrote these findings (edited after the analysis)",
+    )
+    designs = [e for e in entries[:count] if e.kind == "design"]
+    if not designs:
+        result.warnings.append("the journal records no design: the case was not pre-registered before collection")
+    elif designs[0].evidence_rows:
+        result.warnings.append(f"the design was recorded only after {designs[0].evidence_rows} evidence rows had been collected")
+
+
+def _rederive_check(result: ReportCheck, store: EvidenceStore, attachments: dict[str, bytes], directory: Path) -> None:
+    """Re-run the analysis from the store and the embedded case file; every number must agree."""
+    from provenance.report.rederive import rederive
+
+    try:
+        reported = json.loads(attachments.get(mf.FINDINGS, b""))
+    except ValueError:
+        result.add("re-derived findings", False, "findings.json cannot be read, so it cannot be re-derived")
+        return
+    try:
+        differences = rederive(store, attachments.get(mf.CASE_FILE, b""), reported, directory)
+    except (ProvenanceError, ValueError) as exc:
+        result.add("re-derived findings", False, f"the analysis cannot be re-run from the evidence: {getattr(exc, 'message', str(exc))}")
+        return
+    if differences:
+        more = f" and {len(differences) - _NAMED_ROWS} more" if len(differences) > _NAMED_ROWS else ""
+        result.add(
+            "re-derived findings",
+            False,
+            f"{len(differences)} values differ from a re-analysis of the evidence with the embedded case file: "
+            + "; ".join(str(d) for d in differences[:_NAMED_ROWS]) + more,
+        )
+        return
+    tests = len(reported.get("tests") or [])
+    result.rederived = True
+    result.add("re-derived findings", True,
+               f"re-analysed {reported.get('evidence_rows')} rows with the embedded case file: every value of the {tests} tests and the verdicts agrees")

@@ -1,0 +1,209 @@
+"""A report that re-derives itself, a signer you can check, and an anchored chain (issue 27, items 1-3).
+
+The report case of ``report_case.py`` (three real tiny models, real evidence store,
+real weasyprint PDFs). Every test works on a copy of the case folder: the shared
+one is never changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from provenance import api
+from provenance.evidence import EvidenceStore
+from provenance.report.errors import ReportError
+from provenance.report.rederive import IGNORED, compare
+
+from test_cli import run_cli
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("keys")
+    api.generate_key(folder / "analyst.key")
+    api.generate_key(folder / "forger.key")
+    return {"analyst": folder / "analyst.key", "forger": folder / "forger.key"}
+
+
+@pytest.fixture(scope="module")
+def case(report_case: Path, tmp_path_factory: pytest.TempPathFactory, keys: dict[str, Path]) -> Path:
+    """A copy of the report case, analysed once more (a re-analysis on the record) and reported, signed."""
+    folder = tmp_path_factory.mktemp("rederive") / "case"
+    shutil.copytree(report_case, folder, ignore=shutil.ignore_patterns("report.*"))
+    api.analyze(folder)  # the second analysis run of this evidence
+    api.render_report(folder, key=keys["analyst"])
+    return folder
+
+
+def _checks(result) -> dict[str, tuple[bool, str]]:  # noqa: ANN001
+    return {c.name: (c.ok, c.detail) for c in result.checks}
+
+
+def _listing(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(folder.rglob("*"))}
+
+
+# ---------------------------------------------------------------------- 1. re-derivation
+
+
+def test_verify_with_the_evidence_re_derives_every_number(case: Path, keys) -> None:  # noqa: ANN001
+    result = api.verify_report(case / "report.pdf", evidence=case, public_key=keys["analyst"].with_name("analyst.key.pub"))
+    assert result.ok, result.problems
+    ok, detail = _checks(result)["re-derived findings"]
+    assert ok and result.rederived and "every value of the" in detail and "agrees" in detail
+
+
+def test_a_forged_verdict_re_signed_with_a_fresh_key_fails_by_name(case: Path, keys, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    """The issue's attack: findings.json edited (verdict and every reject flipped), re-rendered, re-signed."""
+    forged = tmp_path / "forged"
+    shutil.copytree(case, forged, ignore=shutil.ignore_patterns("report.*"))
+    findings = json.loads((forged / "findings.json").read_text())
+    for test in findings["tests"]:  # the report case's tests are descriptive; a family test's reject is flipped too
+        if test["reject"] is not None:
+            test["reject"] = not test["reject"]
+        test["result"]["p_value"] = 0.0001
+    first = findings["tests"][0]
+    for verdict in findings["verdicts"]:
+        verdict["supports_derivation"] = not verdict["supports_derivation"]
+        verdict["text"] = "The evidence supports the hypothesis (forged)."
+    (forged / "findings.json").write_text(json.dumps(findings, indent=2))
+    api.render_report(forged, key=keys["forger"])
+
+    code, out, err = run_cli(capsys, "verify", str(forged / "report.pdf"), "--evidence", str(forged))
+    assert code == 1
+    assert "ok   document signature" in out and "ok   manifest signature" in out  # the forger's signature is valid
+    assert "FAIL re-derived findings" in err
+    assert f"test {first['suite']}/{first['test_id']} (vs teacher), field result.p_value: report 0.0001, re-derived " in err
+    assert "verdict (vs teacher), field supports_derivation: report True, re-derived False" in err
+    assert "FAIL analysis on record: no analysis run recorded in the store wrote these findings" in err
+
+
+def test_the_comparison_walks_the_json_and_names_test_field_and_both_values() -> None:
+    reported = {"alpha": 0.01, "software": {"numpy": "1"}, "tests": [
+        {"suite": "s", "test_id": "t", "teacher": "a", "result": {"p_value": 0.5, "new_field": [1, 2]}, "reject": False}]}
+    again = json.loads(json.dumps(reported))
+    assert compare(reported, again) == []
+    again["software"] = {"numpy": "2"}  # versions are ignored, by name
+    again["tests"][0]["result"]["p_value"] = 0.5 * (1 + 1e-12)  # float summation order
+    assert compare(reported, again) == [] and "software" in IGNORED
+    again["tests"][0]["result"]["new_field"][1] = 3
+    again["tests"].append({"suite": "s", "test_id": "u", "teacher": "a"})
+    problems = [str(d) for d in compare(reported, again)]
+    assert "test s/t (vs a), field result.new_field[1]: report 2, re-derived 3" in problems
+    assert any(p.startswith("test s/u (vs a)") and "report (absent)" in p for p in problems)
+
+
+# ---------------------------------------------------------------------- 2. a signer you can check
+
+
+def test_without_a_pinned_key_the_last_line_says_not_verified_with_its_own_exit_code(case: Path, keys, capsys) -> None:  # noqa: ANN001
+    code, out, err = run_cli(capsys, "verify", str(case / "report.pdf"))
+    assert code == 4
+    assert err.strip().splitlines()[-1].startswith("signer NOT VERIFIED: signed by key SHA256:")
+    assert "report verified" in out  # every check passed; who signed was not checked
+    code, out, _ = run_cli(capsys, "verify", str(case / "report.pdf"), "--public-key", str(keys["analyst"]) + ".pub")
+    assert code == 0 and out.strip().splitlines()[-1].startswith("signer VERIFIED: key SHA256:")
+
+
+def test_a_certificate_of_another_keygen_is_refused_and_another_holder_is_flagged(case: Path, tmp_path: Path, capsys) -> None:
+    for who in ("dana", "eve"):
+        code, _, _ = run_cli(capsys, "keygen", str(tmp_path / f"{who}.key"), "--certificate", "--name", who.title() + " Analyst",
+                             "--organisation", "Example Forensics")  # fmt: skip
+        assert code == 0
+    with pytest.raises(ReportError, match="made for another signing key"):
+        api.render_report(case, key=tmp_path / "dana.key", pkcs12=tmp_path / "eve.key.p12", out_dir=tmp_path / "mixed")
+    assert not (tmp_path / "mixed" / "report.pdf").exists()
+    api.render_report(case, key=tmp_path / "dana.key", pkcs12=tmp_path / "dana.key.p12", out_dir=tmp_path / "dana")
+    code, out, err = run_cli(capsys, "verify", str(tmp_path / "dana" / "report.pdf"), "--trust", str(tmp_path / "dana.key.p12.crt"))
+    assert code == 0, err
+    assert "ok   certificate and key: the certificate names the Ed25519 key" in out
+    assert "WARN the case names the analyst 'pytest analyst' but the PDF signature's certificate is held by 'Dana Analyst'" in err
+    assert out.strip().splitlines()[-1].startswith("signer VERIFIED")
+
+
+# ---------------------------------------------------------------------- 3. pre-registration and an anchored chain
+
+
+def test_the_design_opens_the_journal_before_the_first_request_and_every_analysis_is_appended(case: Path) -> None:
+    with EvidenceStore.open_readonly(case / "evidence.sqlite") as store:
+        journal = store.journal()
+        assert store.verify().ok
+    assert journal[0].kind == "design" and journal[0].evidence_rows == 0
+    assert {"alpha", "seed"} <= set(journal[0].content["design"]["case"]) and "suites" in journal[0].content["design"]
+    analyses = [e for e in journal if e.kind == "analysis"]
+    assert len(analyses) == 2 and all(e.content["software"] and e.content["findings_sha256"] for e in analyses)
+    text = " ".join(p.extract_text() or "" for p in PdfReader(case / "report.pdf").pages).replace("\n", " ")
+    assert "before the first request was sent" in text and "analysed 2 times" in text
+    manifest = json.loads(PdfReader(case / "report.pdf").attachments["manifest.json"][0])
+    assert manifest["journal"] == {"entries": len(journal), "head_hash": journal[-1].row_hash}
+
+
+def _drop_triggers(conn: sqlite3.Connection) -> None:
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+        conn.execute(f"DROP TRIGGER {name}")
+
+
+@pytest.mark.parametrize("attack", ["zero-bytes", "dropped-evidence-tail", "dropped-journal-tail", "swapped-store"])
+def test_a_cut_or_swapped_store_fails_verify_by_name(case: Path, keys, tmp_path: Path, attack: str) -> None:  # noqa: ANN001
+    folder = tmp_path / "case"
+    shutil.copytree(case, folder)
+    store = folder / "evidence.sqlite"
+    if attack == "zero-bytes":
+        store.write_bytes(b"")
+        expected = ("evidence store", "is empty (0 bytes)")
+    elif attack == "swapped-store":  # another store of the same case: collected again, the same number of rows or more
+        store.unlink()
+        with EvidenceStore.open(store, "report-test") as other:
+            key = other.register_model({"name": "someone else"})
+            for i in range(json.loads(PdfReader(folder / "report.pdf").attachments["manifest.json"][0])["evidence"]["row_count"]):
+                other.append(model_key=key, method="generate", suite="identity", probe_id=f"p{i}", prompt="?",
+                             params={}, seed=i, response={"text": "x"}, latency_s=0.0)  # fmt: skip
+        expected = ("evidence head", "is not the chain head the report was made from")
+    else:
+        with sqlite3.connect(store) as conn:
+            _drop_triggers(conn)
+            if attack == "dropped-evidence-tail":
+                conn.execute("DELETE FROM evidence WHERE id > (SELECT MAX(id) - 3 FROM evidence)")
+                expected = ("evidence rows", "(rows removed)")
+            else:
+                conn.execute("DELETE FROM journal WHERE id = (SELECT MAX(id) FROM journal)")
+                expected = ("journal", "entries removed, or another store")
+        conn.close()
+    result = api.verify_report(folder / "report.pdf", evidence=folder, public_key=keys["analyst"].with_name("analyst.key.pub"))
+    assert not result.ok
+    ok, detail = _checks(result)[expected[0]]
+    assert not ok and expected[1] in detail, result.problems
+
+
+def test_an_empty_store_is_never_intact(tmp_path: Path, capsys) -> None:
+    (tmp_path / "evidence.sqlite").write_bytes(b"")
+    code, out, err = run_cli(capsys, "verify", str(tmp_path / "evidence.sqlite"))
+    assert code == 1 and "intact" not in out and "empty (0 bytes)" in err
+    assert (tmp_path / "evidence.sqlite").stat().st_size == 0 and sorted(os.listdir(tmp_path)) == ["evidence.sqlite"]
+
+
+def test_verify_on_a_read_only_copy_passes_and_touches_nothing(case: Path, keys, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    folder = tmp_path / "readonly"
+    shutil.copytree(case, folder)
+    for path in [*folder.rglob("*"), folder]:
+        path.chmod(stat.S_IREAD | (stat.S_IEXEC if path.is_dir() else 0))
+    before = _listing(folder)
+    try:
+        code, out, err = run_cli(capsys, "verify", str(folder / "report.pdf"), "--evidence", str(folder),
+                                 "--public-key", str(keys["analyst"]) + ".pub")  # fmt: skip
+        assert code == 0, err
+        assert "findings re-derived from the evidence" in out
+        code, out, _ = run_cli(capsys, "verify", str(folder / "evidence.sqlite"))
+        assert code == 0 and "evidence intact" in out and "journal" in out
+        assert _listing(folder) == before  # no side file, no changed time
+    finally:
+        for path in [folder, *folder.rglob("*")]:
+            path.chmod(0o700)
