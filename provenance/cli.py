@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import sys
 import time
 from dataclasses import asdict
@@ -379,6 +380,10 @@ def _report(
     from provenance.report.certificates import passphrase_from_env
 
     passphrase = passphrase_from_env() if pkcs12 is not None else None
+    if out is not None:
+        from provenance.files import make_folder
+
+        make_folder(out)  # a file at --out: one line, nothing written
     result = api.render_report(
         case, key=key, signer_note=signer_note, out_dir=out, pkcs12=pkcs12, pkcs12_passphrase=passphrase, tsa_url=tsa_url
     )
@@ -428,7 +433,10 @@ def _verify_report(
 
 
 def _verify(target: Path, as_json: bool) -> None:
-    report = api.verify_evidence(target)
+    try:
+        report = api.verify_evidence(target)
+    except sqlite3.DatabaseError as exc:  # bytes of the store overwritten: a failed check, not a crash
+        report = api.VerifyReport(False, 0, None, f"{target} cannot be read as an evidence store ({exc}): damaged or replaced", "0" * 64)
     if as_json:
         typer.echo(json.dumps(asdict(report), indent=2))
     elif report.ok:
@@ -452,15 +460,51 @@ def _print_summary(summary: api.CollectionSummary, as_json: bool) -> None:
         err.print("[yellow]stopped at the case's query budget[/yellow]; raise [budget].max_requests and re-run to resume")
 
 
+#: Exit code of a bug in provenance itself (sysexits' EX_SOFTWARE): one line, the traceback only with --debug.
+EXIT_INTERNAL = 70
+
+
+def _say(message: str, hint: str | None = None) -> None:
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    if hint:
+        err.print(f"hint: {escape(hint)}", highlight=False, soft_wrap=True)
+
+
 def main() -> None:
-    """Entry point: user errors become one line and exit code 2, bugs keep their traceback."""
+    """Entry point: every failure is one line and a documented exit code; tracebacks only with ``--debug``.
+
+    2: a problem with the input (``ProvenanceError``, a damaged SQLite file); 3: the machine
+    (``EnvironmentProblem``, an ``OSError`` no boundary expected: disk full, permission denied);
+    70: a bug. ``--debug`` (anywhere on the command line) or ``PROVENANCE_DEBUG=1`` re-raises with the traceback.
+    """
+    import os
+
+    debug = "--debug" in sys.argv[1:] or os.environ.get("PROVENANCE_DEBUG") == "1"
+    sys.argv = [sys.argv[0], *(a for a in sys.argv[1:] if a != "--debug")]
     try:
         app()
     except ProvenanceError as exc:
-        err.print(f"[red]error:[/red] {escape(exc.message)}", highlight=False, soft_wrap=True)
-        if exc.hint:
-            err.print(f"hint: {escape(exc.hint)}", highlight=False, soft_wrap=True)
+        _say(exc.message, exc.hint)
         sys.exit(exc.exit_code)
+    except sqlite3.DatabaseError as exc:
+        if debug:
+            raise
+        _say(f"a SQLite file cannot be read ({exc}): damaged, or not an evidence store",
+             "check it with `provenance verify`; restore it from a copy")  # fmt: skip
+        sys.exit(2)
+    except OSError as exc:
+        if debug:
+            raise
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        _say(f"the system refused{where}: {exc.strerror or exc}", "check free disk space and permissions, then re-run")
+        sys.exit(3)
+    except Exception as exc:  # noqa: BLE001 - the last boundary: a bug, said in one line
+        if debug:
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        _say(f"internal error: {type(exc).__name__}: {first}", "this is a bug in provenance; re-run with --debug for the "
+             "traceback and report it")  # fmt: skip
+        sys.exit(EXIT_INTERNAL)
 
 
 if __name__ == "__main__":

@@ -173,6 +173,14 @@ class HFBackend(Backend):
         except (OSError, ValueError, KeyError) as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelLoadError(f"cannot load model {path}: {first_line}", hint="check that the directory is complete") from exc
+        except (AttributeError, ImportError, NameError, SyntaxError, TypeError) as exc:
+            if not trust_remote_code:
+                raise  # our own bug, or transformers': keep the traceback
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelLoadError(
+                f"cannot load model {path}: its own code (auto_map in config.json) failed: {type(exc).__name__}: {first_line}",
+                hint="the model's code does not match its files; get a complete copy from its publisher",
+            ) from exc
         model.to(device)
         identity = identity or local_model_identity(path, name or path.name)
         return cls(model, tokenizer, identity, batch_size=batch_size, system_prompt=system_prompt, framing=framing).checked()
