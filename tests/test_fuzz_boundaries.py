@@ -1,0 +1,223 @@
+"""Property-based fuzzing of the input boundaries (issue 28), with Hypothesis.
+
+Each boundary gets generated hostile input (random bytes, truncations, huge and nested
+values, odd Unicode, NaN and infinities, extreme dates, repeated keys) and must either
+accept it or refuse it with its own one-line error, never another exception, and never
+change the input file. CI runs a bounded number of examples per boundary (``FUZZ_EXAMPLES``,
+50 by default; ``PROVENANCE_FUZZ_EXAMPLES=10000`` for a long run, see docs/boundary.md).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from provenance.backends.transcript import read_transcript
+from provenance.case import load_case
+from provenance.errors import CaseFileError, TranscriptError
+from provenance.traffic.logs import TrafficLogError, normalise
+
+from conftest import write_case
+
+FUZZ_EXAMPLES = int(os.environ.get("PROVENANCE_FUZZ_EXAMPLES", "50"))
+FUZZ = settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=FUZZ_EXAMPLES <= 50, database=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+# ------------------------------------------------------------------ hostile pieces
+
+ODD_TEXT = st.text(
+    alphabet=st.one_of(
+        st.characters(codec="utf-8"),
+        st.sampled_from(["\u202e", "\x00", "\ufeff", "\u2028", "\u0085", "\r", "\n", "\x1e", "\ud800", "\udfff", "é", "\U0001f600"]),
+    ),
+    max_size=40,
+)
+EXTREME_NUMBERS = st.one_of(
+    st.sampled_from([float("nan"), float("inf"), float("-inf"), 1e300, -1e300, 2**63, -(2**63) - 1, 2**64, 0, -0.0, 1e-320]),
+    st.integers(), st.floats(allow_nan=True, allow_infinity=True),
+)
+EXTREME_DATES = st.one_of(
+    st.sampled_from(["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "3000-01-01T00:00:00Z", "2026-03-02T10:00:00+25:00",
+                     "2026-03-02T10:00:00", "2026-02-30T10:00:00Z", "2026-03-02T10:00:00-99", "", "now", "1e300"]),
+    st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)).map(lambda d: d.isoformat() + "Z"),
+    EXTREME_NUMBERS,
+)  # fmt: skip
+JSON_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), EXTREME_NUMBERS, ODD_TEXT),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(ODD_TEXT, inner, max_size=4)),
+    max_leaves=12,
+)
+
+
+def _json_text(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=True)
+
+
+def _deep(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def _mutate(draw: st.DrawFn, text: bytes) -> bytes:
+    """A valid file made hostile: truncated, bytes flipped or inserted, a BOM, a key repeated, a line doubled."""
+    kind = draw(st.sampled_from(["truncate", "flip", "insert", "bom", "random", "repeat-line", "nest"]))
+    if kind == "truncate":
+        return text[: draw(st.integers(0, len(text)))]
+    if kind == "flip":
+        at = draw(st.integers(0, max(0, len(text) - 1)))
+        return text[:at] + bytes([draw(st.integers(0, 255))]) + text[at + 1 :]
+    if kind == "insert":
+        at = draw(st.integers(0, len(text)))
+        return text[:at] + draw(ODD_TEXT).encode("utf-8", "surrogatepass") + text[at:]
+    if kind == "bom":
+        return b"\xef\xbb\xbf" + text
+    if kind == "random":
+        return draw(st.binary(max_size=300))
+    if kind == "nest":
+        return text + b"\nx = " + _deep(draw(st.integers(1, 5000))).encode() + b"\n"
+    lines = text.split(b"\n")
+    line = draw(st.sampled_from(lines))
+    return b"\n".join([*lines, line])
+
+
+def _scratch() -> Path:
+    return Path(tempfile.mkdtemp(prefix="fuzz-"))
+
+
+def _one_line(message: str) -> bool:
+    return "\n" not in message.strip() and "Traceback" not in message
+
+
+# ------------------------------------------------------------------ case files
+
+
+@st.composite
+def case_files(draw: st.DrawFn) -> bytes:
+    base = write_case(_scratch(), Path("/m/a"), Path("/m/b")).read_bytes()
+    if draw(st.booleans()):
+        return _mutate(draw, base)
+    key = draw(st.sampled_from(["seed", "alpha", "title", "analyst", "limit", "max_new_tokens", "temperature", "id"]))
+    value = draw(st.one_of(EXTREME_NUMBERS.map(lambda v: repr(v).replace("inf", "inf").replace("nan", "nan")),
+                           ODD_TEXT.map(lambda t: json.dumps(t)), st.sampled_from(["nan", "inf", "-inf", "[]", "{}", "true"])))  # fmt: skip
+    section = "[suites.identity]" if key in ("limit", "max_new_tokens", "temperature") else "[case]"
+    text = base.decode()
+    lines = [line for line in text.splitlines() if not line.startswith(f"{key} =")]
+    at = lines.index(section) + 1
+    lines.insert(at, f"{key} = {value}")
+    return "\n".join(lines).encode("utf-8", "surrogatepass")
+
+
+@FUZZ
+@given(data=case_files())
+def test_fuzz_case_file_loader_accepts_or_gives_one_line(data: bytes) -> None:
+    path = _scratch() / "case.toml"
+    path.write_bytes(data)
+    try:
+        case = load_case(path)
+    except CaseFileError as exc:
+        assert _one_line(exc.message)  # several problems are joined on one line
+        assert "\n" not in (exc.hint or "")
+    else:
+        assert 0 < case.spec.case.alpha < 1 and math.isfinite(case.spec.case.alpha)
+        assert 0 <= case.spec.case.seed < 2**31
+    assert path.read_bytes() == data  # the loader never writes
+
+
+# ------------------------------------------------------------------ transcripts
+
+GOOD_RECORD = {"prompt": "Who are you?", "response": "me", "model": "m", "timestamp": "2025-03-01T12:00:00Z", "source": "s"}
+
+
+@st.composite
+def transcript_lines(draw: st.DrawFn) -> str:
+    kind = draw(st.sampled_from(["good", "field", "raw", "nested", "repeat", "logprobs"]))
+    if kind == "good":
+        return _json_text(GOOD_RECORD)
+    if kind == "field":
+        key = draw(st.sampled_from([*GOOD_RECORD, "logprobs", "extra"]))
+        value = draw(st.one_of(JSON_VALUES, EXTREME_DATES))
+        return _json_text({**GOOD_RECORD, key: value})
+    if kind == "raw":
+        return draw(st.one_of(ODD_TEXT, st.binary(max_size=80).map(lambda b: b.decode("latin-1"))))
+    if kind == "nested":
+        return _json_text(GOOD_RECORD)[:-1] + ', "logprobs": ' + _deep(draw(st.integers(1, 200_000))) + "}"
+    if kind == "repeat":
+        return _json_text(GOOD_RECORD)[:-1] + f', "response": {_json_text(draw(ODD_TEXT))}}}'
+    values = draw(st.lists(EXTREME_NUMBERS, min_size=1, max_size=5))
+    return _json_text({**GOOD_RECORD, "logprobs": values})
+
+
+@FUZZ
+@given(lines=st.lists(transcript_lines(), min_size=1, max_size=6))
+def test_fuzz_transcript_reader_accepts_or_gives_one_line(lines: list[str]) -> None:
+    path = _scratch() / "t.jsonl"
+    data = "\n".join(lines).encode("utf-8", "surrogatepass")
+    path.write_bytes(data)
+    try:
+        records = read_transcript(path)
+    except TranscriptError as exc:
+        assert _one_line(exc.message) and exc.message.startswith(("cannot read", str(path)))
+    else:
+        for _, record in records:
+            assert all(math.isfinite(v) and v <= 0 for v in record.logprobs or ())
+            assert datetime.fromisoformat(record.timestamp.replace("Z", "+00:00")).tzinfo is not None
+            for text in (record.prompt, record.response, record.model, record.source):
+                text.encode("utf-8")  # no lone surrogate reaches the evidence
+    assert path.read_bytes() == data
+
+
+# ------------------------------------------------------------------ traffic logs
+
+TRAFFIC = {"timestamp": "2026-03-02T10:00:00Z", "account_id": "a", "api_key_id": "k", "source_ip": "1.2.3.4",
+           "user_agent": "ua", "model": "m", "messages": [{"role": "user", "content": "hi"}], "response": "hello"}  # fmt: skip
+
+
+@st.composite
+def traffic_lines(draw: st.DrawFn) -> bytes:
+    kind = draw(st.sampled_from(["good", "timestamp", "field", "raw", "nested", "repeat"]))
+    if kind == "good":
+        return json.dumps(TRAFFIC).encode()
+    if kind == "timestamp":
+        return _json_text({**TRAFFIC, "timestamp": draw(EXTREME_DATES)}).encode("utf-8", "surrogatepass")
+    if kind == "field":
+        key = draw(st.sampled_from([*TRAFFIC, "usage", "organisation"]))
+        return _json_text({**TRAFFIC, key: draw(JSON_VALUES)}).encode("utf-8", "surrogatepass")
+    if kind == "raw":
+        return draw(st.binary(max_size=120)).replace(b"\n", b"")
+    if kind == "nested":
+        return (json.dumps(TRAFFIC)[:-1] + ', "usage": ' + _deep(draw(st.integers(1, 20_000))) + "}").encode()
+    return (json.dumps(TRAFFIC)[:-1] + ', "account_id": "b"}').encode()
+
+
+def _blank(line: bytes) -> bool:
+    """A line the reader passes over without counting: empty or whitespace only (a CRLF's CR removed)."""
+    return not line.removesuffix(b"\r").strip(b" \t\f")
+
+
+@FUZZ
+@given(lines=st.lists(traffic_lines(), min_size=1, max_size=8), bom=st.booleans(), crlf=st.booleans())
+def test_fuzz_traffic_log_reader_keeps_or_counts_every_line(lines: list[bytes], bom: bool, crlf: bool) -> None:
+    import duckdb
+
+    folder = _scratch()
+    log = folder / "log.jsonl"
+    data = (b"\xef\xbb\xbf" if bom else b"") + (b"\r\n" if crlf else b"\n").join(lines) + b"\n"
+    log.write_bytes(data)
+    try:
+        parquet, report = normalise([log], folder / "work")
+    except TrafficLogError as exc:
+        assert _one_line(exc.message) and "no readable exchange" in exc.message
+    else:
+        assert report.rows + sum(report.skipped.values()) == len(lines) - sum(map(_blank, lines))  # none lost silently
+        low, high = duckdb.connect().execute(f"SELECT min(ts), max(ts) FROM read_parquet('{parquet}')").fetchone()
+        assert datetime(1970, 1, 1) <= low <= high < datetime(2101, 1, 1)  # the page stage can hold every kept line
+    assert log.read_bytes() == data
