@@ -129,3 +129,31 @@ def test_cli_traffic_scan_gives_one_line_and_exit_2_for_bad_threshold_and_years(
     assert code == 2 and "not FIRST-LAST" in err
     code, out, err = run_cli(capsys, "traffic", "scan", str(log), "--out", str(tmp_path / "c"))
     assert code == 0 and "skipped 1 bad lines" in out, err
+
+
+def test_traffic_scan_skips_a_line_whose_object_repeats_a_key(tmp_path: Path) -> None:
+    good = json.dumps(_good(0))
+    twice = good[:-1] + ', "account_id": "someone-else"}'
+    in_message = json.dumps({**GOOD, "messages": [{"role": "user", "content": "hi"}]}).replace(
+        '"content": "hi"}', '"content": "hi", "content": "other"}')  # fmt: skip
+    log = _log(tmp_path / "log.jsonl", good.encode(), twice.encode(), in_message.encode(), json.dumps(_good(1)).encode())
+    read = scan([log], tmp_path / "scan").read
+    assert read.rows == 2 and read.examples == {"a key appears twice in one object (which value is meant?)": [2, 3]}
+
+
+def test_traffic_scan_never_writes_through_planted_symlinks(tmp_path: Path) -> None:
+    records = [{**_good(i), "messages": [{"role": "user", "content": "hi\u2028there"}]} for i in range(3)]
+    log = _log(tmp_path / "log.jsonl", *records, b"\xff not utf-8")  # a copy is framed: log.jsonl.framed is written
+    victim = tmp_path / "victim.txt"
+    victim.write_text("victim")
+    out = tmp_path / "scan"
+    (out / "work").mkdir(parents=True)
+    for name in ("work/log.jsonl.framed", "work/exchanges.parquet"):
+        (out / name).symlink_to(victim)
+    result = scan([log], out)
+    assert result.exchanges == 3 and victim.read_text() == "victim"
+    (out / "traffic.html").unlink()
+    (out / "traffic.html").symlink_to(victim)
+    with pytest.raises(TrafficLogError, match="traffic.html is a symbolic link"):
+        scan([log], out)
+    assert victim.read_text() == "victim"

@@ -22,6 +22,7 @@ the way let the caller check after loading that DuckDB's rows are the file's lin
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,8 @@ class SkipCounter(Protocol):
 PLACEHOLDER = "\x1e"
 #: Bytes a JSON line never holds raw (control characters outside whitespace); ``\r`` is checked apart.
 _FORBIDDEN = (b"\x00", b"\x1e", b"\x1f")
+#: How the framed copy is created: a new file, never through a symbolic link.
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
 #: The UTF-8 byte-order mark, dropped from the start of a log.
 BOM = b"\xef\xbb\xbf"
 #: Bytes read at a time (a chunk ends at a line end); half of MAX_LINE, so line lengths need measuring only in the
@@ -141,7 +144,8 @@ def frame(log: Path, work: Path, report: SkipCounter, *, chunk_size: int = CHUNK
                 chunk = original[len(BOM):] if offset == 0 and original.startswith(BOM) else original
                 clean = chunk is original and _clean(chunk, after_newline)
                 if out is None and not clean:
-                    out = open(copy_path, "wb")  # noqa: SIM115 - closed in finally
+                    copy_path.unlink(missing_ok=True)  # a planted link is removed, never written through
+                    out = os.fdopen(os.open(copy_path, _CREATE, 0o600), "wb")  # noqa: SIM115 - closed in finally
                     with open(log, "rb") as head:
                         _copy_prefix(head, out, offset)
                 if clean:

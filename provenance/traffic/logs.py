@@ -87,6 +87,7 @@ def _missing_fields() -> str:
 #: the page's matplotlib axes, transcript exports) can hold, and any real API log's span. ``scan(years=...)`` changes it.
 DEFAULT_YEARS = (1970, 2100)
 _OUT_OF_RANGE = "timestamp outside the years {first}-{last}"
+_REPEATED_KEY = "a key appears twice in one object (which value is meant?)"
 _BAD_OFFSET = "timestamp offset is not a UTC offset (at most +-14:00, minutes under 60)"
 
 
@@ -121,9 +122,11 @@ WITH parsed AS (
                 WHEN left(ltrim(raw), 1) <> '{{' THEN 'not object' END AS frame
     FROM raw_lines
 ), fields AS (
-    SELECT line, frame, CASE WHEN frame IS NULL THEN json_transform(raw, '{_SHAPE}') END AS j FROM parsed
+    SELECT line, frame, CASE WHEN frame IS NULL THEN json_transform(raw, '{_SHAPE}') END AS j,
+           CASE WHEN frame IS NULL THEN len(json_keys(raw)) <> len(list_distinct(json_keys(raw))) END AS repeated
+    FROM parsed
 ), typed AS (
-    SELECT line, frame, j, json_type(j.timestamp) AS ts_type,
+    SELECT line, frame, j, repeated, json_type(j.timestamp) AS ts_type,
            CASE WHEN json_type(j.timestamp) = 'VARCHAR' THEN j.timestamp ->> '$' END AS ts_text,
            CASE WHEN json_type(j.messages) = 'ARRAY' THEN CAST(json_extract(j.messages, '$[*]') AS JSON[]) END AS msgs
     FROM fields
@@ -148,6 +151,9 @@ SELECT line,
             WHEN frame = 'blank' THEN ''
             WHEN frame = 'not json' THEN 'not JSON'
             WHEN frame = 'not object' THEN 'a line must hold one JSON object'
+            WHEN repeated OR list_bool_or(list_transform(msgs, lambda m: json_type(m) = 'OBJECT'
+                                          AND len(json_keys(m)) <> len(list_distinct(json_keys(m)))))
+                THEN '{_REPEATED_KEY}'
             WHEN ts_type IS NULL OR ts_type NOT IN ('VARCHAR', {", ".join(repr(n) for n in _NUMBER)})
                 THEN 'timestamp is neither an ISO 8601 string nor epoch seconds'
             WHEN ts_type <> 'VARCHAR' AND (epoch IS NULL OR moment IS NULL) THEN '{out_of_range}'
@@ -221,6 +227,7 @@ def normalise(logs: list[Path], work: Path, *, strict: bool = False, memory_limi
         if not report.rows:
             raise TrafficLogError("the logs hold no readable exchange", hint=f"skipped lines by reason: {dict(report.skipped)}")
         target = work / "exchanges.parquet"
+        target.unlink(missing_ok=True)  # DuckDB would write through a planted link
         con.execute(f"COPY ({' UNION ALL BY NAME '.join(selects)}) TO {sql_path(target)} (FORMAT parquet)")
     finally:
         con.close()

@@ -16,6 +16,7 @@ import dataclasses
 import json
 import math
 import os
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,6 +28,10 @@ from provenance.files import atomic_open, atomic_write
 from provenance.traffic.campaigns import DEFAULT_THRESHOLD, Campaign, score_campaigns
 from provenance.traffic.features import account_features, moments, templatedness
 from provenance.traffic.logs import DEFAULT_YEARS, ReadReport, TrafficLogError, normalise, sql_path
+
+
+#: What a scan writes into its --out folder (besides campaigns/ and work/).
+_OUTPUTS = ("campaigns.json", "accounts.json", "traffic.html")
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,10 @@ def scan(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise TrafficLogError(f"--out {out} is a file, not a folder", hint="give a folder for the scan's outputs")
+    linked = [name for name in _OUTPUTS if (out / name).is_symlink()]
+    if linked:  # refused before anything is written, not half way
+        raise TrafficLogError(f"{out / linked[0]} is a symbolic link; refusing to write through it",
+                              hint="remove the link, or give another --out folder")  # fmt: skip
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -163,7 +172,7 @@ def _export_transcripts(con: Any, campaigns: list[Campaign], folder: Path) -> di
         if not campaign.flagged:
             continue
         path = folder / f"campaign-{rank:03d}.jsonl"
-        tmp = path.with_name(path.name + ".tmp")
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(6)}")  # no one can plant a link here
         con.execute(f"""
             COPY (SELECT prompt, response, model, strftime(ts, '%Y-%m-%dT%H:%M:%S.%gZ') AS timestamp,
                          source || ' line ' || line || ' (account ' || account_id || ')' AS source
