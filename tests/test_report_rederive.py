@@ -18,8 +18,11 @@ import pytest
 from pypdf import PdfReader
 
 from provenance import api
+from provenance.analysis.findings import TestFinding
+from provenance.analysis.view import Answer, EvidenceView
 from provenance.evidence import EvidenceStore
 from provenance.report.errors import ReportError
+from provenance.report.context import exhibits_for
 from provenance.report.rederive import IGNORED, compare
 
 from test_cli import run_cli
@@ -83,7 +86,7 @@ def test_a_forged_verdict_re_signed_with_a_fresh_key_fails_by_name(case: Path, k
     assert "FAIL re-derived findings" in err
     assert f"test {first['suite']}/{first['test_id']} (vs teacher), field result.p_value: report 0.0001, re-derived " in err
     assert "verdict (vs teacher), field supports_derivation: report True, re-derived False" in err
-    assert "FAIL analysis on record: no analysis run recorded in the store wrote these findings" in err
+    assert "FAIL analysis on record: none of the 2 analysis runs recorded in the store wrote these findings" in err
 
 
 def test_the_comparison_walks_the_json_and_names_test_field_and_both_values() -> None:
@@ -207,3 +210,56 @@ def test_verify_on_a_read_only_copy_passes_and_touches_nothing(case: Path, keys,
     finally:
         for path in [folder, *folder.rglob("*")]:
             path.chmod(0o700)
+
+
+# ---------------------------------------------------------------------- 6. exhibits
+
+
+def _exhibit_view() -> tuple[EvidenceView, list[TestFinding]]:
+    """Ten prompts; the suspect copies the teacher on p3 only; on p5 it shares the teacher's words with every model."""
+    view = EvidenceView()
+    texts = {
+        "suspect": {f"p{i}": f"suspect answer {i} alpha" for i in range(10)},
+        "teacher": {f"p{i}": f"teacher words {i} beta" for i in range(10)},
+        "c1": {f"p{i}": f"first control {i} gamma" for i in range(10)},
+        "c2": {f"p{i}": f"second control {i} delta" for i in range(10)},
+    }
+    texts["suspect"]["p3"] = texts["teacher"]["p3"] = "the very same teacher sentence"
+    texts["suspect"]["p5"] = texts["teacher"]["p5"] = texts["c1"]["p5"] = "a sentence everyone says"
+    row = 0
+    for model, by_probe in texts.items():
+        for probe, text in by_probe.items():
+            row += 1
+            answer = Answer(row_id=row, probe_id=probe, prompt=f"prompt {probe}", text=text, seed=0, probe={}, token_ids=())
+            view.answers.setdefault(model, {}).setdefault("style", {})[probe] = [answer]
+    suspect_rows = [a[0].row_id for a in view.answers["suspect"]["style"].values()]
+    test = TestFinding(suite="style", test_id="style-similarity", teacher="teacher", in_family=True,
+                       result={"p_value": 0.01}, summary="", evidence_rows=suspect_rows)  # fmt: skip
+    return view, [test]
+
+
+def test_exhibits_are_the_rows_that_drove_the_test_plus_a_seeded_sample_with_every_control() -> None:
+    view, tests = _exhibit_view()
+    suspect_p3 = view.answers["suspect"]["style"]["p3"][0].row_id
+    exhibits = exhibits_for("style", tests, view, "suspect", ["c1", "c2"], seed=7, cut={suspect_p3: 8})
+    assert exhibits == exhibits_for("style", tests, view, "suspect", ["c1", "c2"], seed=7, cut={suspect_p3: 8})  # seeded
+    first = exhibits[0]
+    assert first["probe_id"] == "p3" and first["why"].startswith("drove style-similarity: of its 10 cited prompts, rank 1")
+    assert first["suspect"]["truncated"] and first["suspect"]["token_limit"] == 8 and not first["teacher_answer"]["truncated"]
+    assert "p5" not in [e["probe_id"] for e in exhibits[:2]]  # shared by a control: it does not single out the teacher
+    assert all([c["model"] for c in e["controls"]] == ["c1", "c2"] for e in exhibits)
+    sampled = [e for e in exhibits if e["why"].startswith("random sample (seed 7) of the 10 prompts")]
+    assert len(sampled) == 2 and not {e["probe_id"] for e in sampled} & {e["probe_id"] for e in exhibits[:2]}
+    assert exhibits_for("style", tests, view, "suspect", ["c1", "c2"], seed=8) != exhibits  # another seed, another sample
+    # A suite that records per-prompt contributions to its statistic is taken at its word.
+    tests = [tests[0].model_copy(update={"result": {"details": {"contributions": {"p8": 4.0, "p3": 1.0}}}})]
+    exhibits = exhibits_for("style", tests, view, "suspect", ["c1", "c2"], seed=7)
+    assert [e["probe_id"] for e in exhibits[:2]] == ["p8", "p3"] and "contribution 4 to its statistic, rank 1 of 2" in exhibits[0]["why"]
+
+
+def test_the_report_says_why_each_exhibit_was_chosen_and_marks_cut_answers(case: Path) -> None:
+    text = " ".join(p.extract_text() or "" for p in PdfReader(case / "report.pdf").pages).replace("\n", " ")
+    assert "Why this exhibit: random sample (seed 5) of the 5 prompts the suite compared" in text  # identity: uninformative
+    with EvidenceStore.open_readonly(case / "evidence.sqlite") as store:
+        cut = [r for r in store.rows(suite="identity") if r.response.get("finish_reason") == "length"]
+    assert cut and "CUT AT THE TOKEN LIMIT: the model stopped at 8 new tokens" in text  # max_new_tokens = 8 in the case

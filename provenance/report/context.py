@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -24,13 +25,19 @@ from provenance.evidence import EvidenceRow
 from provenance.report import plots
 from provenance.report.assets import reports_dir
 
-#: Exhibits per suite: the pairs of answers with the largest word overlap (see EXHIBIT_RULE).
+#: Exhibits per test: the cited prompts that drove it most (see EXHIBIT_RULE); plus a seeded random sample per teacher.
+EXHIBITS_PER_TEST = 2
+RANDOM_EXHIBITS = 2
+#: Kept for callers that count exhibits per suite (membership): the rows with the largest overlap with the logged answer.
 EXHIBITS_PER_SUITE = 3
 EXHIBIT_RULE = (
-    "For each suite, the exhibits are the {k} prompts (among those whose answers the suite's tests cite) on which "
-    "the suspect's and the teacher's first answers share the largest fraction of words (Jaccard index of lower-cased "
-    "word sets; ties broken by probe id), with the first control's answer to the same prompt for contrast. They "
-    "illustrate the tests; they are not the evidence on their own: every test above uses all of its cited rows."
+    "Exhibits are chosen by rule, and each says why it was chosen. For each test, the {k} prompts among those whose answers the "
+    "test cites that drove it most: the largest contributions to its statistic where the suite records them, otherwise the "
+    "prompts on which the suspect's answer is closest to the teacher's relative to the controls (Jaccard index of lower-cased "
+    "word sets with the teacher minus the largest with any control; ties broken by probe id). Then {r} prompts drawn at random "
+    "(seeded with the case seed) from every prompt the suite compared, so a reader also sees ordinary answers. Every control's "
+    "answer to the same prompt is shown, and an answer that stopped at the token limit is marked as cut. They illustrate the "
+    "tests; they are not the evidence on their own: every test above uses all of its cited rows."
 )
 REPORT_LIBRARIES = ("provenance", "weasyprint", "pydyf", "jinja2", "matplotlib", "cryptography", "pypdf")
 
@@ -180,43 +187,84 @@ def _jaccard(a: str, b: str) -> float:
     return len(wa & wb) / len(wa | wb) if wa | wb else 0.0
 
 
-def _answer(answer: Answer | None, model: str, role: str) -> dict[str, Any] | None:
+def _answer(answer: Answer | None, model: str, role: str, cut: dict[int, int | None] | None = None) -> dict[str, Any] | None:
+    """An answer as an exhibit shows it; ``cut``: row ids of answers that stopped at the token limit, with that limit."""
     if answer is None:
         return None
-    return {"model": model, "role": role, "row_id": answer.row_id, "text": answer.text}
+    truncated = cut is not None and answer.row_id in cut
+    return {"model": model, "role": role, "row_id": answer.row_id, "text": answer.text, "truncated": truncated,
+            "token_limit": cut.get(answer.row_id) if truncated and cut is not None else None}  # fmt: skip
+
+
+def truncated_rows(rows: Sequence[EvidenceRow]) -> dict[int, int | None]:
+    """Answers that stopped at the token limit (``finish_reason`` "length"), with the limit they were asked under."""
+    return {r.id: r.params.get("max_new_tokens") for r in rows
+            if r.method == "generate" and (r.response or {}).get("finish_reason") == "length"}  # fmt: skip
+
+
+def _contributions(test: TestFinding) -> dict[str, float]:
+    """Per-prompt contributions to a test's statistic, where the suite records them (``details.contributions``)."""
+    raw = (test.result.get("details") or {}).get("contributions")
+    if not isinstance(raw, dict):
+        return {}
+    out = {}
+    for probe, value in raw.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            out[str(probe)] = float(value)
+    return out
 
 
 def exhibits_for(suite: str, tests: Sequence[TestFinding], view: EvidenceView, suspect: str, controls: Sequence[str],
-                 uninformative_for: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """The suite's exhibits by EXHIBIT_RULE, per teacher that it tested.
+                 uninformative_for: Sequence[str] = (), *, seed: int = 0,
+                 cut: dict[int, int | None] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """The suite's exhibits by EXHIBIT_RULE, per teacher that it tested, each with the reason it was chosen.
 
     A teacher for which the suite was only *uninformative* (``uninformative_for``) gets
-    exhibits from every answer the suite stored, so a reader sees the answers that
-    carried no signal (e.g. a teacher that never names itself).
+    only the random sample, from every answer the suite stored, so a reader sees the
+    answers that carried no signal (e.g. a teacher that never names itself).
     """
-    cited = {row for t in tests for row in t.evidence_rows}
     out: list[dict[str, Any]] = []
+    mine = view.first_answers(suspect, suite)
+    others = {c: view.first_answers(c, suite) for c in controls}
     for teacher in sorted({t.teacher for t in tests} | set(uninformative_for)):
-        mine = view.first_answers(suspect, suite)
         theirs = view.first_answers(teacher, suite)
-        control = view.first_answers(controls[0], suite) if controls else {}
-        tested = any(t.teacher == teacher for t in tests)
-        candidates = [
-            (-_jaccard(mine[p].text, theirs[p].text), p)
-            for p in sorted(set(mine) & set(theirs))
-            if not tested or mine[p].row_id in cited or theirs[p].row_id in cited
-        ]
-        for negative_overlap, probe in sorted(candidates)[:EXHIBITS_PER_SUITE]:
+        common = sorted(set(mine) & set(theirs))
+        with_teacher = {p: _jaccard(mine[p].text, theirs[p].text) for p in common}
+        with_control = {p: max((_jaccard(mine[p].text, others[c][p].text) for c in controls if p in others[c]), default=0.0)
+                        for p in common}  # fmt: skip
+        chosen: dict[str, str] = {}
+        for test in [t for t in tests if t.teacher == teacher]:
+            cited = set(test.evidence_rows)
+            probes = [p for p in common if mine[p].row_id in cited or theirs[p].row_id in cited]
+            contributions = {p: v for p, v in _contributions(test).items() if p in set(probes)}
+            if contributions:
+                ranked = sorted(contributions, key=lambda p: (-contributions[p], p))
+                reasons = {p: f"drove {test.test_id}: contribution {contributions[p]:.3g} to its statistic, rank {i + 1} of {len(ranked)}"
+                           for i, p in enumerate(ranked)}  # fmt: skip
+            else:
+                ranked = sorted(probes, key=lambda p: (-(with_teacher[p] - with_control[p]), p))
+                reasons = {p: f"drove {test.test_id}: of its {len(ranked)} cited prompts, rank {i + 1} by how much closer the suspect's "
+                              f"answer is to the teacher's (word overlap {with_teacher[p]:.2f}) than to any control's ({with_control[p]:.2f})"
+                           for i, p in enumerate(ranked)}  # fmt: skip
+            for probe in [p for p in ranked if p not in chosen][:EXHIBITS_PER_TEST]:
+                chosen[probe] = reasons[probe]
+        pool = [p for p in common if p not in chosen]
+        rng = random.Random(f"{seed}:{suite}:{teacher}")
+        for probe in sorted(rng.sample(pool, min(RANDOM_EXHIBITS, len(pool)))):
+            chosen[probe] = f"random sample (seed {seed}) of the {len(common)} prompts the suite compared: an ordinary answer, not a selected one"
+        for probe, why in chosen.items():
             out.append(
                 {
                     "suite": suite,
                     "teacher": teacher,
                     "probe_id": probe,
                     "prompt": mine[probe].prompt,
-                    "overlap": f"{-negative_overlap:.2f}",
-                    "suspect": _answer(mine[probe], suspect, "suspect"),
-                    "teacher_answer": _answer(theirs[probe], teacher, "teacher"),
-                    "control": _answer(control.get(probe), controls[0], "control") if controls else None,
+                    "why": why,
+                    "overlap": f"{with_teacher[probe]:.2f}",
+                    "suspect": _answer(mine[probe], suspect, "suspect", cut),
+                    "teacher_answer": _answer(theirs[probe], teacher, "teacher", cut),
+                    "controls": [a for c in controls if (a := _answer(others[c].get(probe), c, "control", cut))],
+                    "control": _answer(others[controls[0]].get(probe), controls[0], "control", cut) if controls else None,
                 }
             )
     return out
@@ -331,6 +379,7 @@ def build_context(findings: Findings, case: Case, rows: Sequence[EvidenceRow], v
     suspect = spec.suspect.name
     controls = [c.name for c in spec.control]
     calibration = calibration_for(findings, view)
+    cut = truncated_rows(rows)
 
     per_model: dict[str, list[EvidenceRow]] = defaultdict(list)
     for row in rows:
@@ -395,7 +444,8 @@ def build_context(findings: Findings, case: Case, rows: Sequence[EvidenceRow], v
                 "exhibits": (membership_exhibits(tests, view, suspect, findings.campaign["name"], findings.campaign["teacher"])
                              if suite == "membership" and findings.campaign else
                              exhibits_for(suite, tests, view, suspect, controls,
-                                          sorted({u.teacher for u in findings.uninformative if u.suite == suite}))),
+                                          sorted({u.teacher for u in findings.uninformative if u.suite == suite}),
+                                          seed=spec.case.seed, cut=cut)),
             }
         )
 
@@ -413,7 +463,7 @@ def build_context(findings: Findings, case: Case, rows: Sequence[EvidenceRow], v
         "controls": controls,
         "models": model_rows,
         "suites": suites,
-        "exhibit_rule": EXHIBIT_RULE.format(k=EXHIBITS_PER_SUITE)
+        "exhibit_rule": EXHIBIT_RULE.format(k=EXHIBITS_PER_TEST, r=RANDOM_EXHIBITS)
         + (" " + MEMBERSHIP_EXHIBIT_RULE.format(k=EXHIBITS_PER_SUITE) if findings.campaign else ""),
         "campaign": findings.campaign,
         "calibration": calibration,

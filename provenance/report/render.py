@@ -199,7 +199,8 @@ def render_report(
     cited = {row for test in findings.tests for row in test.evidence_rows}
     context = build_context(findings, case, rows, view, models)
     context["journal"] = journal_summary(journal, sha256_json(json.loads(findings_bytes)))
-    cited |= {a["row_id"] for s in context["suites"] for e in s["exhibits"] for a in (e["suspect"], e["teacher_answer"], e["control"]) if a}
+    cited |= {a["row_id"] for s in context["suites"] for e in s["exhibits"]
+              for a in (e["suspect"], e["teacher_answer"], e.get("logged"), e["control"], *e.get("controls", [])) if a}
     manifest = mf.build_manifest(
         case_id=findings.case_id,
         generated_at=generated_at,

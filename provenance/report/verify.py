@@ -434,13 +434,17 @@ def _journal_checks(result: ReportCheck, store: EvidenceStore, manifest: dict[st
         findings_hash = sha256_json(json.loads(attachments.get(mf.FINDINGS, b"")))
     except ValueError:
         return  # the attachment check names it
-    runs = [e for e in entries[:count] if e.kind == "analysis" and e.content.get("findings_sha256") == findings_hash]
-    result.add(
-        "analysis on record",
-        bool(runs),
-        f"journal entry {runs[-1].id} records the analysis run that wrote these findings ({runs[-1].created_at})" if runs
-        else "no analysis run recorded in the store wrote these findings (edited after the analysis)",
-    )
+    analyses = [e for e in entries[:count] if e.kind == "analysis"]
+    runs = [e for e in analyses if e.content.get("findings_sha256") == findings_hash]
+    if not analyses:
+        result.warnings.append("the journal records no analysis run (the findings were made before the journal existed)")
+    else:
+        result.add(
+            "analysis on record",
+            bool(runs),
+            f"journal entry {runs[-1].id} records the analysis run that wrote these findings ({runs[-1].created_at})" if runs
+            else f"none of the {len(analyses)} analysis runs recorded in the store wrote these findings (edited after the analysis)",
+        )
     designs = [e for e in entries[:count] if e.kind == "design"]
     if not designs:
         result.warnings.append("the journal records no design: the case was not pre-registered before collection")
