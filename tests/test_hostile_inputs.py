@@ -81,3 +81,28 @@ def test_a_seed_sqlite_cannot_hold_is_refused_before_anything_is_stored(tmp_path
     code, _, err = run_cli(capsys, "case", "collect", str(path.parent))
     assert code == 2 and "case.seed" in err and "Traceback" not in err
     assert not (path.parent / "evidence.sqlite").exists()
+
+
+def test_a_missing_optional_dependency_is_an_environment_problem_with_exit_3() -> None:
+    from provenance.errors import EnvironmentProblem
+
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("ray is installed here")
+    from provenance.audit.raypool import _ray
+
+    with pytest.raises(EnvironmentProblem, match="--ray needs the optional Ray extra") as caught:
+        _ray()
+    assert caught.value.exit_code == 3
+
+
+def test_lab_traffic_out_that_cannot_be_a_folder_is_one_line(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    from test_cli import run_cli
+
+    target = tmp_path / "file"
+    target.write_text("keep me")
+    code, _, err = run_cli(capsys, "lab", "traffic", "--out", str(target), "--scale", "0.01")
+    assert code == 2 and "is a file, not a folder" in err and "Traceback" not in err and target.read_text() == "keep me"

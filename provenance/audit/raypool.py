@@ -13,14 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from provenance.audit.worker import PairJob, PairOutcome, run_pair
-from provenance.errors import ProvenanceError
+from provenance.errors import EnvironmentProblem, ProvenanceError
 
 
 def _ray():  # noqa: ANN202 - the ray module
     try:
         import ray
     except ImportError as exc:
-        raise ProvenanceError(
+        raise EnvironmentProblem(
             "--ray needs the optional Ray extra, which is not installed",
             hint="pip install 'provenance[ray]' (or run without --ray to use the local process pool)",
         ) from exc

@@ -35,7 +35,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from provenance.files import atomic_open, atomic_write
+from provenance.files import atomic_open, atomic_write, make_folder
 
 START = datetime(2026, 3, 2, tzinfo=timezone.utc)
 DAYS = 14
@@ -280,7 +280,7 @@ def write_log(out_dir: Path, seed: int = 0, *, teacher: Any = None, scale: float
     """
     from provenance.backends.base import GenerationParams
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
     log = simulate(seed, scale=scale, spill=out_dir / "simulating")
     if teacher is not None:  # a teacher-answered log is small: its prompts are read off the sorted stream first
         records: Any = list(log.sorted_records())
