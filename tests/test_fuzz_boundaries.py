@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from provenance.backends.transcript import read_transcript
@@ -192,7 +192,7 @@ def traffic_lines(draw: st.DrawFn) -> bytes:
         key = draw(st.sampled_from([*TRAFFIC, "usage", "organisation"]))
         return _json_text({**TRAFFIC, key: draw(JSON_VALUES)}).encode("utf-8", "surrogatepass")
     if kind == "raw":
-        return draw(st.binary(max_size=120)).replace(b"\n", b"")
+        return draw(st.one_of(st.binary(max_size=120), st.just(b"\xef\xbb\xbf"))).replace(b"\n", b"")
     if kind == "nested":
         return (json.dumps(TRAFFIC)[:-1] + ', "usage": ' + _deep(draw(st.integers(1, 20_000))) + "}").encode()
     return (json.dumps(TRAFFIC)[:-1] + ', "account_id": "b"}').encode()
@@ -204,6 +204,8 @@ def _blank(line: bytes) -> bool:
 
 
 @FUZZ
+@example(lines=[b"\xef\xbb\xbf"], bom=True, crlf=False)  # found by the long run: a second BOM after the first
+@example(lines=[b"\xef\xbb\xbf", json.dumps(TRAFFIC).encode()], bom=False, crlf=False)
 @given(lines=st.lists(traffic_lines(), min_size=1, max_size=8), bom=st.booleans(), crlf=st.booleans())
 def test_fuzz_traffic_log_reader_keeps_or_counts_every_line(lines: list[bytes], bom: bool, crlf: bool) -> None:
     import duckdb
@@ -217,7 +219,96 @@ def test_fuzz_traffic_log_reader_keeps_or_counts_every_line(lines: list[bytes], 
     except TrafficLogError as exc:
         assert _one_line(exc.message) and "no readable exchange" in exc.message
     else:
-        assert report.rows + sum(report.skipped.values()) == len(lines) - sum(map(_blank, lines))  # none lost silently
+        first = lines[0] if bom else lines[0].removeprefix(b"\xef\xbb\xbf")  # one BOM opening the file is dropped
+        assert report.rows + sum(report.skipped.values()) == len(lines) - sum(map(_blank, [first, *lines[1:]]))  # none lost
         low, high = duckdb.connect().execute(f"SELECT min(ts), max(ts) FROM read_parquet('{parquet}')").fetchone()
         assert datetime(1970, 1, 1) <= low <= high < datetime(2101, 1, 1)  # the page stage can hold every kept line
     assert log.read_bytes() == data
+
+
+# ------------------------------------------------------------------ HTTP answers
+
+
+class _Answers:
+    """A real loopback HTTP server whose every answer is the body (and status) a test sets."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.status, self.body = 200, b"{}"
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                self.send_response(owner.status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(owner.body)))
+                self.end_headers()
+                self.wfile.write(owner.body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+
+@pytest.fixture(scope="module")
+def answers():  # noqa: ANN201
+    server = _Answers()
+    yield server
+    server.server.shutdown()
+
+
+TOKEN_LOGPROB = st.one_of(JSON_VALUES, st.fixed_dictionaries(
+    {"token": ODD_TEXT, "logprob": EXTREME_NUMBERS}, optional={"top_logprobs": JSON_VALUES}))
+LOGPROBS = st.one_of(JSON_VALUES, st.fixed_dictionaries({"content": st.one_of(JSON_VALUES, st.lists(TOKEN_LOGPROB, max_size=3))}),
+                     st.fixed_dictionaries({"token_logprobs": st.lists(EXTREME_NUMBERS, max_size=3)}))
+MESSAGE = st.one_of(JSON_VALUES, st.fixed_dictionaries({"role": st.just("assistant"), "content": st.one_of(ODD_TEXT, JSON_VALUES)}))
+CHOICE_PIECES = st.one_of(
+    JSON_VALUES,
+    st.fixed_dictionaries({"index": st.integers(-2, 2)}, optional={
+        "message": MESSAGE, "text": st.one_of(ODD_TEXT, JSON_VALUES), "logprobs": LOGPROBS, "finish_reason": JSON_VALUES}),
+)  # fmt: skip
+BODIES = st.one_of(
+    st.fixed_dictionaries({"choices": st.lists(CHOICE_PIECES, max_size=3)},
+                          optional={"model": JSON_VALUES, "usage": JSON_VALUES, "id": JSON_VALUES, "created": JSON_VALUES,
+                                    "system_fingerprint": JSON_VALUES}).map(lambda b: _json_text(b).encode("utf-8", "surrogatepass")),
+    JSON_VALUES.map(lambda v: _json_text(v).encode("utf-8", "surrogatepass")),
+    st.binary(max_size=100),
+    st.integers(1, 100_000).map(lambda n: ('{"choices": ' + _deep(n) + "}").encode()),
+)  # fmt: skip
+
+
+_NAN_LOGPROB = (b'{"choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, '
+                b'"logprobs": {"content": [{"token": "hi", "logprob": NaN, "top_logprobs": []}]}}]}')
+
+
+@FUZZ
+@example(body=_NAN_LOGPROB, status=200, api="chat")
+@example(body=_NAN_LOGPROB.replace(b"NaN", b"0.5"), status=200, api="chat")
+@example(body=b'{"choices": [{"index": 0, "text": "hi", "logprobs": {"token_logprobs": [Infinity]}}]}', status=200, api="completions")
+@given(body=BODIES, status=st.sampled_from([200, 200, 200, 400, 401, 404, 422]), api=st.sampled_from(["chat", "completions"]))
+def test_fuzz_http_answers_give_an_answer_or_an_endpoint_error(answers, body: bytes, status: int, api: str) -> None:  # noqa: ANN001
+    from provenance.backends.base import GenerationParams, ModelIdentity
+    from provenance.backends.openai import OpenAIBackend
+    from provenance.backends.openai_http import OpenAIHttpClient
+    from provenance.errors import EndpointError
+
+    answers.status, answers.body = status, body
+    client = OpenAIHttpClient(answers.base_url, api_key="sk-fuzz-SECRET", timeout_s=5, max_retries=0, backoff_base_s=0.001)
+    backend = OpenAIBackend(client, ModelIdentity(name="s", backend="openai", source=answers.base_url), model="m", api=api,
+                            concurrency=1)  # fmt: skip
+    try:
+        generation = backend.generate(["hello"], GenerationParams(max_new_tokens=4), seed=1)[0]
+    except EndpointError as exc:
+        assert _one_line(exc.message) and "sk-fuzz-SECRET" not in exc.message
+    else:
+        assert isinstance(generation.text, str)
+        generation.text.encode("utf-8")  # what is stored is text
+        assert all(isinstance(v, float) and math.isfinite(v) and v <= 1e-4 for v in generation.logprobs or ())
+    finally:
+        client.close()

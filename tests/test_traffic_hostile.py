@@ -157,3 +157,10 @@ def test_traffic_scan_never_writes_through_planted_symlinks(tmp_path: Path) -> N
     with pytest.raises(TrafficLogError, match="traffic.html is a symbolic link"):
         scan([log], out)
     assert victim.read_text() == "victim"
+
+
+def test_traffic_scan_counts_a_second_byte_order_mark_as_a_bad_line(tmp_path: Path) -> None:
+    log = _log(tmp_path / "log.jsonl", b"\xef\xbb\xbf" + json.dumps(_good(0)).encode(), *[_good(i) for i in range(1, 3)],
+               prefix=b"\xef\xbb\xbf")  # fmt: skip
+    read = scan([log], tmp_path / "scan").read
+    assert read.rows == 2 and read.examples == {"not JSON": [1]}

@@ -22,6 +22,7 @@ latency, timestamp, retries, usage), which collection stores with the row.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -310,11 +311,13 @@ class OpenAIBackend(Backend):
             if self.api == "chat":
                 text = choice["message"]["content"] or ""
                 content = (choice.get("logprobs") or {}).get("content")
-                logprobs = tuple(float(t["logprob"]) for t in content) if content else None
+                logprobs = tuple(_logprob(t["logprob"]) for t in content) if content else None
             else:
                 text = choice["text"]
                 values = (choice.get("logprobs") or {}).get("token_logprobs")
-                logprobs = tuple(float(x) for x in values) if values else None
+                logprobs = tuple(_logprob(x) for x in values) if values else None
+        except _NotLogProb as exc:
+            raise self._shape_error(path, str(exc)) from None
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise self._shape_error(path, f"choice without {exc}") from None
         if not isinstance(text, str):
@@ -357,7 +360,11 @@ class OpenAIBackend(Backend):
                 f"{self._identity.name}: no log-prob for the first token of a text without context",
                 hint="score continuations after a non-empty prompt_template",
             )
-        return Scored(token_ids=(), logprobs=tuple(float(values[i]) for i in picked), meta=meta)
+        try:
+            scored = tuple(_logprob(values[i]) for i in picked)
+        except (_NotLogProb, TypeError, ValueError) as exc:
+            raise self._shape_error("/completions", f"echo log-probs: {exc}") from None
+        return Scored(token_ids=(), logprobs=scored, meta=meta)
 
     def top_logprobs(self, prompts: Sequence[str], k: int) -> list[list[TopToken]]:
         if Capability.TOP_LOGPROBS not in self.capabilities:
@@ -365,17 +372,41 @@ class OpenAIBackend(Backend):
         return self._map(lambda i: self._top_one(prompts[i], k), len(prompts))
 
     def _top_one(self, prompt: str, k: int) -> list[TopToken]:
-        if self.api == "chat":
-            body = self._chat_body(prompt, max_tokens=1, temperature=0.0, logprobs=True, top_logprobs=k)
-            result = self._post("/chat/completions", body, prompt)
-            content = _chat_logprob_content(result) or [{}]
-            entries = [(t["token"], float(t["logprob"])) for t in content[0].get("top_logprobs") or ()]
-        else:
-            result = self._post("/completions", self._completion_body(prompt, max_tokens=1, temperature=0.0, logprobs=k), prompt)
-            tops = (_legacy_logprobs(result) or {}).get("top_logprobs") or [{}]
-            entries = [(tok, float(val)) for tok, val in (tops[0] or {}).items()]
+        path = "/chat/completions" if self.api == "chat" else "/completions"
+        try:
+            if self.api == "chat":
+                body = self._chat_body(prompt, max_tokens=1, temperature=0.0, logprobs=True, top_logprobs=k)
+                result = self._post(path, body, prompt)
+                content = _chat_logprob_content(result) or [{}]
+                entries = [(str(t["token"]), _logprob(t["logprob"])) for t in content[0].get("top_logprobs") or ()]
+            else:
+                result = self._post(path, self._completion_body(prompt, max_tokens=1, temperature=0.0, logprobs=k), prompt)
+                tops = (_legacy_logprobs(result) or {}).get("top_logprobs") or [{}]
+                entries = [(str(tok), _logprob(val)) for tok, val in (tops[0] or {}).items()]
+        except _NotLogProb as exc:
+            raise self._shape_error(path, f"top log-probs: {exc}") from None
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise self._shape_error(path, f"top log-probs without {exc}") from None
         entries.sort(key=lambda e: -e[1])
         return [TopToken(token=tok, token_id=None, logprob=val) for tok, val in entries[:k]]
+
+
+class _NotLogProb(ValueError):
+    """A value an endpoint gave as a log-probability that is not one."""
+
+
+#: Largest log-probability taken as such: 0 plus the rounding servers' float32 arithmetic leaves.
+_LOGPROB_SLACK = 1e-4
+
+
+def _logprob(value: Any) -> float:  # noqa: ANN401 - whatever the server sent
+    """``value`` as a log-probability: a finite number <= 0 (NaN, infinities, booleans and positives refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _NotLogProb(f"log-prob {value!r} is not a number")
+    number = float(value)
+    if not (math.isfinite(number) and number <= _LOGPROB_SLACK):
+        raise _NotLogProb(f"log-prob {number} is not a log-probability (a finite number <= 0)")
+    return number
 
 
 def _chat_logprob_content(result: HttpResult | None) -> list[dict[str, Any]] | None:

@@ -140,9 +140,10 @@ class OpenAIHttpClient:
     def _quote(self, response: httpx.Response) -> str:
         try:
             body = response.json()
-            message = body.get("error", {}).get("message") if isinstance(body, dict) else None
+            error = body.get("error") if isinstance(body, dict) else None
+            message = error.get("message") if isinstance(error, dict) else error
             text = str(message or body)
-        except ValueError:
+        except (ValueError, RecursionError):
             text = response.text
         text = " ".join(self.redact(text).split())
         return text[:_QUOTE_LIMIT] + ("..." if len(text) > _QUOTE_LIMIT else "")
@@ -202,7 +203,7 @@ class OpenAIHttpClient:
             raise self._refuse(url, response)
         try:
             body = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than a parser should follow
             raise _Retry("malformed JSON") from None
         if not isinstance(body, dict) or not isinstance(body.get("choices"), list) or not body["choices"]:
             raise _Retry("malformed JSON")

@@ -158,6 +158,9 @@ def frame(log: Path, work: Path, report: SkipCounter, *, chunk_size: int = CHUNK
                     fixed = [_line(raw, lines + i, report) for i, raw in enumerate(pieces, start=1)]
                     if tail is not None:
                         fixed.append(_line(tail, lines + len(pieces) + 1, report))
+                    if offset == 0 and fixed and fixed[0].startswith(BOM):  # a second BOM: DuckDB would drop it unseen
+                        report.skip("not JSON", 1)
+                        fixed[0] = PLACEHOLDER.encode()
                     framed = b"\n".join(fixed) + b"\n"
                 first = framed[: framed.find(b"\n")] if b"\n" in framed else framed
                 samples[lines + 1] = first.decode("utf-8")
