@@ -18,7 +18,7 @@ import pytest
 from pypdf import PdfReader
 
 from provenance import api
-from provenance.analysis.findings import TestFinding
+from provenance.analysis import findings as findings_model
 from provenance.analysis.view import Answer, EvidenceView
 from provenance.evidence import EvidenceStore
 from provenance.report.errors import ReportError
@@ -215,7 +215,7 @@ def test_verify_on_a_read_only_copy_passes_and_touches_nothing(case: Path, keys,
 # ---------------------------------------------------------------------- 6. exhibits
 
 
-def _exhibit_view() -> tuple[EvidenceView, list[TestFinding]]:
+def _exhibit_view() -> tuple[EvidenceView, list[findings_model.TestFinding]]:
     """Ten prompts; the suspect copies the teacher on p3 only; on p5 it shares the teacher's words with every model."""
     view = EvidenceView()
     texts = {
@@ -233,7 +233,7 @@ def _exhibit_view() -> tuple[EvidenceView, list[TestFinding]]:
             answer = Answer(row_id=row, probe_id=probe, prompt=f"prompt {probe}", text=text, seed=0, probe={}, token_ids=())
             view.answers.setdefault(model, {}).setdefault("style", {})[probe] = [answer]
     suspect_rows = [a[0].row_id for a in view.answers["suspect"]["style"].values()]
-    test = TestFinding(suite="style", test_id="style-similarity", teacher="teacher", in_family=True,
+    test = findings_model.TestFinding(suite="style", test_id="style-similarity", teacher="teacher", in_family=True,
                        result={"p_value": 0.01}, summary="", evidence_rows=suspect_rows)  # fmt: skip
     return view, [test]
 
@@ -263,3 +263,25 @@ def test_the_report_says_why_each_exhibit_was_chosen_and_marks_cut_answers(case:
     with EvidenceStore.open_readonly(case / "evidence.sqlite") as store:
         cut = [r for r in store.rows(suite="identity") if r.response.get("finish_reason") == "length"]
     assert cut and "CUT AT THE TOKEN LIMIT: the model stopped at 8 new tokens" in text  # max_new_tokens = 8 in the case
+
+
+def test_the_journal_is_hash_chained_and_bound_to_the_evidence_head(tmp_path: Path) -> None:
+    path = tmp_path / "evidence.sqlite"
+    with EvidenceStore.open(path, "c1") as store:
+        design = store.append_journal("design", {"design_sha256": "d" * 64})
+        key = store.register_model({"name": "m"})
+        store.append(model_key=key, method="generate", suite="s", probe_id="p", prompt="?", params={}, seed=0,
+                     response={"text": "x"}, latency_s=0.0)  # fmt: skip
+        run = store.append_journal("analysis", {"findings_sha256": "f" * 64})
+    assert (design.evidence_rows, run.evidence_rows) == (0, 1) and run.prev_hash == design.row_hash
+    before = _listing(tmp_path)
+    with EvidenceStore.open_readonly(path) as store:
+        check = store.verify()
+    assert check.ok and check.journal_entries == 2 and check.journal_head == run.row_hash
+    assert _listing(tmp_path) == before  # no -wal, no -shm, no changed time
+    with sqlite3.connect(path) as conn:
+        _drop_triggers(conn)
+        conn.execute("UPDATE journal SET content_json = replace(content_json, 'ffff', 'eeee') WHERE id = 2")
+    conn.close()
+    check = api.verify_evidence(path)
+    assert not check.ok and check.problem.startswith("journal entry 2: content does not match its hash")
