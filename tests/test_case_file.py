@@ -16,7 +16,8 @@ def test_template_from_init_is_a_valid_case(tmp_path: Path) -> None:
     path = init_case(tmp_path / "my case")
     case = load_case(path.parent)
     assert case.id == "my-case"
-    assert [m.name for m in case.spec.models()] == ["suspect", "teacher", "control"]
+    # a panel the model-level null can decide with at alpha = 0.01 (stats.panel.MIN_PANEL_PARAMETRIC or more)
+    assert [m.name for m in case.spec.models()] == ["suspect", "teacher", *(f"control-{i}" for i in range(1, 7))]
     assert case.model_path(case.spec.suspect) == path.parent / "models/suspect"
     assert len(case.sha256) == 64
 
@@ -54,3 +55,14 @@ def test_missing_case_file_says_how_to_make_one(tmp_path: Path) -> None:
     with pytest.raises(CaseFileError, match="no case file") as info:
         load_case(tmp_path)
     assert "provenance case init" in (info.value.hint or "")
+
+
+def test_relation_is_declared_on_a_panel_model_only(tmp_path: Path) -> None:
+    extra = '[[control]]\nname = "base"\npath = "m/base"\nrelation = "suspect-base"\n'
+    case = load_case(write_case(tmp_path / "ok", Path("m/s"), Path("m/t"), extra=extra).parent)
+    assert case.spec.control[0].relation == "suspect-base"
+    text = (tmp_path / "ok" / "case.toml").read_text().replace('path = "m/t"', 'path = "m/t"\nrelation = "suspect-base"', 1)
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "case.toml").write_text(text)
+    with pytest.raises(CaseFileError, match="relation"):
+        load_case(tmp_path / "bad")

@@ -21,14 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from provenance.analysis.findings import TestFinding
 from provenance.analysis.view import EvidenceView
 from provenance.config import (
     CAPABILITY_GAP_WARN_ACCURACY,
     CAPABILITY_GAP_WARN_NATS_PER_BYTE,
-    REFERENCE_PREFERENCE_WARN_NATS_PER_BYTE,
 )
-from provenance.suites.base import reference_sources
+from provenance.suites.base import SuiteContext, reference_sources
 from provenance.suites.errors import answered_correctly
 
 _SCORED_SUITE = "distribution"
@@ -107,23 +105,28 @@ def compare_capability(
     return report
 
 
-def reference_quality_warnings(tests: list[TestFinding]) -> list[str]:
-    """Warn when the independent controls themselves prefer the teacher's text over the reference text."""
+def panel_coverage(ctx: SuiteContext) -> list[str]:
+    """Why the panel does not represent the suspect's kind, if it does not: empty when it does.
+
+    The null of every calibrated test is the spread of independent models like the panel's. A
+    suspect more capable than *every* panel model (by the warning levels, on the same reference
+    text with open weights, or on the factual questions) is not drawn from that population: a
+    better model gains more on fluent text and is right where weak ones are not, so it can be an
+    outlier without being derived. Measured on material that does not involve the teacher.
+    """
+    view, panel = ctx.view, [m for m in ctx.panel if m not in ctx.suspect_bases]
+    if not panel:
+        return []
+    report = compare_capability(view, ctx.suspect, tuple(panel), (), (ctx.teacher,))
+    gaps = [e.get("gap_nats_per_byte") for e in report.controls.values()]
     out = []
-    for t in tests:
-        if t.test_id != "cross-likelihood":
-            continue
-        prefs = t.result.get("details", {}).get("control_preference") or {}
-        if not prefs:
-            continue
-        mean_pref = float(np.mean(list(prefs.values())))
-        if abs(mean_pref) >= REFERENCE_PREFERENCE_WARN_NATS_PER_BYTE:
-            which = "the teacher's answers over the reference answers" if mean_pref > 0 else "the reference answers over the teacher's"
-            out.append(
-                f"cross-likelihood against '{t.teacher}': the controls themselves prefer {which} by "
-                f"{abs(mean_pref):.3f} nats/byte on average (warning level "
-                f"{REFERENCE_PREFERENCE_WARN_NATS_PER_BYTE}): the reference text is of another quality than the "
-                "teacher's, so a suspect much stronger or weaker than the controls can look closer or farther than it is; "
-                "add a [[reference]] model of the teacher's quality from another lineage"
-            )
+    if gaps and all(g is not None for g in gaps) and min(gaps) >= CAPABILITY_GAP_WARN_NATS_PER_BYTE:
+        out.append(f"it gives the panel's own answers a higher likelihood than every panel model does, by at least "
+                   f"{min(gaps):.2f} nats/byte (level {CAPABILITY_GAP_WARN_NATS_PER_BYTE})")
+    acc = [e.get("errors_accuracy") for e in report.controls.values()]
+    if acc and all(a is not None for a in acc):
+        gap = min(a["suspect"] - a["control"] for a in acc)
+        if gap >= CAPABILITY_GAP_WARN_ACCURACY:
+            out.append(f"it is right on more factual questions than every panel model, by at least {gap:.0%} "
+                       f"(level {CAPABILITY_GAP_WARN_ACCURACY:.0%})")
     return out

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-SCHEMA_VERSION = "1.1"  # 1.1: uninformative tests, control capability
+SCHEMA_VERSION = "1.2"  # 1.1: uninformative tests, control capability; 1.2: models as the unit, not-decidable
 
 
 class _Frozen(BaseModel):
@@ -51,7 +51,13 @@ class Skipped(_Frozen):
 class Verdict(_Frozen):
     teacher: str
     supports_derivation: bool
+    #: "supports", "does-not-support" or "not-decidable" (with this panel: too few models, or none of the suspect's kind).
+    decision: str = "does-not-support"
     rejected_tests: list[str]
+    #: What the finding rests on: "exact under a known randomness" and/or "calibrated against a panel of ...".
+    evidence_kinds: list[str] = []
+    #: The smallest panel (K independent models) a calibrated test of this teacher had.
+    panel_models: int = 0
     text: str
 
 

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from provenance.analysis.capability import compare_capability, reference_quality_warnings
+from provenance.analysis.capability import compare_capability, panel_coverage
 from provenance.analysis.findings import Findings, ModelInfo, Skipped, TestFinding, UninformativeFinding, Verdict
 from provenance.analysis.view import EvidenceView
 from provenance.case import Case
 from provenance.errors import EvidenceStoreError
 from provenance.evidence import EvidenceStore
 from provenance.stats import correct_family
+from provenance.stats.panel import CALIBRATED, EXACT, MIN_PANEL_PARAMETRIC, models_needed
 from provenance.planning import deployed_as_now
 from provenance.suites import SUITES, SuiteContext, SuiteSkipped, SuiteTest, Uninformative
 from provenance.suites.identity import case_aliases_for
@@ -26,13 +27,19 @@ from provenance.watermark.case import watermark_for
 
 CORRECTION = "holm"
 DECISION_RULE = (
-    "Each family test's null hypothesis is that the suspect is no closer to the teacher than to the controls "
-    "(for identity: claims the teacher's identity no more often than the controls do). All family tests, over "
-    "all teachers, form one family corrected by Holm's method at the case's alpha. The evidence supports "
-    "derivation from a teacher if at least one of that teacher's family tests rejects its null after correction. "
-    "Tests outside the family (descriptive agreement, the lost-guardrail signature) never change the verdict. "
-    "A test whose signal cannot exist for this teacher and suspect (too few events to measure) is reported as "
-    "uninformative, with its counts, and is not part of the family."
+    "Models are the unit of the null. Each family test computes one statistic of closeness to the teacher for the "
+    "suspect and, the same way, for every independent panel model (the controls and reference models; anything "
+    "learnt is learnt without the model scored), and asks whether the suspect is an outlier among them: by a "
+    "random-effects prediction interval (t with K-1 degrees of freedom) where the panel has at least "
+    f"{MIN_PANEL_PARAMETRIC} models and passes checks of a normal spread, else by the exact rank p-value "
+    "(1 + models at least as close) / (K + 1). Tests with an exact null under a known randomness (membership, "
+    "watermark) need no panel. All family tests, over all teachers, form one family corrected by Holm's method at "
+    "the case's alpha. The evidence supports derivation from a teacher if at least one of that teacher's family "
+    "tests rejects after correction; it does not support it if none rejects and every one could have rejected at "
+    "Holm's first threshold; otherwise, or where the suspect is more capable than every panel model (a kind of "
+    "model the panel does not represent), the case is not decidable with this panel. Tests outside the family "
+    "(descriptive agreement, the lost-guardrail signature) never change the verdict. A test whose signal cannot "
+    "exist for this teacher and suspect is reported as uninformative, with its counts, and is not in the family."
 )
 
 
@@ -46,22 +53,72 @@ def _software() -> dict[str, str]:
     return versions
 
 
-def _verdict(suspect: str, teacher: str, alpha: float, family: list[TestFinding]) -> Verdict:
+def _floor(t: TestFinding) -> float:
+    """The smallest p-value this test could have given with its panel (0 where it has none)."""
+    return float(t.result.get("details", {}).get("floor", 0.0) or 0.0)
+
+
+def _evidence_kind(t: TestFinding) -> str:
+    return str(t.result.get("details", {}).get("evidence_kind", EXACT))
+
+
+def _verdict(suspect: str, teacher: str, alpha: float, family: list[TestFinding], coverage: list[str]) -> Verdict:
+    """Supports / does not support / not decidable with this panel, and the kind of evidence it rests on.
+
+    "Does not support" needs every family test of the teacher to have been able to reject at
+    Holm's first step (alpha / m): a panel too small for a test's exact rank form is a panel
+    that could not have found anything, and the verdict says so, with the models to add.
+    A suspect more capable than every panel model is a kind of model the panel does not
+    represent; its outlier status says nothing, whichever way the tests went.
+    """
     mine = [t for t in family if t.teacher == teacher]
     rejected = [f"{t.suite}/{t.test_id}" for t in mine if t.reject]
-    if rejected:
+    m = max(1, len(family))
+    undecidable = [t for t in mine if not t.reject and _floor(t) > alpha / m]
+    kinds = sorted({_evidence_kind(t) for t in mine if t.reject}) or sorted({_evidence_kind(t) for t in mine})
+    panel_sizes = [int(t.result.get("n", {}).get("panel_models", 0)) for t in mine if _evidence_kind(t) == CALIBRATED]
+    k = min(panel_sizes) if panel_sizes else 0
+    rests = f" The finding rests on evidence {' and '.join(kinds)}" + (f" (K = {k})." if k else ".") if kinds else ""
+    if coverage:
+        decision = "not-decidable"
+        text = (
+            f"Not decidable with this panel: the suspect '{suspect}' is more capable than every independent panel "
+            f"model ({'; '.join(coverage)}), so the panel does not represent models of its kind and whether it is an "
+            f"outlier among them says nothing about derivation from '{teacher}'"
+            + (f" ({len(rejected)} of {len(mine)} tests rejected: {', '.join(rejected)})" if rejected else "")
+            + ". Add independent models of the suspect's capability to the panel."
+        )
+    elif rejected:
+        decision = "supports"
         text = (
             f"The evidence supports the hypothesis that the suspect '{suspect}' was derived from the teacher "
             f"'{teacher}' at family-wise alpha = {alpha}: {len(rejected)} of {len(mine)} tests rejected their null "
-            f"after Holm correction ({', '.join(rejected)})."
+            f"after Holm correction ({', '.join(rejected)})." + rests
+        )
+    elif undecidable or not mine:
+        decision = "not-decidable"
+        floors = sorted({_floor(t) for t in undecidable})
+        need = max((models_needed(int(t.result.get("n", {}).get("panel_models", 0)), alpha, m) for t in undecidable),
+                   default=0)
+        text = (
+            "Not decidable with this panel: no test rejected, but "
+            + (f"{len(undecidable)} of {len(mine)} family tests could not reach Holm's first threshold "
+               f"alpha / {m} = {alpha / m:.2g} with their panel (smallest attainable p {', '.join(f'{f:.3g}' for f in floors)}: "
+               f"the exact rank form, used where the panel has fewer than {MIN_PANEL_PARAMETRIC} models or fails "
+               f"the check of its spread). Add at least {max(0, MIN_PANEL_PARAMETRIC - k)} independent models for "
+               f"the parametric form, or {need} for the exact rank form alone."
+               if mine else "no family test could be run for this teacher.")
         )
     else:
+        decision = "does-not-support"
         text = (
             f"The evidence does not support the hypothesis that the suspect '{suspect}' was derived from the teacher "
             f"'{teacher}' at family-wise alpha = {alpha}: none of {len(mine)} tests rejected its null after Holm "
-            "correction. This is not proof of independence: a derived model can hide these traces."
+            "correction, against a panel able to reject. This is not proof of independence: a derived model can hide "
+            "these traces."
         )
-    return Verdict(teacher=teacher, supports_derivation=bool(rejected), rejected_tests=rejected, text=text)
+    return Verdict(teacher=teacher, supports_derivation=decision == "supports", decision=decision,
+                   rejected_tests=rejected, evidence_kinds=kinds, panel_models=k, text=text)
 
 
 @dataclass(frozen=True)
@@ -128,7 +185,7 @@ def evaluate(contexts: list[SuiteContext], suites: list[str], alpha: float) -> E
         for i, (teacher, t) in enumerate(raw)
     ]
     family = [t for t in tests if t.in_family]
-    verdicts = [_verdict(contexts[0].suspect, ctx.teacher, alpha, family) for ctx in contexts] if contexts else []
+    verdicts = [_verdict(contexts[0].suspect, ctx.teacher, alpha, family, panel_coverage(ctx)) for ctx in contexts]
     return Evaluation(tests=tests, skipped=skipped, uninformative=uninformative, verdicts=verdicts)
 
 
@@ -177,6 +234,7 @@ def _analyze_view(case: Case, view: EvidenceView) -> Findings:
             references=references,
             campaign=spec.campaign.name if spec.campaign else None,
             campaign_teacher=spec.campaign_teacher().name if spec.campaign else None,
+            suspect_bases=tuple(m.name for m in (*spec.control, *spec.reference) if m.relation == "suspect-base"),
         )
         for teacher in spec.teacher
     ]
@@ -208,7 +266,7 @@ def _analyze_view(case: Case, view: EvidenceView) -> Findings:
         uninformative=evaluation.uninformative,
         capability=capability.to_dict(),
         campaign=_campaign(view, spec),
-        warnings=list(view.warnings) + capability.warnings + reference_quality_warnings(evaluation.tests),
+        warnings=list(view.warnings) + capability.warnings,
         software=_software(),
     )
 

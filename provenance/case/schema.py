@@ -29,6 +29,14 @@ class CaseInfo(_Strict):
     analyst: str = Field(min_length=1)
     seed: int = Field(default=config.DEFAULT_SEED, ge=0, le=2**31 - 1)  # seed + sample index fits SQLite, numpy, torch
     alpha: float = Field(default=config.DEFAULT_ALPHA, gt=0, lt=1)
+    panel: str | None = Field(
+        default=None,
+        min_length=1,
+        description=(
+            "a reference panel built with `provenance panel build` (its folder, relative to the case file): its "
+            "models join the case as controls and their stored answers and scores are reused, not asked again"
+        ),
+    )
 
 
 #: Keys that belong to one backend only; setting one for another backend is an error.
@@ -68,6 +76,14 @@ class ModelSpec(_Strict):
     claims: list[str] = Field(
         default_factory=list,
         description="names and vendors this model calls itself (a teacher's are what the identity suite looks for)",
+    )
+    relation: Literal["suspect-base"] | None = Field(
+        default=None,
+        description=(
+            "a control's or reference's known relation to the suspect: \"suspect-base\" = the base the suspect was "
+            "tuned from (the matched comparison: did tuning move it toward the teacher?); such a model stays in the "
+            "panel but its answers are never reference text for the suspect"
+        ),
     )
     # -- how the model is deployed (hf, openai): recorded with every request it answers ---
     system_prompt: str | None = Field(
@@ -301,6 +317,10 @@ class CaseFile(_Strict):
         if duplicates:
             raise ValueError(f"model names must be unique; repeated: {', '.join(duplicates)}")
         teachers = [t.name for t in self.teacher]
+        related = [m.name for m in (self.suspect, *self.teacher) if m.relation is not None]
+        if related:
+            raise ValueError(f"relation is declared on a control or [[reference]] model (its relation to the suspect), "
+                             f"not on {', '.join(related)}")
         marked = [w.teacher for w in self.watermark]
         for name in marked:
             if name not in teachers:

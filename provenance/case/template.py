@@ -35,19 +35,44 @@ name = "teacher"
 path = "models/teacher"
 # claims = ["Aurora", "Northwind Labs"]   # names the teacher calls itself; found from its answers if left out
 
-# Independent controls: models known NOT to be derived from the teacher. They calibrate how
-# similar unrelated models look. Choose a matched panel: at least two, of about the suspect's
-# size and quality (one weaker, one stronger is better than two much weaker), from other
-# lineages, ideally one distilled from ANOTHER teacher. The analysis reports each control's
-# capability beside the suspect's and warns when they are far apart.
+# The panel: independent models known NOT to be derived from the teacher. Every family test
+# computes its statistic for the suspect and for each of them the same way, and asks whether
+# the suspect is an outlier among independent models. The panel's size decides what can be
+# decided: with fewer than 5 models only the exact rank p-value, (1 + models at least as
+# close) / (K + 1), is used, and its floor 1/(K + 1) is far above alpha = 0.01; from 5 models
+# on, a prediction interval over the spread between models (checked on the panel) can reach
+# it. Use 6 to 10: of about the suspect's size and quality (a suspect more capable than every
+# panel model is "not decidable"), from other lineages, some distilled from OTHER teachers.
+# Reference models ([[reference]]) join the panel for the suites they answer.
 [[control]]
-name = "control"
-path = "models/control"
+name = "control-1"
+path = "models/control-1"
 
-# Reference models (optional): answers outside the comparison, used as reference text by
-# cross-likelihood (each model's preference for the teacher's answers over reference answers).
-# The other controls' answers serve too; with a single control a reference model is needed.
-# Choose a capable model of another lineage, writing with about the teacher's quality.
+[[control]]
+name = "control-2"
+path = "models/control-2"
+
+[[control]]
+name = "control-3"
+path = "models/control-3"
+
+[[control]]
+name = "control-4"
+path = "models/control-4"
+
+[[control]]
+name = "control-5"
+path = "models/control-5"
+
+[[control]]
+name = "control-6"
+path = "models/control-6"
+# relation = "suspect-base"       # this control is the base the suspect was tuned from: it stays in the
+#                                 # panel (the matched comparison), its answers are never reference text
+#                                 # for the suspect
+
+# Reference models (optional): more independent models that answer the distribution suite only,
+# as authors of reference text and as panel members of its tests.
 # [[reference]]
 # name = "reference"
 # path = "models/reference"

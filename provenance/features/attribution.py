@@ -85,3 +85,88 @@ def _fit(teacher_texts: tuple[str, ...], background_texts: tuple[str, ...]) -> A
     labels = np.r_[np.ones(len(teacher_texts), dtype=int), np.zeros(len(background_texts), dtype=int)]
     pipeline.fit([t if t.strip() else " " for t in texts], labels)
     return Attributor(pipeline, len(teacher_texts), len(background_texts))
+
+
+@dataclass(frozen=True)
+class _Linear:
+    """A logistic regression over a fixed feature space (``AttributionSpace``), with ``Attributor``'s interface."""
+
+    space: AttributionSpace
+    model: LogisticRegression
+
+    def score(self, texts: Sequence[str]) -> np.ndarray:
+        return np.asarray(self.model.decision_function(self.space.features(texts)), dtype=float)
+
+    hits = Attributor.hits
+    accuracy = Attributor.accuracy
+
+
+class AttributionSpace:
+    """The classifier's features, fitted on the teacher's answers alone, shared by every fit of a panel.
+
+    Each model of a panel is scored by a classifier trained on the teacher against all the
+    *other* models (leave-one-out), so a panel of K models needs K + 1 fits. The vocabulary
+    and IDF weights come from the teacher's selection-half answers only, so they are learnt
+    without any model being scored, and each text is turned into features once.
+    """
+
+    def __init__(self, teacher_texts: Sequence[str]) -> None:
+        self.union = make_union(
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True, lowercase=True),
+            TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=2, sublinear_tf=True, lowercase=True,
+                            token_pattern=r"(?u)\b\w+\b|[^\w\s]"),
+        )
+        self.union.fit([t if t.strip() else " " for t in teacher_texts])
+        self._rows: dict[str, object] = {}
+        self._fits: dict[tuple[str, str], _Linear] = {}
+
+    def features(self, texts: Sequence[str]):  # noqa: ANN201  (a scipy sparse matrix)
+        from scipy.sparse import vstack
+
+        new = [t for t in dict.fromkeys(texts) if t not in self._rows]
+        if new:
+            matrix = self.union.transform([t if t.strip() else " " for t in new])
+            for i, t in enumerate(new):
+                self._rows[t] = matrix[i]
+        return vstack([self._rows[t] for t in texts]) if texts else None
+
+    @classmethod
+    def of(cls, teacher_texts: Sequence[str]) -> AttributionSpace:
+        """The space of these teacher texts, made once (a bench evaluates hundreds of panels on one teacher)."""
+        key = _digest(teacher_texts)
+        if key not in _SPACES:
+            if len(_SPACES) >= 16:
+                _SPACES.pop(next(iter(_SPACES)))
+            _SPACES[key] = cls(teacher_texts)
+        return _SPACES[key]
+
+    def train(self, teacher_texts: Sequence[str], background_texts: Sequence[str]) -> _Linear:
+        """The classifier of ``teacher_texts`` against ``background_texts``; deterministic, so fits are kept."""
+        key = (_digest(teacher_texts), _digest(background_texts))
+        if key not in self._fits:
+            if len(self._fits) >= 256:
+                self._fits.pop(next(iter(self._fits)))
+            self._fits[key] = self._train(teacher_texts, background_texts)
+        return self._fits[key]
+
+    def _train(self, teacher_texts: Sequence[str], background_texts: Sequence[str]) -> _Linear:
+        if not teacher_texts or not background_texts:
+            raise ValueError("an attributor needs answers from the teacher and from at least one background model")
+        x = self.features([*teacher_texts, *background_texts])
+        y = np.r_[np.ones(len(teacher_texts), dtype=int), np.zeros(len(background_texts), dtype=int)]
+        model = LogisticRegression(C=ATTRIBUTION_C, class_weight="balanced", max_iter=2000)
+        model.fit(x, y)
+        return _Linear(self, model)
+
+
+_SPACES: dict[str, AttributionSpace] = {}
+
+
+def _digest(texts: Sequence[str]) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for t in texts:
+        h.update(t.encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+    return h.hexdigest()

@@ -55,28 +55,9 @@ def select_markers(teacher_texts: Iterable[str], background_texts: Iterable[str]
     Dirichlet, total weight = pooled vocabulary size), which shrinks rare n-grams.
     """
     teacher = [set(ngrams(t)) for t in teacher_texts]
-    background = [set(ngrams(t)) for t in background_texts]
     ct: Counter[tuple[str, ...]] = Counter(g for s in teacher for g in s)
-    cb: Counter[tuple[str, ...]] = Counter(g for s in background for g in s)
-    pooled = ct + cb
-    if not ct or not cb:
-        return []
-    a0 = float(len(pooled))
-    total = sum(pooled.values())
-    nt, nb = sum(ct.values()), sum(cb.values())
-    scored = []
-    for g, yt in ct.items():
-        if sum(1 for s in teacher if g in s) < min_answers:
-            continue
-        alpha = a0 * pooled[g] / total
-        yb = cb.get(g, 0)
-        delta = (math.log((yt + alpha) / (nt + a0 - yt - alpha)) - math.log((yb + alpha) / (nb + a0 - yb - alpha)))
-        var = 1.0 / (yt + alpha) + 1.0 / (yb + alpha)
-        z = delta / math.sqrt(var)
-        if z >= min_z:
-            scored.append((z, g))
-    scored.sort(key=lambda x: (-x[0], x[1]))
-    return [g for _, g in scored[:count]]
+    cb: Counter[tuple[str, ...]] = Counter(g for t in background_texts for g in set(ngrams(t)))
+    return _select(ct, cb, ct, count=count, min_answers=min_answers, min_z=min_z)
 
 
 def marker_rate(text: str, markers: set[tuple[str, ...]]) -> float:
@@ -85,3 +66,48 @@ def marker_rate(text: str, markers: set[tuple[str, ...]]) -> float:
     if not grams:
         return 0.0
     return sum(1 for g in grams if g in markers) / len(grams)
+
+
+class MarkerCounts:
+    """Per-answer n-gram counts of the teacher and of each other model, counted once.
+
+    Every model of a panel gets its own markers, chosen against all the other models but
+    itself (leave-one-out); counting once and subtracting a model's counts from the pooled
+    background gives each selection for the price of a scan of the teacher's vocabulary.
+    """
+
+    def __init__(self, teacher_texts: Iterable[str], model_texts: dict[str, list[str]]) -> None:
+        self.teacher_sets = [set(ngrams(t)) for t in teacher_texts]
+        self.teacher = Counter(g for s in self.teacher_sets for g in s)
+        self.answers_with = self.teacher  # counts are per answer, so the count is the number of answers using it
+        self.models = {m: Counter(g for t in texts for g in set(ngrams(t))) for m, texts in model_texts.items()}
+
+    def select(self, background: Iterable[str], *, count: int = MARKER_COUNT, min_answers: int = MARKER_MIN_ANSWERS,
+               min_z: float = MARKER_MIN_Z) -> list[tuple[str, ...]]:
+        """``select_markers`` of the teacher against the models in ``background``, from the stored counts."""
+        cb: Counter[tuple[str, ...]] = Counter()
+        for m in background:
+            cb.update(self.models[m])
+        return _select(self.teacher, cb, self.answers_with, count=count, min_answers=min_answers, min_z=min_z)
+
+
+def _select(ct: Counter, cb: Counter, answers_with: Counter, *, count: int, min_answers: int,
+            min_z: float) -> list[tuple[str, ...]]:
+    if not ct or not cb:
+        return []
+    pooled = ct + cb
+    a0 = float(len(pooled))
+    total = sum(pooled.values())
+    nt, nb = sum(ct.values()), sum(cb.values())
+    scored = []
+    for g, yt in ct.items():
+        if answers_with[g] < min_answers:
+            continue
+        alpha = a0 * pooled[g] / total
+        yb = cb.get(g, 0)
+        delta = (math.log((yt + alpha) / (nt + a0 - yt - alpha)) - math.log((yb + alpha) / (nb + a0 - yb - alpha)))
+        z = delta / math.sqrt(1.0 / (yt + alpha) + 1.0 / (yb + alpha))
+        if z >= min_z:
+            scored.append((z, g))
+    scored.sort(key=lambda x: (-x[0], x[1]))
+    return [g for _, g in scored[:count]]

@@ -128,6 +128,15 @@ def calibration_for(findings: Findings, view: EvidenceView, record: dict[str, An
     record["suites"] = chosen["suites"]
     record["overall"] = chosen["overall"]
     record["condition"] = {"access": access, "budget": chosen["budget"], "controls": chosen.get("controls")}
+    verdict = chosen.get("verdict") or {}
+    fp, n = int(verdict.get("false_positives", 0)), int(verdict.get("independent", 0))
+    record["verdict_note"] = (
+        f"Measured for this condition ({access} access, {label}, {panel}): {chosen['overall']}."
+        + (f" The measured false-positive rate ({fp}/{n}) is above the case's alpha ({findings.alpha}): the verdict's "
+           "error rate is the measured one, not alpha." if n and fp / n > findings.alpha else "")
+        + " The bench's models are tiny laboratory models and one small released model (SmolLM2-135M-Instruct); "
+          "a case of other kinds of model is not represented in it."
+    )
     record["how"] = f"{record.get('how', '')} Rates for this case's conditions: {access} access, {label}, {panel}."
     return record
 
@@ -310,6 +319,10 @@ def _figures(suite: str, tests: Sequence[TestFinding], view: EvidenceView, case:
     """The suite's figures, and notes for the special figures that could not be drawn."""
     figures: list[dict[str, str]] = []
     notes: list[str] = []
+    panel = plots.panel_figure(tests)
+    if panel:
+        figures.append({"title": "Each family test's statistic: the suspect against the independent panel models",
+                        "svg": panel})
     effect = plots.effects_figure(tests)
     if effect:
         figures.append({"title": "Effect sizes with confidence intervals", "svg": effect})
@@ -330,11 +343,6 @@ def _figures(suite: str, tests: Sequence[TestFinding], view: EvidenceView, case:
             svg = plots.refusal_figure(view, roles)
             if svg:
                 figures.append({"title": "Refusal agreement between models", "svg": svg})
-        elif suite == "distribution":
-            for teacher in teachers:
-                svg = plots.cross_likelihood_figure(view, roles, teacher)
-                if svg:
-                    figures.append({"title": f"Cross-likelihood of {teacher}'s answers", "svg": svg})
         elif suite == "watermark":
             svg = plots.statistic_figure(tests, reference=None, xlabel="test statistic (e.g. green-token z-score)")
             if svg:

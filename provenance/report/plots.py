@@ -117,22 +117,6 @@ def matrix_figure(names: list[str], matrix: np.ndarray, title: str) -> str:
         return _svg(fig)
 
 
-def distributions_figure(samples: dict[str, list[float]], roles: dict[str, str], xlabel: str) -> str:
-    """One box per model of a per-item quantity (e.g. mean log-likelihood per token)."""
-    names = [n for n in samples if samples[n]]
-    with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(6.4, 0.45 * len(names) + 0.9))
-        data = [samples[n] for n in reversed(names)]
-        box = ax.boxplot(data, vert=False, widths=0.6, patch_artist=True, showfliers=True,
-                         flierprops={"markersize": 2})  # fmt: skip
-        for patch, name in zip(box["boxes"], reversed(names)):
-            patch.set_facecolor(_role_colour(roles.get(name, "")))
-            patch.set_alpha(0.5)
-        ax.set_yticks(range(1, len(names) + 1), [plain(f"{n} ({roles.get(n, '')}, n={len(samples[n])})") for n in reversed(names)])
-        ax.set_xlabel(xlabel)
-        return _svg(fig)
-
-
 def statistic_figure(tests: Sequence[TestFinding], *, reference: float | None, xlabel: str) -> str | None:
     """Each test's statistic as a bar (e.g. watermark z-scores), with a reference line."""
     shown = [t for t in tests if math.isfinite(_number(t.result.get("statistic")))]
@@ -196,17 +180,34 @@ def refusal_figure(view: EvidenceView, roles: dict[str, str]) -> str | None:
     return matrix_figure(names, matrix, f"refusal-decision agreement on {len(common)} prompts")
 
 
-def cross_likelihood_figure(view: EvidenceView, roles: dict[str, str], teacher: str) -> str | None:
-    """Log-likelihood per byte that each model gives the teacher's answers (comparable across tokenizers)."""
-    samples = {
-        m: [v for s in view.scores_of(m, "distribution", teacher).values() if (v := s.logprob_per_byte) is not None]
-        for m in roles
-        if m != teacher
-    }
-    if sum(1 for v in samples.values() if v) < 2:
-        return None
-    return distributions_figure(samples, roles, f"log-likelihood per byte of {plain(teacher)}'s answers (nats)")
+def panel_figure(tests: Sequence[TestFinding]) -> str | None:
+    """Per model-level test: every panel model's statistic as a dot, the suspect's as a bar, on its own axis.
 
+    What the test uses (the statistic, the panel it is compared with), one unit per row,
+    with the panel's one-sided prediction bound at the case's level drawn where the
+    parametric form was used.
+    """
+    shown = [t for t in tests if t.in_family and "panel" in t.result.get("details", {})]
+    if not shown:
+        return None
+    with plt.rc_context(_RC):
+        fig, axes = plt.subplots(len(shown), 1, figsize=(6.4, 0.95 * len(shown) + 0.5), squeeze=False)
+        for ax, t in zip(axes[:, 0], shown):
+            d = t.result["details"]
+            values = [_number(v["value"]) for v in d["panel"].values()]
+            ax.scatter(values, [0] * len(values), color=_CONTROL, s=18, zorder=3, label="independent panel models")
+            ax.axvline(_number(d["suspect_value"]), color=_SUSPECT, lw=2, label="suspect")
+            if d.get("form") == "parametric" and _number(d.get("prediction_sd")) > 0:
+                from scipy import stats as sps
+
+                bound = _number(d["panel_mean"]) + float(sps.t.ppf(0.99, d["df"])) * _number(d["prediction_sd"])
+                ax.axvline(bound, color="#444", lw=0.8, ls="--", label="panel's 99 % prediction bound")
+            ax.set_yticks([])
+            unit = plain(str(t.result.get("effect_name", "")).split("(")[-1].rstrip(")"))
+            ax.set_xlabel(plain(f"{t.test_id}: {unit}, K = {len(values)} ({d.get('form')} p)"), fontsize=7)
+        axes[0, 0].legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        fig.tight_layout()
+        return _svg(fig)
 
 
 def power_figure(record: dict[str, Any]) -> str | None:

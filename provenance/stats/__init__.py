@@ -12,7 +12,9 @@ Modules, one job each:
   permutation  permutation_test_two_sample, paired_permutation_test
   agreement    cohen_kappa, mcnemar, kappa_contrast_test (agreement beyond chance, vs controls)
   mmd          mmd_test
-  contrast     the "suspect-teacher vs suspect-every-control" engine (intersection-union)
+  panel        panel_outlier_test: models as the unit of the null (the family tests of the suites use it)
+  contrast     the "suspect-teacher vs suspect-every-control" engine (intersection-union; prompt-level,
+               the previous release's family tests, kept as library functions)
   likelihood   cross_likelihood_test, likelihood_preference_test (capability-invariant)
   matching     token_match_rate_test
   markers      marker_usage_test, attribution_test (teacher-specific phrasing / writing, black box)

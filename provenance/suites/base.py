@@ -58,6 +58,29 @@ class SuiteContext:
     #: The campaign's logged exchanges (their model name in the evidence) and the teacher it queried.
     campaign: str | None = None
     campaign_teacher: str | None = None
+    #: Panel models declared as the suspect's base (``relation = "suspect-base"``): in the panel, never
+    #: reference text for the suspect (nor the suspect's for them).
+    suspect_bases: tuple[str, ...] = ()
+
+    @property
+    def panel(self) -> tuple[str, ...]:
+        """The independent models the suspect is tested against: the controls and the reference models.
+
+        Every family test computes its statistic for the suspect and for each of these the
+        same way, and asks whether the suspect is an outlier among them (``stats.panel``).
+        """
+        return tuple(dict.fromkeys(m for m in (*self.controls, *self.references) if m not in (self.suspect, self.teacher)))
+
+    def relatives(self, model: str) -> tuple[str, ...]:
+        """Models known to be related to ``model`` in this case (the suspect and its declared bases)."""
+        if model == self.suspect:
+            return self.suspect_bases
+        return (self.suspect,) if model in self.suspect_bases else ()
+
+    def background(self, model: str, among: tuple[str, ...]) -> tuple[str, ...]:
+        """``among`` without ``model`` and its relatives: what is learnt for ``model`` is learnt without it."""
+        excluded = {model, self.teacher, *self.relatives(model)}
+        return tuple(m for m in among if m not in excluded)
 
     def reference_sources(self, control: str) -> tuple[str, ...]:
         """Whose answers are reference text when the suspect is compared with ``control``.
@@ -68,16 +91,19 @@ class SuiteContext:
         return reference_sources(control, self.suspect, (self.teacher,), self.controls, self.references)
 
     def require_controls(self) -> None:
-        if not self.controls:
-            raise SuiteSkipped("needs at least one control model to compare against")
+        if not self.panel:
+            raise SuiteSkipped("needs at least one control or reference model to compare against")
 
     def shared_probes(self, suite: str) -> tuple[dict[str, dict[str, Answer]], list[str]]:
         """First answers of every model on the probes that all of them answered."""
-        models = (self.suspect, self.teacher, *self.controls)
+        models = (self.suspect, self.teacher, *self.panel)
         answers = {m: self.view.first_answers(m, suite) for m in models}
-        missing = [m for m in models if not answers[m]]
+        missing = [m for m in (self.suspect, self.teacher) if not answers[m]]
         if missing:
             raise SuiteSkipped(f"no stored answers from {', '.join(missing)}; run collection first")
+        answers = {m: a for m, a in answers.items() if a}  # a panel model without answers here is left out
+        if len(answers) < 3:
+            raise SuiteSkipped("no stored answers from any control or reference model; run collection first")
         common = sorted(set.intersection(*(set(a) for a in answers.values())))
         if len(common) < 2:
             raise SuiteSkipped("fewer than 2 probes answered by every model")

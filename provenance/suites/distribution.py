@@ -1,18 +1,21 @@
-"""Distribution: are the suspect's outputs closer to the teacher's than to any control's?
+"""Distribution: are the suspect's outputs closer to the teacher's than independent models' are?
 
 Where the suspect can score text (open weights), the sharpest test is cross-
 likelihood: a student trained on teacher samples assigns them higher probability.
-A better language model does too, on any fluent text, so each model's *preference*
-for the teacher's answer over reference answers to the same prompt (written by
-models outside the comparison) is compared, per byte of text so tokenizers do not
-enter: the suspect must prefer the teacher's text more than every control does.
+A better language model does too, on any fluent text, and some texts are easier
+than others for every model, so each text is calibrated by the panel (its mean
+log-likelihood per byte under the other independent models, as in the reference-model
+calibration of membership inference, e.g. LiRA, Carlini et al. 2022), and a model's
+excess on the teacher's answers is set against its excess on other authors' answers
+(a median over authors, so no single author, possibly the suspect's relative, decides).
 Where it can only generate (an API), the answers themselves are compared, on what is
-idiosyncratic to the teacher: phrases it uses far more than models outside the
-comparison, chosen on half of the prompts and counted on the other half
-(``features.markers``), and a classifier of the teacher's writing trained on the same
-half against those models, asked on the other half whether the suspect's answers read
-as the teacher's more than each control's (``features.attribution``). Raw word-bigram overlap with the teacher's answers is kept as a
-descriptive figure: fluent models share common phrasing.
+idiosyncratic to the teacher: phrases it uses far more than the other models, chosen
+on half of the prompts and counted on the other half (``features.markers``), and a
+classifier of the teacher's writing trained on the same half (``features.attribution``).
+For every test the statistic is computed the same way for the suspect and each panel
+model, anything learnt learnt without the model scored, and the suspect is tested as
+an outlier among independent models (``stats.panel``). Raw word-bigram overlap with the
+teacher's answers is kept as a descriptive figure: fluent models share common phrasing.
 """
 
 from __future__ import annotations
@@ -22,23 +25,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from provenance.backends.base import Capability
-from provenance.config import (
-    ATTRIBUTION_MARGIN_LOG_ODDS,
-    CROSS_LIKELIHOOD_MARGIN_NATS_PER_BYTE,
-    MARKER_MARGIN,
-    MIN_SIGNAL_EVENTS,
-)
+from provenance.config import MIN_SIGNAL_EVENTS
 from provenance.analysis.view import Answer
-from provenance.features.attribution import train_attributor
-from provenance.features.markers import marker_rate, select_markers, split_prompts
-from provenance.stats import (
-    attribution_test,
-    binomial_test,
-    likelihood_preference_test,
-    marker_usage_test,
-    token_match_rate_test,
-)
+from provenance.features.attribution import AttributionSpace
+from provenance.features.markers import MarkerCounts, marker_rate, split_prompts
+from provenance.stats import binomial_test, token_match_rate_test
+from provenance.stats.panel import ModelStatistic
 from provenance.suites.base import Suite, SuiteContext, SuiteTest, Uninformative, rows_of
+from provenance.suites.panel import panel_finding
 from provenance.suites.similarity import text_similarity
 
 
@@ -61,12 +55,12 @@ class DistributionSuite(Suite):
     name = "distribution"
     question = "Are the suspect's outputs closer to the teacher's than to any control's?"
     statistic = (
-        "preference for the teacher's answers over reference answers, log-likelihood per byte (suspect vs each "
-        "control, paired permutation, intersection-union) where scoring exists; teacher-marker phrase usage and "
-        "a classifier's attribution of the suspect's answers to the teacher, both on held-apart prompts (black box); "
-        "each must exceed every control by more than a margin (0.1 nats/byte, 0.03 of n-grams, 0.5 log-odds; "
-        "chosen on the bench's tuning seed); "
-        "per-prompt word-bigram overlap with the teacher vs each control (descriptive)"
+        "excess log-likelihood per byte of the teacher's answers over the panel's calibration of each text, beyond "
+        "the excess on other authors' answers (median over authors), where scoring exists; teacher-marker phrase "
+        "usage and a classifier's attribution to the teacher, both learnt on one half of the prompts without the "
+        "model scored and tested on the other (black box); each the suspect's against the panel of independent "
+        "models' (models as the unit); per-prompt word-bigram overlap with the teacher vs each panel model "
+        "(descriptive)"
     )
     needs = frozenset({Capability.GENERATE})
 
@@ -77,7 +71,8 @@ class DistributionSuite(Suite):
         s, t = ctx.suspect, ctx.teacher
         with_teacher = np.array([text_similarity(answers[s][p].text, answers[t][p].text) for p in probes])
         with_controls = {
-            c: np.array([text_similarity(answers[s][p].text, answers[c][p].text) for p in probes]) for c in ctx.controls
+            c: np.array([text_similarity(answers[s][p].text, answers[c][p].text) for p in probes])
+            for c in ctx.panel if c in answers
         }
         result = token_match_rate_test(with_teacher, with_controls, seed=ctx.seed + 2)
         summary = (
@@ -92,68 +87,63 @@ class DistributionSuite(Suite):
         return tests
 
     def _held_apart(self, ctx: SuiteContext, probes: list[str], test_id: str) -> HeldApart | Uninformative:
-        """Background models per control and the seeded selection / test halves of the shared prompts.
+        """Per model, its background (the other models of suspect + panel), and the seeded prompt halves.
 
-        Shared by the black-box idiosyncrasy tests: what is the teacher's own is learnt on
-        the selection half against models outside the comparison (never the control it is
-        then compared with, never the suspect), and tested on the other half.
+        Shared by the black-box idiosyncrasy tests: what is the teacher's own is learnt on the
+        selection half against the background (never the model then scored, nor its declared
+        relatives), and tested on the other half, for the suspect and every panel model alike.
         """
-        backgrounds = {c: ctx.reference_sources(c) for c in ctx.controls}
-        missing = [c for c, b in backgrounds.items() if not b]
-        if missing:
+        members = tuple(m for m in (ctx.suspect, *ctx.panel) if ctx.view.first_answers(m, self.name))
+        backgrounds = {m: ctx.background(m, members) for m in members}
+        if not backgrounds[ctx.suspect] or len(members) < 3:
             return Uninformative(
                 self.name, test_id,
-                "learning what is the teacher's own needs answers from a model outside each comparison (another "
-                f"control or a [[reference]] model); none for {', '.join(missing)}",
-                {"controls": len(ctx.controls), "references": len(ctx.references)},
+                "learning what is the teacher's own needs answers from at least two panel models (one to learn "
+                "against while the other is scored)", {"panel_models": len(members) - 1},
             )
-        models = (ctx.suspect, ctx.teacher, *ctx.controls, *sorted({m for b in backgrounds.values() for m in b}))
-        answers = {m: ctx.view.first_answers(m, self.name) for m in models}
+        answers = {m: ctx.view.first_answers(m, self.name) for m in (ctx.teacher, *members)}
         common = sorted(set(probes).intersection(*(set(a) for a in answers.values())))
         selection, test = split_prompts(common, ctx.seed)
         if len(selection) < 10 or len(test) < 10:
             return Uninformative(self.name, test_id,
                                  "fewer than 10 prompts in a half: too few to learn on one half and test on the other",
                                  {"selection_prompts": len(selection), "test_prompts": len(test)})
-        rows = tuple(sorted({answers[m][p].row_id for m in models for p in common}))
+        rows = tuple(sorted({answers[m][p].row_id for m in answers for p in common}))
         return HeldApart(backgrounds, answers, selection, test, rows)
 
     def _markers(self, ctx: SuiteContext, probes: list[str]) -> SuiteTest | Uninformative:
-        """Teacher-specific phrasing (``features.markers``), a black-box family test."""
+        """Teacher-specific phrasing (``features.markers``), a black-box family test, models as the unit."""
         setup = self._held_apart(ctx, probes, "teacher-markers")
         if isinstance(setup, Uninformative):
             return setup
         answers, selection, test = setup.answers, setup.selection, setup.test
-        markers = {
-            c: set(select_markers([answers[ctx.teacher][p].text for p in selection],
-                                  [answers[b][p].text for b in setup.backgrounds[c] for p in selection]))
-            for c in ctx.controls
-        }
-        if any(len(m) < MIN_SIGNAL_EVENTS for m in markers.values()):
+        counts = MarkerCounts([answers[ctx.teacher][p].text for p in selection],
+                              {m: [answers[m][p].text for p in selection] for m in setup.backgrounds})
+        markers = {m: set(counts.select(b)) for m, b in setup.backgrounds.items()}
+        if len(markers[ctx.suspect]) < MIN_SIGNAL_EVENTS:
             return Uninformative(
                 self.name, "teacher-markers",
-                f"the teacher has fewer than {MIN_SIGNAL_EVENTS} phrases it uses markedly more than the background "
-                "models on the selection half: no idiosyncrasy to inherit was found",
-                {f"markers (vs {c})": len(m) for c, m in markers.items()},
+                f"the teacher has fewer than {MIN_SIGNAL_EVENTS} phrases it uses markedly more than the other models "
+                "on the selection half: no idiosyncrasy to inherit was found",
+                {"markers": len(markers[ctx.suspect])},
             )
-        rate = {c: {m: np.array([marker_rate(answers[m][p].text, markers[c]) for p in test]) for m in (ctx.suspect, c)}
-                for c in ctx.controls}
-        result = marker_usage_test({c: rate[c][ctx.suspect] for c in ctx.controls},
-                                   {c: rate[c][c] for c in ctx.controls}, seed=ctx.seed + 7, margin=MARKER_MARGIN)
-        example = sorted(markers[ctx.controls[0]])[:6]
-        summary = (
-            f"Phrases the teacher uses far more than the background models were chosen on {len(selection)} prompts "
-            f"({', '.join(f'{len(m)} vs {c}' for c, m in markers.items())}; e.g. "
-            + ", ".join(repr(" ".join(g)) for g in example)
-            + f"); on the other {len(test)} prompts they made up "
-            + ", ".join(f"{rate[c][ctx.suspect].mean():.3f} of the suspect's n-grams vs {rate[c][c].mean():.3f} of "
-                        f"the control '{c}''s" for c in ctx.controls)
-            + "."
+        stats = {m: ModelStatistic.mean_of([marker_rate(answers[m][p].text, markers[m]) for p in test])
+                 for m in setup.backgrounds}
+        example = sorted(markers[ctx.suspect])[:6]
+        test_result = panel_finding(
+            ctx, self.name, "teacher-markers", stats, quantity="marker rate", unit="share of n-grams",
+            rows=setup.rows, what="use of the teacher's marker phrases",
+            assumptions=("each model's markers are chosen against the other models, never against itself",),
         )
-        return SuiteTest(self.name, "teacher-markers", result, True, setup.rows, summary)
+        if isinstance(test_result, SuiteTest):
+            test_result = replace(test_result, summary=(
+                f"Phrases the teacher uses far more than the other models were chosen on {len(selection)} prompts, for "
+                f"each model without it (e.g. " + ", ".join(repr(" ".join(g)) for g in example)
+                + f"), and counted on the other {len(test)}. " + test_result.summary))
+        return test_result
 
     def _attribution(self, ctx: SuiteContext, probes: list[str]) -> SuiteTest | Uninformative:
-        """A classifier of the teacher's writing (``features.attribution``), a black-box family test."""
+        """A classifier of the teacher's writing (``features.attribution``), a black-box family test, models as the unit."""
         setup = self._held_apart(ctx, probes, "teacher-attribution")
         if isinstance(setup, Uninformative):
             return setup
@@ -162,90 +152,99 @@ class DistributionSuite(Suite):
         def texts(model: str, prompts: list[str]) -> list[str]:
             return [answers[model][p].text for p in prompts]
 
-        scores: dict[str, dict[str, np.ndarray]] = {}
-        accuracy: dict[str, tuple[int, int]] = {}
-        for c in ctx.controls:
-            background = setup.backgrounds[c]
-            attributor = train_attributor(texts(ctx.teacher, selection), [t for b in background for t in texts(b, selection)])
-            right = attributor.hits(texts(ctx.teacher, test), [t for b in background for t in texts(b, test)])
-            accuracy[c] = (int(sum(x.sum() for x in right)), sum(x.size for x in right))
-            scores[c] = {m: attributor.score(texts(m, test)) for m in (ctx.suspect, c)}
-        separable = {c: binomial_test(k, n, 0.5, alternative="greater").p_value < SEPARABILITY_ALPHA
-                     for c, (k, n) in accuracy.items()}
-        if not all(separable.values()):
+        space = AttributionSpace.of(texts(ctx.teacher, selection))
+        stats: dict[str, ModelStatistic] = {}
+        accuracy = (0, 0)
+        for m, background in setup.backgrounds.items():
+            attributor = space.train(texts(ctx.teacher, selection), [t for b in background for t in texts(b, selection)])
+            if m == ctx.suspect:
+                right = attributor.hits(texts(ctx.teacher, test), [t for b in background for t in texts(b, test)])
+                accuracy = (int(sum(x.sum() for x in right)), sum(x.size for x in right))
+            stats[m] = ModelStatistic.mean_of(attributor.score(texts(m, test)))
+        k, n = accuracy
+        if binomial_test(k, n, 0.5, alternative="greater").p_value >= SEPARABILITY_ALPHA:
             return Uninformative(
                 self.name, "teacher-attribution",
-                "a classifier trained on the selection half could not tell the teacher's answers from the background "
+                "a classifier trained on the selection half could not tell the teacher's answers from the other "
                 f"models' on the test half better than chance (one-sided binomial test at {SEPARABILITY_ALPHA}): "
                 "no writing of its own for a student to inherit was found",
-                {f"held-apart accuracy (vs {c})": f"{k}/{n}" for c, (k, n) in accuracy.items()},
+                {"held-apart accuracy": f"{k}/{n}"},
             )
-        result = attribution_test({c: scores[c][ctx.suspect] for c in ctx.controls},
-                                  {c: scores[c][c] for c in ctx.controls}, seed=ctx.seed + 11,
-                                  margin=ATTRIBUTION_MARGIN_LOG_ODDS)
-        result = replace(result, details={**result.details, "held_apart_accuracy": {
-            c: {"correct": k, "answers": n} for c, (k, n) in accuracy.items()}})
-        summary = (
-            f"A classifier of the teacher's writing (character and word n-grams) was trained on {len(selection)} prompts "
-            "against models outside each comparison; on the other "
-            f"{len(test)} prompts it told the teacher from them in "
-            + ", ".join(f"{k}/{n} answers (without {c})" for c, (k, n) in accuracy.items())
-            + ", and took the suspect's answers for the teacher's with mean log-odds "
-            + ", ".join(f"{scores[c][ctx.suspect].mean():+.2f} vs {scores[c][c].mean():+.2f} for the control '{c}'"
-                        for c in ctx.controls)
-            + "."
+        result = panel_finding(
+            ctx, self.name, "teacher-attribution", stats, quantity="attribution", unit="log-odds",
+            rows=setup.rows, what="mean log-odds of being the teacher's writing, by a classifier trained without it",
+            fmt="+.2f",
+            assumptions=("each model's answers are scored by a classifier trained on the teacher against the other "
+                         "models, never against itself",),
         )
-        return SuiteTest(self.name, "teacher-attribution", result, True, setup.rows, summary)
+        if isinstance(result, SuiteTest):
+            result = replace(result, summary=(
+                f"A classifier of the teacher's writing (character and word n-grams of the teacher's answers) was trained "
+                f"on {len(selection)} prompts for each model without it; without the suspect it told the teacher from the "
+                f"others in {k}/{n} answers of the other {len(test)} prompts. " + result.summary))
+        return result
 
     def _cross_likelihood(self, ctx: SuiteContext) -> list[SuiteTest | Uninformative]:
-        """The capability-invariant cross-likelihood test (see ``likelihood_preference_test``)."""
-        scorers = (ctx.suspect, *ctx.controls)
-        teacher_scores = {m: ctx.view.scores_of(m, self.name, ctx.teacher) for m in scorers}
-        if not all(teacher_scores.values()):
+        """Excess likelihood of the teacher's text over what independent models give it, against other text.
+
+        For every text (one author's answer to one prompt), its *easiness* is the mean log-likelihood
+        per byte the other scorers give it (never the model being scored, its relatives or the text's
+        author). A model's *excess* on a text is its own score minus that easiness. The statistic,
+        per prompt, is the excess on the teacher's answer minus the median excess on the other
+        authors' answers (the model's own, its relatives' and the teacher's excluded), averaged over
+        prompts: what a student of the teacher gains on its teacher's text beyond what independent
+        models gain, corrected for the model's general strength (which raises its excess on every
+        text) and for how easy each text is (which no median over several authors lets one author
+        decide). Computed the same way for the suspect and every panel model that scores.
+        """
+        members = [ctx.suspect, *ctx.panel]
+        scorers = [m for m in members if ctx.view.scores_of(m, self.name, ctx.teacher)]
+        if ctx.suspect not in scorers:
             return []  # the skip is reported by the analysis from the collection's capabilities
-        sources = {c: ctx.reference_sources(c) for c in ctx.controls}
-        missing = [c for c, refs in sources.items() if not refs]
-        if missing:
-            raise_reason = (
-                "cross-likelihood needs reference answers for every control (another control's or a [[reference]] "
-                f"model's answers to the same prompts); none for {', '.join(missing)}: add a second control or a "
-                "[[reference]] model"
-            )
-            return [Uninformative(self.name, "cross-likelihood", raise_reason, {"controls": len(ctx.controls),
-                                                                                "references": len(ctx.references)})]
-        needed = {(m, src) for c in ctx.controls for src in sources[c] for m in (ctx.suspect, c)}
-        ref_scores = {key: ctx.view.scores_of(key[0], self.name, key[1]) for key in needed}
-        tables = [teacher_scores[m] for m in scorers] + list(ref_scores.values())
-        probes = sorted(set.intersection(*(set(t) for t in tables)))
-        probes = [p for p in probes if all(t[p].logprob_per_byte is not None for t in tables)]
-        if len(probes) < 2:
-            return [Uninformative(self.name, "cross-likelihood",
-                                  "fewer than 2 prompts scored by every model on the teacher's and the reference answers; "
-                                  "collect again to score the reference answers", {"prompts": len(probes)})]
-
-        def per_byte(table: dict, model_probes: list[str] = probes) -> np.ndarray:  # noqa: ANN001
-            return np.array([table[p].logprob_per_byte for p in model_probes])
-
-        def reference(model: str, control: str) -> np.ndarray:
-            return np.mean([per_byte(ref_scores[(model, src)]) for src in sources[control]], axis=0)
-
-        s = per_byte(teacher_scores[ctx.suspect])
-        result = likelihood_preference_test(
-            s,
-            {c: reference(ctx.suspect, c) for c in ctx.controls},
-            {c: per_byte(teacher_scores[c]) for c in ctx.controls},
-            {c: reference(c, c) for c in ctx.controls},
-            seed=ctx.seed + 3,
-            margin=CROSS_LIKELIHOOD_MARGIN_NATS_PER_BYTE,
+        # Authors: the models whose answers every other scorer has scored (in a case, the controls' and the
+        # reference models'; the suspect's answers are scored only where a panel store has them).
+        authors = [a for a in members if all(ctx.view.scores_of(j, self.name, a) for j in scorers if j != a)]
+        texts = [ctx.teacher, *authors]
+        tables = {(j, a): ctx.view.scores_of(j, self.name, a) for j in scorers for a in texts if a != j}
+        probes = sorted(set.intersection(*(set(t) for t in tables.values()))) if len(scorers) > 1 else []
+        lp = np.full((len(scorers), len(texts), len(probes)), np.nan)
+        for (j, a), table in tables.items():
+            lp[scorers.index(j), texts.index(a)] = [
+                np.nan if table[p].logprob_per_byte is None else table[p].logprob_per_byte for p in probes]
+        offdiag = np.array([[j != a for a in texts] for j in scorers])
+        valid = np.isfinite(lp[offdiag]).all(axis=0) if probes else np.zeros(0, dtype=bool)
+        usable = [p for p, ok in zip(probes, valid) if ok]
+        lp = lp[:, :, valid] if probes else lp
+        if len(usable) < 2 or len(scorers) < 3 or not authors:
+            return [Uninformative(
+                self.name, "cross-likelihood",
+                "the panel calibration needs at least two other scoring models and another author's answers, scored "
+                "by every model, on at least 2 prompts; collect again to score the panel's answers",
+                {"scorers": len(scorers), "authors": len(authors), "prompts": len(usable)})]
+        stats: dict[str, ModelStatistic] = {}
+        left_out: dict[str, str] = {}
+        for i, m in enumerate(scorers):
+            excluded = {m, *ctx.relatives(m)}
+            others = [x for x, j in enumerate(scorers) if j not in excluded]
+            refs = [k for k, a in enumerate(texts) if k > 0 and a not in excluded]
+            if not refs or len(others) < 2:
+                left_out[m] = "no other author's answers or scorers left once its own and its relatives' are excluded"
+                continue
+            excess = np.empty((len(texts), len(usable)))
+            for k, a in enumerate(texts):
+                base = [x for x in others if scorers[x] != a]
+                excess[k] = lp[i, k] - lp[base, k].mean(axis=0)
+            stats[m] = ModelStatistic.mean_of(excess[0] - np.median(excess[refs], axis=0))
+        rows = tuple(sorted({table[p].row_id for table in tables.values() for p in usable}))
+        test = panel_finding(
+            ctx, self.name, "cross-likelihood", stats, quantity="excess preference", unit="nats/byte",
+            rows=rows, what="excess likelihood of the teacher's answers over independent models', beyond its excess "
+                            "on other authors' answers", left_out=left_out,
+            assumptions=("log-likelihood per byte, so tokenizers do not enter",
+                         "no reference author decides: the median over the other authors' answers, per prompt"),
         )
-        sp, cp = result.details["suspect_preference"], result.details["control_preference"]
-        summary = (
-            f"On {len(probes)} prompts, each model scored the teacher's answer and reference answers written by "
-            "models outside the comparison (log-likelihood per byte). The suspect preferred the teacher's answers by "
-            + ", ".join(f"{sp[c]:+.3f} nats/byte (reference: {', '.join(sources[c])})" for c in ctx.controls)
-            + "; "
-            + ", ".join(f"the control '{c}' by {cp[c]:+.3f}" for c in ctx.controls)
-            + ". A derived model prefers its teacher's text; a merely better model is better on both texts."
-        )
-        rows = tuple(sorted({t[p].row_id for t in tables for p in probes}))
-        return [SuiteTest(self.name, "cross-likelihood", result, True, rows, summary)]
+        if isinstance(test, SuiteTest):
+            test = replace(test, summary=(
+                f"On {len(usable)} prompts every model scored the teacher's answers and {len(authors)} other authors' "
+                "(log-likelihood per byte), each text calibrated by the other models' scores of it. " + test.summary))
+        return [test]

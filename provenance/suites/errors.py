@@ -8,13 +8,12 @@ the suspect gets wrong, how closely its wrong answer matches the teacher's.
 
 from __future__ import annotations
 
-import numpy as np
-
 from provenance.analysis.view import Answer
 from provenance.features import is_correct
-from provenance.stats import token_match_rate_test
+from provenance.stats.panel import ModelStatistic
 from provenance.suites.agreement import agreement_beyond_chance
 from provenance.suites.base import Suite, SuiteContext, SuiteTest, Uninformative, rows_of
+from provenance.suites.panel import panel_finding
 from provenance.suites.similarity import boilerplate_words, content_words, jaccard
 
 #: Fewest wrong answers of the suspect before their content is compared.
@@ -30,41 +29,41 @@ class ErrorsSuite(Suite):
     name = "errors"
     question = "Does the suspect make the teacher's mistakes, beyond what accuracy alone predicts?"
     statistic = (
-        "error consistency (Cohen's kappa on right/wrong, suspect-teacher minus suspect-each-control, paired "
-        "bootstrap) and wrong-answer overlap (paired permutation), intersection-union over controls"
+        "error consistency (Cohen's kappa on right/wrong with the teacher) and wrong-answer overlap with the "
+        "teacher's answers, each the suspect's against the panel of independent models' (models as the unit); "
+        "one informativeness gate for both"
     )
 
     def analyze(self, ctx: SuiteContext) -> list[SuiteTest | Uninformative]:
         ctx.require_controls()
         answers, probes = ctx.shared_probes(self.name)
-
         right = {m: {p: answered_correctly(answers[m][p]) for p in probes} for m in answers}
-        s, t = ctx.suspect, ctx.teacher
-        tests: list[SuiteTest | Uninformative] = [agreement_beyond_chance(
+        t = ctx.teacher
+        consistency = agreement_beyond_chance(
             ctx, self.name, "error-consistency", right, probes, rows_of(answers, probes),
-            ("right", "wrong"), "right/wrong outcomes")]
-        wrong = [p for p in probes if not right[s][p]]
-        if len(wrong) >= _MIN_WRONG:
-            # Compare what was answered, not how: each model's own framing words ("The answer
-            # is ...") and the question's words are removed before comparing.
-            frame = {m: boilerplate_words(a[p].text for p in probes) for m, a in answers.items()}
-            words = {
-                m: {p: content_words(answers[m][p].text, frame[m] | content_words(answers[m][p].prompt, set())) for p in wrong}
-                for m in answers
-            }
-            sim_t = np.array([jaccard(words[s][p], words[t][p]) for p in wrong])
-            sim_c = {c: np.array([jaccard(words[s][p], words[c][p]) for p in wrong]) for c in ctx.controls}
-            tests.append(
-                SuiteTest(
-                    self.name,
-                    "shared-wrong-answers",
-                    token_match_rate_test(sim_t, sim_c, seed=ctx.seed + 5),
-                    True,
-                    rows_of(answers, wrong),
-                    f"On the {len(wrong)} questions the suspect got wrong, its answer's content words overlapped the teacher's by "
-                    f"{sim_t.mean():.2f} (Jaccard, framing words removed); "
-                    + ", ".join(f"the control '{c}''s by {v.mean():.2f}" for c, v in sim_c.items())
-                    + ".",
-                )
-            )
-        return tests
+            ("right", "wrong"), "right/wrong outcomes")
+        if isinstance(consistency, Uninformative):
+            # One gate for both tests: where right/wrong agreement cannot be measured (the teacher is right on
+            # almost nothing), "the same wrong answers" measures shared non-answers (canned refusals), not errors.
+            return [consistency, Uninformative(
+                self.name, "shared-wrong-answers", "shares the gate of error-consistency: " + consistency.reason,
+                consistency.numbers)]
+        # Compare what was answered, not how: each model's own framing words ("The answer is ...") and the
+        # question's words are removed before comparing.
+        frame = {m: boilerplate_words(a[p].text for p in probes) for m, a in answers.items()}
+        words = {m: {p: content_words(answers[m][p].text, frame[m] | content_words(answers[m][p].prompt, set()))
+                     for p in probes} for m in answers}
+        stats: dict[str, ModelStatistic] = {}
+        left_out: dict[str, str] = {}
+        for m in answers:
+            if m == t:
+                continue
+            wrong = [p for p in probes if not right[m][p]]
+            if len(wrong) < _MIN_WRONG:
+                left_out[m] = f"wrong on {len(wrong)} questions: too few to compare wrong answers"
+                continue
+            stats[m] = ModelStatistic.mean_of([jaccard(words[m][p], words[t][p]) for p in wrong])
+        overlap = panel_finding(ctx, self.name, "shared-wrong-answers", stats, quantity="overlap",
+                                unit="Jaccard of content words", rows=rows_of(answers, probes),
+                                what="overlap of its wrong answers with the teacher's answers", left_out=left_out)
+        return [consistency, overlap]

@@ -1,21 +1,24 @@
-"""Identity: does the suspect claim to be the teacher (or its vendor) more often than controls?
+"""Identity: does the suspect claim to be the teacher (or its vendor) more often than independent models?
 
 A distilled student is trained on the teacher's answers to "who are you?", so it
-tends to keep the teacher's name and vendor. Controls that were never trained on
-the teacher's outputs name it only by chance (or because it is famous), which is
-exactly the base rate the Fisher test compares against.
+tends to keep the teacher's name and vendor. Independent models name it only by
+chance (or because it is famous); how often they do varies from model to model, and
+that spread between models, not the sampling error of one model's answers, is the
+null the suspect's rate is compared with (``stats.panel``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from provenance.features import claims_identity, extract_identity_claims, load_aliases
-from provenance.stats import fisher_exact
+from provenance.stats.panel import ModelStatistic
 from provenance.config import MIN_SIGNAL_EVENTS
 from provenance.suites.base import Suite, SuiteContext, SuiteSkipped, SuiteTest, Uninformative
+from provenance.suites.panel import panel_finding
 
 if TYPE_CHECKING:
     from provenance.case import ModelSpec
@@ -62,17 +65,18 @@ def teacher_claims(ctx: SuiteContext, aliases) -> tuple[str, ...]:  # noqa: ANN0
 
 class IdentitySuite(Suite):
     name = "identity"
-    question = "Does the suspect claim to be the teacher (or its vendor) more often than controls do?"
-    statistic = "rate of teacher-identity claims; Fisher exact test, suspect vs pooled controls (one-sided)"
+    question = "Does the suspect claim to be the teacher (or its vendor) more often than independent models do?"
+    statistic = ("rate of teacher-identity claims; the suspect's rate against the panel of independent models' "
+                 "rates (models as the unit, one-sided)")
 
     def analyze(self, ctx: SuiteContext) -> list[SuiteTest | Uninformative]:
         ctx.require_controls()
         aliases = load_aliases(ctx.custom_aliases or None)
         names = teacher_claims(ctx, aliases)
-        suspect = ctx.view.all_answers(ctx.suspect, "identity")
-        controls = [a for c in ctx.controls for a in ctx.view.all_answers(c, "identity")]
-        if not suspect or not controls:
-            raise SuiteSkipped("no stored identity answers for the suspect or the controls")
+        answers = {m: ctx.view.all_answers(m, "identity") for m in (ctx.suspect, *ctx.panel)}
+        answers = {m: a for m, a in answers.items() if a}
+        if ctx.suspect not in answers or len(answers) < 2:
+            raise SuiteSkipped("no stored identity answers for the suspect or the panel models")
         teacher = ctx.view.all_answers(ctx.teacher, "identity")
         teacher_hits = sum(claims_identity(a.text, names, aliases) for a in teacher)
         if teacher and teacher_hits < MIN_SIGNAL_EVENTS:
@@ -83,20 +87,17 @@ class IdentitySuite(Suite):
                 "seldom gives, so its absence says nothing",
                 {"teacher_claims": teacher_hits, "teacher_answers": len(teacher)},
             )]
-        suspect_hits = [a for a in suspect if claims_identity(a.text, names, aliases)]
-        control_hits = [a for a in controls if claims_identity(a.text, names, aliases)]
-        result = fisher_exact(
-            len(suspect_hits),
-            len(suspect),
-            len(control_hits),
-            len(controls),
-            alternative="greater",
-            label1=f"suspect '{ctx.suspect}'",
-            label2="controls " + ", ".join(f"'{c}'" for c in ctx.controls),
+        hits = {m: sum(claims_identity(a.text, names, aliases) for a in a_m) for m, a_m in answers.items()}
+        stats = {m: ModelStatistic.proportion(hits[m], len(answers[m])) for m in answers}
+        rows = tuple(sorted(a.row_id for a_m in answers.values() for a in a_m))
+        test = panel_finding(
+            ctx, self.name, "teacher-identity-claims", stats, quantity="rate", unit="share of identity answers",
+            rows=rows, what=f"rate of claims to be the teacher ({', '.join(names)})", fmt=".2f",
+            assumptions=("every model's answers to the same identity probes, classified by the same alias table",),
         )
-        summary = (
-            f"The suspect named the teacher ({', '.join(names)}) in {len(suspect_hits)} of {len(suspect)} "
-            f"identity answers; the controls did in {len(control_hits)} of {len(controls)}."
-        )
-        rows = tuple(sorted(a.row_id for a in suspect + controls))
-        return [SuiteTest(self.name, "teacher-identity-claims", result, True, rows, summary)]
+        if isinstance(test, SuiteTest):
+            test = replace(test, summary=(
+                f"The suspect named the teacher in {hits[ctx.suspect]} of {len(answers[ctx.suspect])} identity answers; "
+                + ", ".join(f"'{m}' in {hits[m]} of {len(answers[m])}" for m in answers if m != ctx.suspect)
+                + ". " + test.summary))
+        return [test]

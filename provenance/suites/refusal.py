@@ -9,12 +9,13 @@ it describes the suspect's safety, not its origin.
 
 from __future__ import annotations
 
-import numpy as np
 
 from provenance.features import classify_refusal, refusal_phrases
-from provenance.stats import fisher_exact, token_match_rate_test
+from provenance.stats import fisher_exact
+from provenance.stats.panel import ModelStatistic
 from provenance.suites.agreement import agreement_beyond_chance
 from provenance.suites.base import Suite, SuiteContext, SuiteSkipped, SuiteTest, Uninformative, rows_of
+from provenance.suites.panel import panel_finding
 from provenance.suites.similarity import jaccard
 
 #: Fewest prompts on which the suspect refuses before its wording can be compared.
@@ -28,9 +29,9 @@ class RefusalSuite(Suite):
         "and does it refuse less on harmful prompts (lost guardrails)?"
     )
     statistic = (
-        "refusal-decision agreement beyond chance (Cohen's kappa, suspect-teacher minus suspect-each-control, "
-        "paired bootstrap) and refusal-phrase overlap (paired permutation), intersection-union over controls; "
-        "harmful-prompt refusal rate difference (Fisher)"
+        "refusal-decision agreement with the teacher beyond chance (Cohen's kappa) and refusal-phrase overlap with "
+        "the teacher's, each the suspect's against the panel of independent models' (models as the unit); "
+        "harmful-prompt refusal rate difference (Fisher, descriptive signature)"
     )
 
     def analyze(self, ctx: SuiteContext) -> list[SuiteTest | Uninformative]:
@@ -44,26 +45,24 @@ class RefusalSuite(Suite):
         tests.extend(self._guardrails(ctx, answers, probes, refused))
         return tests
 
-    def _wording(self, ctx: SuiteContext, answers, probes, refused) -> list[SuiteTest]:  # noqa: ANN001
-        s = ctx.suspect
-        where = [p for p in probes if refused[s][p]]
-        if len(where) < _MIN_REFUSALS_FOR_WORDING:
-            return []
-        phrases = {m: {p: refusal_phrases(answers[m][p].text) if refused[m][p] else set() for p in where} for m in answers}
-
-        def overlap(other: str) -> np.ndarray:
-            return np.array([jaccard(phrases[s][p], phrases[other][p]) if refused[other][p] else 0.0 for p in where])
-
-        with_teacher = overlap(ctx.teacher)
-        with_controls = {c: overlap(c) for c in ctx.controls}
-        result = token_match_rate_test(with_teacher, with_controls, seed=ctx.seed + 1)
-        summary = (
-            f"Where the suspect refused ({len(where)} prompts), its refusal phrases overlapped the teacher's by "
-            f"{with_teacher.mean():.2f} on average (Jaccard of word trigrams); "
-            + ", ".join(f"the control '{c}''s by {v.mean():.2f}" for c, v in with_controls.items())
-            + "."
-        )
-        return [SuiteTest(self.name, "refusal-wording-overlap", result, True, rows_of(answers, where), summary)]
+    def _wording(self, ctx: SuiteContext, answers, probes, refused) -> list[SuiteTest | Uninformative]:  # noqa: ANN001
+        """Per model: where it refused, how much of its refusal wording is the teacher's (0 where the teacher complied)."""
+        t = ctx.teacher
+        phrases = {m: {p: refusal_phrases(answers[m][p].text) for p in probes if refused[m][p]} for m in answers}
+        stats: dict[str, ModelStatistic] = {}
+        left_out: dict[str, str] = {}
+        for m in answers:
+            if m == t:
+                continue
+            where = list(phrases[m])
+            if len(where) < _MIN_REFUSALS_FOR_WORDING:
+                left_out[m] = f"refused {len(where)} prompts: too few to compare refusal wording"
+                continue
+            stats[m] = ModelStatistic.mean_of(
+                [jaccard(phrases[m][p], phrases[t][p]) if p in phrases[t] else 0.0 for p in where])
+        return [panel_finding(ctx, self.name, "refusal-wording-overlap", stats, quantity="overlap",
+                              unit="Jaccard of refusal-phrase trigrams", rows=rows_of(answers, probes),
+                              what="overlap of its refusal wording with the teacher's", left_out=left_out)]
 
     def _guardrails(self, ctx: SuiteContext, answers, probes, refused) -> list[SuiteTest]:  # noqa: ANN001
         harmful = [p for p in probes if answers[ctx.suspect][p].probe.get("label") == "harmful"]
