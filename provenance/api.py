@@ -16,7 +16,7 @@ from provenance.analysis.findings import Findings
 from provenance.analysis.run import analyze as _analyze
 from provenance.analysis.run import write_findings
 from provenance.case import Case, init_case, load_case
-from provenance.case.loader import resolve_case_path
+from provenance.case.loader import load_panel, resolve_case_path
 from provenance.collect import CollectionSummary, ProgressCallback
 from provenance.collect import collect as _collect
 from provenance.errors import EvidenceStoreError
@@ -35,11 +35,13 @@ __all__ = [
     "ReportResult",
     "RunResult",
     "analyze",
+    "build_panel",
     "collect",
     "generate_certificate",
     "generate_key",
     "init_case",
     "load_case",
+    "load_panel",
     "render_report",
     "run_case",
     "verify_evidence",
@@ -59,6 +61,13 @@ def collect(
     ``reuse_from``: other cases' evidence stores whose identical requests are copied, with their origin.
     """
     return _collect(_as_case(case), on_progress=on_progress, reuse_from=reuse_from)
+
+
+def build_panel(directory: str | Path, *, on_progress: ProgressCallback | None = None) -> CollectionSummary:
+    """Collect (or resume collecting) a reusable reference panel (``PANEL_DIR/panel.toml``) into its evidence store."""
+    from provenance.panel import build_panel as _build_panel
+
+    return _build_panel(directory, on_progress=on_progress)
 
 
 def analyze(case: Case | str | Path) -> tuple[Findings, Path]:

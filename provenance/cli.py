@@ -127,6 +127,29 @@ def _print_findings(findings: api.Findings, path: Path, as_json: bool) -> None:
     typer.echo(f"findings: {path}")
 
 
+panel_app = typer.Typer(no_args_is_help=True, help="Reusable reference panels: independent models collected once.")
+app.add_typer(panel_app, name="panel")
+
+
+@panel_app.command("build")
+def panel_build(
+    directory: Annotated[Path, typer.Argument(help="panel folder holding panel.toml (or the panel.toml itself)")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Collect every panel model's answers, and its scores of the teacher's and the other models' answers, once."""
+    api.load_panel(directory)  # a bad panel file fails before any progress bar
+    with _progress() as progress:
+        task = progress.add_task("building panel", total=None)
+
+        def on_progress(done: int, total: int, label: str) -> None:
+            progress.update(task, completed=done, total=total, description=f"building panel ({label})")
+
+        summary = api.build_panel(directory, on_progress=on_progress)
+    _print_summary(summary, as_json)
+    if summary.budget_exhausted:
+        raise typer.Exit(EXIT_BUDGET)
+
+
 from provenance.audit.cli import audit_app  # noqa: E402 - kept beside the other sub-apps
 
 app.add_typer(audit_app, name="audit")
@@ -455,6 +478,7 @@ def _print_summary(summary: api.CollectionSummary, as_json: bool) -> None:
     typer.echo(
         f"evidence: {summary.evidence_path}\n"
         f"planned {summary.planned}, newly stored {summary.stored}, already stored {summary.cached}"
+        + (f" ({summary.copied} of the newly stored copied from other stores, not asked)" if summary.copied else "")
     )
     if summary.budget_exhausted:
         err.print("[yellow]stopped at the case's query budget[/yellow]; raise [budget].max_requests and re-run to resume")

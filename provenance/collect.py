@@ -34,6 +34,7 @@ from provenance.case import Case, ModelSpec
 from provenance.errors import ContextWindowError, EvidenceStoreError
 from provenance.evidence import EvidenceStore
 from provenance.journal import record_design
+from provenance.panel_reuse import open_panel_store
 from provenance.campaign import DEFAULT_PAIRS, campaign_probes, campaign_summary
 from provenance.planning import PlannedRequest, deployment_params, generation_params
 from provenance.probes import Probe, ProbeSuite, load_suite
@@ -390,6 +391,7 @@ def collect(
     (same model identity, probe, parameters and seed) is copied with its origin
     instead of asked again: a teacher's or a control's answers are collected once for
     every case that needs them. Each source store's hash chain is verified first.
+    A reference panel the case names (``[case] panel``) is reused the same way.
     """
     summary = CollectionSummary(evidence_path=case.evidence_path)
     spec = case.spec
@@ -402,6 +404,9 @@ def collect(
                 raise EvidenceStoreError(f"refusing to reuse answers from {path}: {check.problem}",
                                          hint="reuse only verified evidence stores")
             reuse.append(source)
+        panel = open_panel_store(case)  # the case's panel ([case] panel): its models joined the case as controls
+        if panel is not None:
+            reuse.append(sources.enter_context(panel))
         return _collect(case, summary, spec, on_progress, backend_factory, reuse)
 
 

@@ -45,6 +45,10 @@ class ContextWindowError(ProvenanceError):
     """A prompt plus its answer (or the continuation to score) does not fit the model's context."""
 
 
+class PanelError(ProvenanceError):
+    """A reference panel is missing, not built, changed since it was built, or built for another design than the case."""
+
+
 class CapabilityError(ProvenanceError):
     """A backend was asked for something it declared it cannot do."""
 

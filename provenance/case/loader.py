@@ -11,8 +11,9 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from provenance.case.panel import PANEL_FILE_NAME, PanelFile, join_panel
 from provenance.case.schema import CaseFile, ModelSpec
-from provenance.errors import CaseFileError, ProvenanceError
+from provenance.errors import CaseFileError, PanelError, ProvenanceError
 from provenance.hashing import sha256_file
 from provenance.modelref import is_package_ref, resolve_package_ref
 
@@ -139,7 +140,34 @@ def load_case(path: str | Path) -> Case:
                 f"{file}: case.{key}: holds the invisible character [U+{ord(hidden.group()):04X}] at position {hidden.start() + 1}",
                 hint="type the text again without control, zero-width or direction-changing characters",
             )
-    return Case(spec=spec, path=file.resolve(), sha256=sha256_file(file))
+    return Case(spec=with_panel(spec, file.resolve().parent), path=file.resolve(), sha256=sha256_file(file))
+
+
+def panel_directory(spec: CaseFile, directory: Path) -> Path | None:
+    """The folder of the panel a case names (``[case] panel``, relative to the case's ``directory``), or None."""
+    if spec.case.panel is None:
+        return None
+    path = Path(spec.case.panel).expanduser()
+    return (path if path.is_absolute() else directory / path).resolve()
+
+
+def load_panel(directory: str | Path) -> PanelFile:
+    """Load and validate ``panel.toml`` from a panel folder (or the file itself)."""
+    directory = Path(directory)
+    file = directory if directory.suffix == ".toml" else directory / PANEL_FILE_NAME
+    return validate_toml_file(
+        file, PanelFile, PanelError, what="panel file",
+        missing_hint="a panel folder holds panel.toml (see the README, \"Reusable panels\")",
+        schema_hint="see the README, \"Reusable panels\"",
+    )
+
+
+def with_panel(spec: CaseFile, directory: Path) -> CaseFile:
+    """A case's spec with the models of the panel it names joined as controls (``provenance.case.panel``)."""
+    panel_dir = panel_directory(spec, directory)
+    if panel_dir is None:
+        return spec
+    return join_panel(spec, directory, load_panel(panel_dir), panel_dir)
 
 
 #: Characters a reader cannot see (controls but tab and newline, zero-width, direction overrides, BOM, surrogates, tags):

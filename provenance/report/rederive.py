@@ -30,6 +30,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from provenance.case import Case
+from provenance.case.loader import with_panel
 from provenance.case.schema import CaseFile
 from provenance.evidence import EvidenceRow, EvidenceStore
 from provenance.report import manifest as mf
@@ -90,7 +91,9 @@ def case_from_report(case_bytes: bytes, directory: Path) -> Case:
         spec = CaseFile.model_validate(data)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError, ValidationError) as exc:
         raise ValueError(f"the embedded case file cannot be read ({type(exc).__name__})") from None
-    return Case(spec=spec, path=(directory / "case.toml").resolve(), sha256=mf.sha256_bytes(case_bytes))
+    # a panel the case names is taken from ``directory`` too, as the case's collection and analysis took it
+    return Case(spec=with_panel(spec, directory.resolve()), path=(directory / "case.toml").resolve(),
+                sha256=mf.sha256_bytes(case_bytes))
 
 
 def rederive(store: EvidenceStore, case_bytes: bytes, reported: dict[str, Any], directory: Path) -> list[Difference]:
