@@ -458,7 +458,7 @@ def _verify_report(
 def _verify(target: Path, as_json: bool) -> None:
     try:
         report = api.verify_evidence(target)
-    except sqlite3.DatabaseError as exc:  # bytes of the store overwritten: a failed check, not a crash
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # bytes of the store overwritten: a failed check, not a crash
         report = api.VerifyReport(False, 0, None, f"{target} cannot be read as an evidence store ({exc}): damaged or replaced", "0" * 64)
     if as_json:
         typer.echo(json.dumps(asdict(report), indent=2))
@@ -510,7 +510,7 @@ def main() -> None:
     except ProvenanceError as exc:
         _say(exc.message, exc.hint)
         sys.exit(exc.exit_code)
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # Python's sqlite3 decodes TEXT columns as UTF-8
         if debug:
             raise
         _say(f"a SQLite file cannot be read ({exc}): damaged, or not an evidence store",

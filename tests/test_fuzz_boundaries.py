@@ -29,7 +29,7 @@ from conftest import write_case
 
 FUZZ_EXAMPLES = int(os.environ.get("PROVENANCE_FUZZ_EXAMPLES", "50"))
 FUZZ = settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=FUZZ_EXAMPLES <= 50, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])  # fmt: skip
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -312,3 +312,59 @@ def test_fuzz_http_answers_give_an_answer_or_an_endpoint_error(answers, body: by
         assert all(isinstance(v, float) and math.isfinite(v) and v <= 1e-4 for v in generation.logprobs or ())
     finally:
         client.close()
+
+
+# ------------------------------------------------------------------ evidence stores
+
+
+@pytest.fixture(scope="module")
+def store_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    from provenance.evidence import EvidenceStore
+
+    from test_evidence_store import IDENTITY, _append
+
+    path = tmp_path_factory.mktemp("store") / "evidence.sqlite"
+    with EvidenceStore.open(path, "c1") as store:
+        key = store.register_model(IDENTITY)
+        for i in range(1, 30):
+            _append(store, key, i, response={"text": f"answer {i} " * 40})
+    return path.read_bytes()
+
+
+@st.composite
+def damage(draw: st.DrawFn) -> list[tuple[str, int, bytes]]:
+    """Where and how to damage a store: overwrite, truncate at, or insert at an offset (a fraction of its size)."""
+    steps = []
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(["overwrite", "truncate", "insert", "zero-page"]))
+        steps.append((kind, draw(st.integers(0, 10_000)), draw(st.binary(min_size=1, max_size=64))))
+    return steps
+
+
+def _damaged(data: bytes, steps: list[tuple[str, int, bytes]]) -> bytes:
+    for kind, where, junk in steps:
+        at = where * len(data) // 10_000
+        if kind == "overwrite":
+            data = data[:at] + junk + data[at + len(junk):]
+        elif kind == "truncate":
+            data = data[:at]
+        elif kind == "insert":
+            data = data[:at] + junk + data[at:]
+        else:
+            page = at // 4096 * 4096
+            data = data[:page] + bytes(4096) + data[page + 4096:]
+    return data
+
+
+@FUZZ
+@given(steps=damage())
+def test_fuzz_damaged_evidence_store_verifies_or_fails_in_one_line(store_bytes: bytes, steps, capsys) -> None:  # noqa: ANN001
+    from test_cli import run_cli
+
+    path = _scratch() / "evidence.sqlite"
+    data = _damaged(store_bytes, steps)
+    path.write_bytes(data)
+    code, _, err = run_cli(capsys, "verify", str(path))
+    assert code in (0, 1, 2), err
+    assert "Traceback" not in err and "internal error" not in err
+    assert path.read_bytes() == data  # verify never writes to what it checks
