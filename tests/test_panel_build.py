@@ -269,3 +269,32 @@ def test_a_panel_file_is_checked_like_a_case_file(tmp_path: Path, tiny_model: Pa
     write_panel(tmp_path, tiny_model, {"teacher": tiny_model})
     with pytest.raises(PanelError, match="model names must be unique; repeated: teacher"):
         load_panel(tmp_path)
+
+
+def test_the_command_line_builds_a_panel_resuming_without_asking_again(built, capsys) -> None:
+    import json
+
+    from provenance.cli import main
+
+    _, panel_dir, summary = built
+    old_argv, sys.argv = sys.argv, ["provenance", "panel", "build", str(panel_dir), "--json"]
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    finally:
+        sys.argv = old_argv
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["complete"] and (out["stored"], out["cached"]) == (0, summary.stored)
+
+
+def test_the_case_template_names_a_panel_only_in_a_comment(tmp_path: Path) -> None:
+    import tomllib
+
+    from provenance.case import init_case
+    from provenance.case.schema import CaseFile
+
+    text = init_case(tmp_path / "new").read_text(encoding="utf-8")
+    assert '# panel = "../panels/' in text
+    assert CaseFile.model_validate(tomllib.loads(text)).case.panel is None

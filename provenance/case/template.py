@@ -18,6 +18,9 @@ title = "Is the suspect distilled from the teacher?"
 analyst = "Your Name"
 seed = 20260101                   # master seed; each sampled request derives its own from it
 alpha = 0.01                      # family-wise significance level for the verdict
+# panel = "../panels/open-small"  # a reusable reference panel (`provenance panel build`), relative to this
+#                                 # file: its models join the [[control]] models below, and their stored
+#                                 # answers and scores are copied, not asked again
 
 # The model under suspicion. Paths are relative to this file.
 [suspect]
