@@ -398,7 +398,7 @@ def collect(
     with ExitStack() as sources:
         reuse = []
         for path in reuse_from:
-            source = sources.enter_context(EvidenceStore.open_existing(path))
+            source = sources.enter_context(EvidenceStore.open_readonly(path))  # another case's store: read, never written
             check = source.verify()
             if not check.ok:
                 raise EvidenceStoreError(f"refusing to reuse answers from {path}: {check.problem}",
