@@ -171,7 +171,7 @@ def render_report(
         _check_certificate_binds_key(identity, public_bytes(key.public_key()), pkcs12_path)
     if not case.evidence_path.is_file():
         raise ReportError(f"no evidence store at {case.evidence_path}", hint="the report quotes the stored evidence; collect first")
-    with EvidenceStore.open_existing(case.evidence_path, case.id) as store:
+    with EvidenceStore.open_readonly(case.evidence_path, case.id) as store:  # rendering changes nothing in the store
         check = store.verify()
         if not check.ok:
             raise ReportError(f"refusing to report on broken evidence: {check.problem}", hint="restore the store from a verified copy")
