@@ -285,3 +285,9 @@ def test_the_journal_is_hash_chained_and_bound_to_the_evidence_head(tmp_path: Pa
     conn.close()
     check = api.verify_evidence(path)
     assert not check.ok and check.problem.startswith("journal entry 2: content does not match its hash")
+
+
+def test_the_catalog_lists_each_attachment_once(case: Path) -> None:
+    catalog = PdfReader(case / "report.pdf").trailer["/Root"]
+    files = [ref.get_object()["/F"] for ref in catalog["/AF"].get_object()]
+    assert sorted(files) == sorted(set(files)) == sorted(["findings.json", "case.toml", "evidence-manifest.json", "manifest.json", "signature.json"])

@@ -126,6 +126,7 @@ def _uncompress_signature(signature: bytes):  # noqa: ANN202 - a weasyprint fini
     """
 
     def finisher(document: Any, pdf: Any) -> None:
+        _af_once(pdf)
         for obj in pdf.objects:
             extra = getattr(obj, "extra", None)
             if isinstance(extra, dict) and extra.get("Type") == "/EmbeddedFile" and signature in b"".join(
@@ -135,6 +136,18 @@ def _uncompress_signature(signature: bytes):  # noqa: ANN202 - a weasyprint fini
                 extra["Params"].pop("CheckSum", None)
 
     return finisher
+
+
+def _af_once(pdf: Any) -> None:
+    """List each attachment once in the catalog's /AF (weasyprint's PDF/A-3 step adds every file specification twice)."""
+    listed = pdf.catalog.get("AF")
+    if listed is None:
+        return
+    seen: set[str] = set()
+    unique = [ref for ref in listed if not (str(ref) in seen or seen.add(str(ref)))]
+    if len(unique) != len(listed):
+        del listed[:]
+        listed.extend(unique)
 
 
 def render_report(
