@@ -218,6 +218,8 @@ class _Collector:
         self.done = 0
         #: Tokens API backends reported using, stored ones included (the token budget).
         self.tokens_used = sum(_tokens_of(row.extra) for row in store.rows())
+        #: Rows copied from other stores (a panel's, ``reuse_from``): stored, but never asked, so not in the budget.
+        self.copied_rows = sum("copied_from" in (row.extra or {}) for row in store.rows())
 
     def _tick(self, label: str) -> None:
         if self.on_progress:
@@ -257,7 +259,7 @@ class _Collector:
                 counts["planned"] -= len(unreadable)
                 pending = [r for r in pending if r.subset is None]
             for batch in _batches(pending, model.batch_size):
-                room = self.case.spec.budget.max_requests - self.store.count()
+                room = self.case.spec.budget.max_requests - (self.store.count() - self.copied_rows)
                 max_tokens = self.case.spec.budget.max_tokens
                 if room <= 0 or (max_tokens is not None and self.tokens_used >= max_tokens):
                     self.summary.budget_exhausted = True
@@ -268,6 +270,9 @@ class _Collector:
                     if not all(r.method == "score" and "source" in r.params for r in batch[:room]):
                         raise  # a teacher's answer or a probe that does not fit: the user must act
                     self._run_singly(model, backend, batch[:room], counts)
+                if room < len(batch):  # the budget ran out inside this batch
+                    self.summary.budget_exhausted = True
+                    return False
         finally:
             del backend
             gc.collect()
@@ -300,6 +305,7 @@ class _Collector:
             )
             self.summary.stored += 1
             self.summary.copied += 1
+            self.copied_rows += 1
             counts["stored"] += 1
             self.done += 1
         return left

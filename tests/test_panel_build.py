@@ -298,3 +298,16 @@ def test_the_case_template_names_a_panel_only_in_a_comment(tmp_path: Path) -> No
     text = init_case(tmp_path / "new").read_text(encoding="utf-8")
     assert '# panel = "../panels/' in text
     assert CaseFile.model_validate(tomllib.loads(text)).case.panel is None
+
+
+def test_rows_copied_from_the_panel_do_not_count_against_the_cases_query_budget(built, tiny_model, tiny_model_b) -> None:
+    root, _, summary = built
+    asked = IDENTITY + DISTRIBUTION + (len(PANEL_MODELS) + 1) * DISTRIBUTION  # what the suspect is asked
+    budget = f"\n[budget]\nmax_requests = {asked}\n"
+    case = load_case(write_panel_case(root / "cases" / "budget", tiny_model_b, tiny_model, "../../panels/tiny",
+                                      suites=_suites() + budget))
+    collected = collect(case)
+    assert collected.complete and collected.copied == summary.stored and collected.stored == summary.stored + asked
+    tight = load_case(write_panel_case(root / "cases" / "tight", tiny_model_b, tiny_model, "../../panels/tiny",
+                                       suites=_suites() + f"\n[budget]\nmax_requests = {asked - 1}\n"))
+    assert collect(tight).budget_exhausted  # the suspect's own requests still do
