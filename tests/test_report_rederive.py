@@ -125,6 +125,8 @@ def test_a_certificate_of_another_keygen_is_refused_and_another_holder_is_flagge
         api.render_report(case, key=tmp_path / "dana.key", pkcs12=tmp_path / "eve.key.p12", out_dir=tmp_path / "mixed")
     assert not (tmp_path / "mixed" / "report.pdf").exists()
     api.render_report(case, key=tmp_path / "dana.key", pkcs12=tmp_path / "dana.key.p12", out_dir=tmp_path / "dana")
+    cover = (PdfReader(tmp_path / "dana" / "report.pdf").pages[0].extract_text() or "").replace("\n", " ")
+    assert "The case names the analyst pytest analyst, but this certificate is held by Dana Analyst" in cover
     code, out, err = run_cli(capsys, "verify", str(tmp_path / "dana" / "report.pdf"), "--trust", str(tmp_path / "dana.key.p12.crt"))
     assert code == 0, err
     assert "ok   certificate and key: the certificate names the Ed25519 key" in out
