@@ -54,7 +54,7 @@ def open_panel_store(case: Case) -> EvidenceStore | None:
         for model in (m for m in case.spec.models() if m.name in names):
             if sha256_json(identify_model(model, case.model_path(model)).to_dict()) not in built:
                 raise PanelError(f"panel '{pid}': model '{model.name}' is not the model the panel was built with "
-                                 "(its files or endpoint changed since)", hint=build)
+                                 "(its files, location or endpoint changed since)", hint=build)
     except BaseException:
         store.close()
         raise

@@ -311,3 +311,17 @@ def test_rows_copied_from_the_panel_do_not_count_against_the_cases_query_budget(
     tight = load_case(write_panel_case(root / "cases" / "tight", tiny_model_b, tiny_model, "../../panels/tiny",
                                        suites=_suites() + f"\n[budget]\nmax_requests = {asked - 1}\n"))
     assert collect(tight).budget_exhausted  # the suspect's own requests still do
+
+
+def test_a_panel_whose_model_files_changed_since_the_build_is_refused(tmp_path: Path, tiny_model: Path,
+                                                                     tiny_model_b: Path) -> None:
+    member = Path(shutil.copytree(tiny_model_b, tmp_path / "member"))
+    suites = _suites(identity_limit=1).replace(f"limit = {DISTRIBUTION}", "limit = 1")
+    panel_dir = write_panel(tmp_path / "panel", tiny_model, {"member": member}, suites=suites)
+    assert build_panel(panel_dir).complete
+    suspect = Path(shutil.copytree(tiny_model_b, tmp_path / "suspect"))
+    case = load_case(write_panel_case(tmp_path / "case", suspect, tiny_model, "../panel", suites=suites))
+    (member / "config.json").write_text((member / "config.json").read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    with pytest.raises(PanelError, match="model 'member' is not the model the panel was built with"):
+        collect(case)
+    assert not case.evidence_path.exists()  # refused before the case's first request
