@@ -131,14 +131,14 @@ def test_cli_traffic_scan_gives_one_line_and_exit_2_for_bad_threshold_and_years(
     assert code == 0 and "skipped 1 bad lines" in out, err
 
 
-def test_traffic_scan_skips_a_line_whose_object_repeats_a_key(tmp_path: Path) -> None:
+def test_traffic_scan_skips_a_line_that_repeats_a_top_level_key(tmp_path: Path) -> None:
     good = json.dumps(_good(0))
     twice = good[:-1] + ', "account_id": "someone-else"}'
     in_message = json.dumps({**GOOD, "messages": [{"role": "user", "content": "hi"}]}).replace(
         '"content": "hi"}', '"content": "hi", "content": "other"}')  # fmt: skip
     log = _log(tmp_path / "log.jsonl", good.encode(), twice.encode(), in_message.encode(), json.dumps(_good(1)).encode())
-    read = scan([log], tmp_path / "scan").read
-    assert read.rows == 2 and read.examples == {"a key appears twice in one object (which value is meant?)": [2, 3]}
+    read = scan([log], tmp_path / "scan").read  # a key repeated inside a message is not looked for (cost: docs/boundary.md)
+    assert read.rows == 3 and read.examples == {"a key appears twice in one object (which value is meant?)": [2]}
 
 
 def test_traffic_scan_never_writes_through_planted_symlinks(tmp_path: Path) -> None:

@@ -123,6 +123,7 @@ WITH parsed AS (
     FROM raw_lines
 ), fields AS (
     SELECT line, frame, CASE WHEN frame IS NULL THEN json_transform(raw, '{_SHAPE}') END AS j,
+           -- a line's own keys only: checking every message's too cost a third more time (about 10 % for these)
            CASE WHEN frame IS NULL THEN len(json_keys(raw)) <> len(list_distinct(json_keys(raw))) END AS repeated
     FROM parsed
 ), typed AS (
@@ -151,9 +152,7 @@ SELECT line,
             WHEN frame = 'blank' THEN ''
             WHEN frame = 'not json' THEN 'not JSON'
             WHEN frame = 'not object' THEN 'a line must hold one JSON object'
-            WHEN repeated OR list_bool_or(list_transform(msgs, lambda m: json_type(m) = 'OBJECT'
-                                          AND len(json_keys(m)) <> len(list_distinct(json_keys(m)))))
-                THEN '{_REPEATED_KEY}'
+            WHEN repeated THEN '{_REPEATED_KEY}'
             WHEN ts_type IS NULL OR ts_type NOT IN ('VARCHAR', {", ".join(repr(n) for n in _NUMBER)})
                 THEN 'timestamp is neither an ISO 8601 string nor epoch seconds'
             WHEN ts_type <> 'VARCHAR' AND (epoch IS NULL OR moment IS NULL) THEN '{out_of_range}'
