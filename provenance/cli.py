@@ -520,6 +520,9 @@ def main() -> None:
         if debug:
             raise
         where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        if isinstance(exc, (FileExistsError, FileNotFoundError, IsADirectoryError, NotADirectoryError)):
+            _say(f"{(where or ' a path').strip()}: {exc.strerror or exc}", "check the paths given (a file where a folder belongs?)")
+            sys.exit(2)  # a path the user gave
         _say(f"the system refused{where}: {exc.strerror or exc}", "check free disk space and permissions, then re-run")
         sys.exit(3)
     except Exception as exc:  # noqa: BLE001 - the last boundary: a bug, said in one line

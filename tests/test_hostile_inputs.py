@@ -106,3 +106,12 @@ def test_lab_traffic_out_that_cannot_be_a_folder_is_one_line(tmp_path: Path, cap
     target.write_text("keep me")
     code, _, err = run_cli(capsys, "lab", "traffic", "--out", str(target), "--scale", "0.01")
     assert code == 2 and "is a file, not a folder" in err and "Traceback" not in err and target.read_text() == "keep me"
+
+
+def test_an_output_path_under_a_file_is_bad_input_with_exit_2(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    from test_cli import run_cli
+
+    blocker = tmp_path / "file"
+    blocker.write_text("keep me")
+    code, _, err = run_cli(capsys, "lab", "build", "--out", str(blocker / "lab"))
+    assert code == 2 and "Not a directory" in err and "Traceback" not in err and blocker.read_text() == "keep me"
