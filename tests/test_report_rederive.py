@@ -265,6 +265,8 @@ def test_the_report_says_why_each_exhibit_was_chosen_and_marks_cut_answers(case:
     with EvidenceStore.open_readonly(case / "evidence.sqlite") as store:
         cut = [r for r in store.rows(suite="identity") if r.response.get("finish_reason") == "length"]
     assert cut and "CUT AT THE TOKEN LIMIT: the model stopped at 8 new tokens" in text  # max_new_tokens = 8 in the case
+    assert "none of its own: this suite reads the answers the other suites collected" in text  # style: not "0 probes"
+    assert "0 probes" not in text and "1 distinct request seeds" not in text
 
 
 def test_the_journal_is_hash_chained_and_bound_to_the_evidence_head(tmp_path: Path) -> None:
@@ -293,3 +295,47 @@ def test_the_catalog_lists_each_attachment_once(case: Path) -> None:
     catalog = PdfReader(case / "report.pdf").trailer["/Root"]
     files = [ref.get_object()["/F"] for ref in catalog["/AF"].get_object()]
     assert sorted(files) == sorted(set(files)) == sorted(["findings.json", "case.toml", "evidence-manifest.json", "manifest.json", "signature.json"])
+
+
+# ---------------------------------------------------------------------- the issue's attack on a lab case with real rejections
+
+
+def _lab_case(root: Path, lab) -> Path:  # noqa: ANN001
+    root.mkdir(parents=True)
+    controls = "".join(f'[[control]]\nname = "{c}"\npath = "{lab.path(c)}"\n\n' for c in ("control-same-data", "control-other"))
+    (root / "case.toml").write_text(
+        f'[case]\nid = "lab-forgery"\ntitle = "lab student"\nanalyst = "pytest"\nseed = 7\nalpha = 0.01\n\n'
+        f'[suspect]\nname = "student"\npath = "{lab.path("student")}"\n\n'
+        f'[[teacher]]\nname = "aurora"\npath = "{lab.path("teacher")}"\nclaims = ["Aurora", "Northwind Labs"]\n\n{controls}'
+        "[suites.identity]\nmax_new_tokens = 32\nlimit = 30\n\n[suites.refusal]\nmax_new_tokens = 32\nlimit = 40\n\n"
+        "[suites.distribution]\nmax_new_tokens = 32\nlimit = 40\n\n[suites.errors]\nmax_new_tokens = 16\nlimit = 40\n",
+        encoding="utf-8",
+    )
+    return root
+
+
+@pytest.mark.slow
+def test_the_issues_forged_verdict_on_a_lab_student_fails_by_test_and_field(lab, keys, tmp_path: Path) -> None:  # noqa: ANN001
+    """Every family test's reject flipped and the verdict turned round, re-rendered and signed by a fresh key."""
+    root = _lab_case(tmp_path / "case", lab)
+    assert api.run_case(root).findings is not None
+    api.render_report(root, key=keys["analyst"])
+    genuine = api.verify_report(root / "report.pdf", evidence=root, public_key=keys["analyst"].with_name("analyst.key.pub"))
+    assert genuine.ok and genuine.rederived, genuine.problems
+    findings = json.loads((root / "findings.json").read_text())
+    family = [t for t in findings["tests"] if t["reject"] is not None]
+    assert family
+    for test in family:
+        test["reject"] = not test["reject"]
+    for verdict in findings["verdicts"]:
+        verdict["supports_derivation"] = not verdict["supports_derivation"]
+    (root / "findings.json").write_text(json.dumps(findings, indent=2))
+    api.render_report(root, key=keys["forger"])
+    forged = api.verify_report(root / "report.pdf", evidence=root)
+    checks = _checks(forged)
+    assert checks["document signature"][0] and checks["manifest signature"][0]  # the forger's signatures are valid
+    ok, detail = checks["re-derived findings"]
+    first = family[0]
+    assert not ok and (f"test {first['suite']}/{first['test_id']} (vs aurora), field reject: report {first['reject']!r}, "
+                       f"re-derived {not first['reject']!r}") in detail  # fmt: skip
+    assert "verdict (vs aurora), field supports_derivation" in detail
