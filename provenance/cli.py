@@ -305,7 +305,7 @@ def case_verify(case: CasePath, as_json: JsonFlag = False) -> None:
 def verify(
     target: Annotated[Path, typer.Argument(help="report.pdf, evidence.sqlite, or a case directory / case.toml")],
     evidence: Annotated[
-        Path | None, typer.Option("--evidence", help="for a report: the evidence store, to check every cited row")
+        Path | None, typer.Option("--evidence", help="for a report: the case folder (or its evidence.sqlite), to check every cited row and re-derive every number of the findings")
     ] = None,
     public_key: Annotated[
         Path | None, typer.Option("--public-key", help="for a report: the analyst's .pub file the signature must match")
