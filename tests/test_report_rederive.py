@@ -266,6 +266,7 @@ def test_the_report_says_why_each_exhibit_was_chosen_and_marks_cut_answers(case:
         cut = [r for r in store.rows(suite="identity") if r.response.get("finish_reason") == "length"]
     assert cut and "CUT AT THE TOKEN LIMIT: the model stopped at 8 new tokens" in text  # max_new_tokens = 8 in the case
     assert "none of its own: this suite reads the answers the other suites collected" in text  # style: not "0 probes"
+    assert "style-similarity (writes in the teacher's style)" in text and "9. Glossary" in text and "Holm correction" in text
     assert "0 probes" not in text and "1 distinct request seeds" not in text
 
 

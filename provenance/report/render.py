@@ -41,6 +41,7 @@ from provenance.report import manifest as mf
 from provenance.report.assets import base_url, reports_dir
 from provenance.report.context import build_context
 from provenance.report.errors import ReportError
+from provenance.report.glossary import GLOSSARY, plain
 from provenance.report.certificates import SigningIdentity, load_pkcs12
 from provenance.report.keys import fingerprint, load_private_key, public_bytes
 from provenance.report.quote import quote
@@ -75,6 +76,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["quote"] = quote
+    env.filters["plain"] = plain  # a test id with its plain name beside it
     return env
 
 
@@ -246,6 +248,7 @@ def render_report(
             for name in payloads
         ],
         css=(reports_dir() / "report.css").read_text(encoding="utf-8"),
+        glossary=GLOSSARY,
     )
     html = _environment().get_template("report.html.j2").render(**context)
 
