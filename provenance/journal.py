@@ -26,17 +26,17 @@ from provenance.case.schema import CaseFile
 from provenance.evidence import EvidenceStore, JournalEntry
 from provenance.hashing import sha256_json
 
-#: Keys of ``[case]`` that decide the analysis; title and analyst describe it only.
-_CASE_KEYS = ("id", "seed", "alpha")
+#: Keys of ``[case]`` that describe the case without deciding any number (every other key is design).
+_CASE_DESCRIPTIVE = ("title", "analyst", "expert", "qualifications", "statement")
 #: Top-level tables that never change a number of the analysis (how the report is signed).
 _NOT_DESIGN = ("report",)
 
 
 def design_of(spec: CaseFile) -> dict[str, Any]:
-    """The case's design as canonical data: every table except ``[report]``, ``[case]`` without title and analyst."""
+    """The case's design as canonical data: every table except ``[report]``; ``[case]`` without title, analyst and expert."""
     data = spec.model_dump(mode="json")
     design = {key: value for key, value in data.items() if key not in _NOT_DESIGN and key != "case"}
-    design["case"] = {key: data["case"][key] for key in _CASE_KEYS}
+    design["case"] = {key: value for key, value in data["case"].items() if key not in _CASE_DESCRIPTIVE}
     return design
 
 

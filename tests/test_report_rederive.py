@@ -266,7 +266,8 @@ def test_the_report_says_why_each_exhibit_was_chosen_and_marks_cut_answers(case:
         cut = [r for r in store.rows(suite="identity") if r.response.get("finish_reason") == "length"]
     assert cut and "CUT AT THE TOKEN LIMIT: the model stopped at 8 new tokens" in text  # max_new_tokens = 8 in the case
     assert "none of its own: this suite reads the answers the other suites collected" in text  # style: not "0 probes"
-    assert "style-similarity (writes in the teacher's style)" in text and "9. Glossary" in text and "Holm correction" in text
+    assert "style-similarity (writes in the teacher's style)" in text and "10. Glossary" in text and "Holm correction" in text
+    assert "No expert statement: the case file names no expert" in text
     assert "0 probes" not in text and "1 distinct request seeds" not in text
 
 
@@ -340,3 +341,24 @@ def test_the_issues_forged_verdict_on_a_lab_student_fails_by_test_and_field(lab,
     assert not ok and (f"test {first['suite']}/{first['test_id']} (vs aurora), field reject: report {first['reject']!r}, "
                        f"re-derived {not first['reject']!r}") in detail  # fmt: skip
     assert "verdict (vs aurora), field supports_derivation" in detail
+
+
+def test_the_experts_statement_comes_from_the_case_file_and_is_not_part_of_the_design(case: Path, keys, tmp_path: Path) -> None:  # noqa: ANN001
+    from provenance.case import load_case
+    from provenance.journal import design_sha256
+
+    folder = tmp_path / "case"
+    shutil.copytree(case, folder, ignore=shutil.ignore_patterns("report.*"))
+    text = (folder / "case.toml").read_text()
+    text = text.replace('seed = 5\n', 'seed = 5\nexpert = "Dr. Dana Expert"\nqualifications = "PhD, 12 years of model forensics"\n'
+                        'statement = "I examined the evidence listed in section 8. <b>My opinion</b> rests on the findings above."\n')
+    (folder / "case.toml").write_text(text)
+    assert design_sha256(load_case(folder).spec) == design_sha256(load_case(case).spec)  # who states it is not the design
+    api.analyze(folder)
+    api.render_report(folder, key=keys["analyst"])
+    page = " ".join(p.extract_text() or "" for p in PdfReader(folder / "report.pdf").pages).replace("\n", " ")
+    assert "9. Expert's statement" in page and "Dr. Dana Expert" in page and "PhD, 12 years of model forensics" in page
+    assert "<b>My opinion</b> rests on the findings above." in page  # verbatim, not markup
+    assert "design changed" not in page and "with a changed design" not in page
+    result = api.verify_report(folder / "report.pdf", evidence=folder, public_key=keys["analyst"].with_name("analyst.key.pub"))
+    assert result.ok and result.rederived, result.problems

@@ -29,6 +29,10 @@ class CaseInfo(_Strict):
     analyst: str = Field(min_length=1)
     seed: int = Field(default=config.DEFAULT_SEED, ge=0, le=2**31 - 1)  # seed + sample index fits SQLite, numpy, torch
     alpha: float = Field(default=config.DEFAULT_ALPHA, gt=0, lt=1)
+    # Who stands behind the report's opinions: printed in its "Expert's statement" section, verbatim; not part of the design.
+    expert: str | None = Field(default=None, min_length=1, max_length=200, description="the expert who gives the report's statement")
+    qualifications: str | None = Field(default=None, min_length=1, max_length=2000, description="the expert's qualifications, as stated")
+    statement: str | None = Field(default=None, min_length=1, max_length=20000, description="the expert's own statement, printed verbatim")
     panel: str | None = Field(
         default=None,
         min_length=1,

@@ -249,6 +249,7 @@ def render_report(
         ],
         css=(reports_dir() / "report.css").read_text(encoding="utf-8"),
         glossary=GLOSSARY,
+        expert={"name": case.spec.case.expert, "qualifications": case.spec.case.qualifications, "statement": case.spec.case.statement},
     )
     html = _environment().get_template("report.html.j2").render(**context)
 
