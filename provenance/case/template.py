@@ -18,6 +18,9 @@ title = "Is the suspect distilled from the teacher?"
 analyst = "Your Name"
 seed = 20260101                   # master seed; each sampled request derives its own from it
 alpha = 0.01                      # family-wise significance level for the verdict
+# expert = "Dr. Dana Expert"      # optional: the report's "Expert's statement" section, printed verbatim
+# qualifications = "PhD in machine learning; 12 years of forensic analysis"
+# statement = "I have read the findings below; my opinion is ..."
 # panel = "../panels/open-small"  # a reusable reference panel (`provenance panel build`), relative to this
 #                                 # file: its models join the [[control]] models below, and their stored
 #                                 # answers and scores are copied, not asked again
