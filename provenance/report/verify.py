@@ -466,6 +466,9 @@ def _rederive_check(result: ReportCheck, store: EvidenceStore, attachments: dict
     except (ProvenanceError, ValueError) as exc:
         result.add("re-derived findings", False, f"the analysis cannot be re-run from the evidence: {getattr(exc, 'message', str(exc))}")
         return
+    except Exception as exc:  # noqa: BLE001 - evidence and findings are hostile input: a crash is a failed check, by name
+        result.add("re-derived findings", False, f"the analysis failed on this evidence ({type(exc).__name__}: {str(exc)[:200]})")
+        return
     if differences:
         more = f" and {len(differences) - _NAMED_ROWS} more" if len(differences) > _NAMED_ROWS else ""
         result.add(
