@@ -199,13 +199,14 @@ def traffic_lines(draw: st.DrawFn) -> bytes:
 
 
 def _blank(line: bytes) -> bool:
-    """A line the reader passes over without counting: empty or whitespace only (a CRLF's CR removed)."""
-    return not line.removesuffix(b"\r").strip(b" \t\f")
+    """A line the reader passes over without counting: empty or whitespace only (CRs included)."""
+    return not line.strip(b" \t\r\f")
 
 
 @FUZZ
 @example(lines=[b"\xef\xbb\xbf"], bom=True, crlf=False)  # found by the long run: a second BOM after the first
 @example(lines=[b"\xef\xbb\xbf", json.dumps(TRAFFIC).encode()], bom=False, crlf=False)
+@example(lines=[b"\r", json.dumps(TRAFFIC).encode()], bom=False, crlf=True)  # found by the long run: a CR-only line
 @given(lines=st.lists(traffic_lines(), min_size=1, max_size=8), bom=st.booleans(), crlf=st.booleans())
 def test_fuzz_traffic_log_reader_keeps_or_counts_every_line(lines: list[bytes], bom: bool, crlf: bool) -> None:
     import duckdb

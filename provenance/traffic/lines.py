@@ -106,7 +106,7 @@ def _line(raw: bytes, number: int, report: SkipCounter) -> bytes:
     placeholder = PLACEHOLDER.encode()
     if raw.endswith(b"\r"):
         raw = raw[:-1]
-    if not raw:
+    if not raw.strip(b" \t\r\f"):  # empty or whitespace only: blank, as DuckDB's check calls a line without a CR
         return placeholder
     if len(raw) > MAX_LINE:
         report.skip(f"line longer than {MAX_LINE:,} bytes", number)
