@@ -4,14 +4,16 @@ Each boundary gets generated hostile input (random bytes, truncations, huge and 
 values, odd Unicode, NaN and infinities, extreme dates, repeated keys) and must either
 accept it or refuse it with its own one-line error, never another exception, and never
 change the input file. CI runs a bounded number of examples per boundary (``FUZZ_EXAMPLES``,
-50 by default; ``PROVENANCE_FUZZ_EXAMPLES=10000`` for a long run, see docs/boundary.md).
+50 by default; ``PROVENANCE_FUZZ_EXAMPLES=10000`` for a long run, with ``--timeout 0``: see docs/boundary.md).
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import os
+import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -89,8 +91,16 @@ def _mutate(draw: st.DrawFn, text: bytes) -> bytes:
     return b"\n".join([*lines, line])
 
 
-def _scratch() -> Path:
-    return Path(tempfile.mkdtemp(prefix="fuzz-"))
+_ROOT = Path(tempfile.mkdtemp(prefix="fuzz-"))
+atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)
+
+
+def _scratch(name: str) -> Path:
+    """An empty folder ``name`` for one example (emptied again by the next: 10,000 examples leave one folder)."""
+    folder = _ROOT / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
 
 
 def _one_line(message: str) -> bool:
@@ -102,7 +112,7 @@ def _one_line(message: str) -> bool:
 
 @st.composite
 def case_files(draw: st.DrawFn) -> bytes:
-    base = write_case(_scratch(), Path("/m/a"), Path("/m/b")).read_bytes()
+    base = write_case(_scratch("base"), Path("/m/a"), Path("/m/b")).read_bytes()
     if draw(st.booleans()):
         return _mutate(draw, base)
     key = draw(st.sampled_from(["seed", "alpha", "title", "analyst", "limit", "max_new_tokens", "temperature", "id"]))
@@ -119,7 +129,7 @@ def case_files(draw: st.DrawFn) -> bytes:
 @FUZZ
 @given(data=case_files())
 def test_fuzz_case_file_loader_accepts_or_gives_one_line(data: bytes) -> None:
-    path = _scratch() / "case.toml"
+    path = _scratch("case") / "case.toml"
     path.write_bytes(data)
     try:
         case = load_case(path)
@@ -159,7 +169,7 @@ def transcript_lines(draw: st.DrawFn) -> str:
 @FUZZ
 @given(lines=st.lists(transcript_lines(), min_size=1, max_size=6))
 def test_fuzz_transcript_reader_accepts_or_gives_one_line(lines: list[str]) -> None:
-    path = _scratch() / "t.jsonl"
+    path = _scratch("transcript") / "t.jsonl"
     data = "\n".join(lines).encode("utf-8", "surrogatepass")
     path.write_bytes(data)
     try:
@@ -211,7 +221,7 @@ def _blank(line: bytes) -> bool:
 def test_fuzz_traffic_log_reader_keeps_or_counts_every_line(lines: list[bytes], bom: bool, crlf: bool) -> None:
     import duckdb
 
-    folder = _scratch()
+    folder = _scratch("traffic")
     log = folder / "log.jsonl"
     data = (b"\xef\xbb\xbf" if bom else b"") + (b"\r\n" if crlf else b"\n").join(lines) + b"\n"
     log.write_bytes(data)
@@ -362,7 +372,7 @@ def _damaged(data: bytes, steps: list[tuple[str, int, bytes]]) -> bytes:
 def test_fuzz_damaged_evidence_store_verifies_or_fails_in_one_line(store_bytes: bytes, steps, capsys) -> None:  # noqa: ANN001
     from test_cli import run_cli
 
-    path = _scratch() / "evidence.sqlite"
+    path = _scratch("store") / "evidence.sqlite"
     data = _damaged(store_bytes, steps)
     path.write_bytes(data)
     code, _, err = run_cli(capsys, "verify", str(path))
