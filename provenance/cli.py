@@ -199,7 +199,7 @@ def lab_build(
 
 
 def _build_lab(out: Path, size: str, seed: int, force: bool, teacher: str | None = None,  # noqa: ANN202
-               profile: str = "standard", second_teacher: str | None = None):
+               profile: str = "standard", second_teacher: str | None = None, panel_controls: int = 0):
     from provenance.lab import SIZES, build_lab
     from provenance.lab.build import PROFILES
 
@@ -214,7 +214,7 @@ def _build_lab(out: Path, size: str, seed: int, force: bool, teacher: str | None
         raise ProvenanceError("--second-teacher belongs to the realistic profile", hint="add --profile realistic")
     return build_lab(
         out, size=size, seed=seed, force=force, teacher=teacher, profile=profile, second_teacher=second_teacher,
-        progress=lambda line: err.print(escape(line)),
+        panel_controls=panel_controls, progress=lambda line: err.print(escape(line)),
     )
 
 
@@ -286,7 +286,7 @@ def demo(
     case: Annotated[Path, typer.Option("--case", help="the demo case")] = Path("casefiles/demo"),
 ) -> None:
     """Build the lab models (cached), run the demo case on them, write the signed report."""
-    _build_lab(Path(".lab-cache/tiny-seed0"), "tiny", 0, False)
+    _build_lab(Path(".lab-cache/tiny-seed0"), "tiny", 0, False, panel_controls=4)
     case_run(case, as_json=False)
     key = DEMO_KEY
     if not key.exists():

@@ -17,8 +17,15 @@ def lab(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - LabManifest
     from provenance.lab import build_lab
 
     cache = os.environ.get("PROVENANCE_LAB_CACHE")
-    out = Path(cache) / "tiny-seed0" if cache else tmp_path_factory.mktemp("lab")
-    return build_lab(out, size="tiny", seed=0)
+    out = Path(cache) / "tiny-seed0-panel" if cache else tmp_path_factory.mktemp("lab")
+    return build_lab(out, size="tiny", seed=0, panel_controls=4)
+
+
+#: The tests' lab has six models independent of its teacher: the lab's two controls and four panel controls,
+#: so that a derived suspect is tested against a panel of six and an independent one against the other five,
+#: the smallest panel whose spread the model-level null estimates (``stats.panel.MIN_PANEL_PARAMETRIC``).
+LAB_CONTROLS = ("control-same-data", "control-other", "control-panel-1", "control-panel-2", "control-panel-3",
+                "control-panel-4")
 
 
 @pytest.fixture(scope="session")

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import LAB_CONTROLS
 from provenance import api
 from provenance.case import load_case
 from provenance.errors import EvidenceStoreError
+from provenance.stats.panel import CALIBRATED
 
 
 def _case(root: Path, lab, suspect: str, controls: list[str], references: dict[str, Path] | None = None) -> Path:  # noqa: ANN001
@@ -74,19 +76,24 @@ def _tests(findings) -> dict[str, object]:  # noqa: ANN001
 @pytest.fixture(scope="module")
 def student_case(lab, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN001, ANN201
     assert lab.derived("student", "teacher")
-    root = _case(tmp_path_factory.mktemp("student"), lab, "student", ["control-same-data", "control-other"])
+    root = _case(tmp_path_factory.mktemp("student"), lab, "student", list(LAB_CONTROLS))
     result = api.run_case(root)
     assert result.findings is not None
     return root, result.findings
 
 
-def test_distilled_student_is_found_derived_with_each_main_suite_significant(student_case) -> None:  # noqa: ANN001
+def test_distilled_student_is_found_derived_against_a_panel_of_independent_models(student_case) -> None:  # noqa: ANN001
     _, findings = student_case
-    assert findings.verdicts[0].supports_derivation
+    verdict = findings.verdicts[0]
+    assert verdict.supports_derivation and verdict.decision == "supports", verdict.text
+    assert verdict.evidence_kinds == [CALIBRATED] and verdict.panel_models == len(LAB_CONTROLS)
     tests = _tests(findings)
-    for key in ("identity/teacher-identity-claims", "refusal/refusal-wording-overlap", "distribution/cross-likelihood"):
-        assert tests[key].p_adjusted < 0.01, (key, tests[key].p_adjusted)
-        assert tests[key].reject
+    for key in ("identity/teacher-identity-claims", "distribution/cross-likelihood"):
+        assert tests[key].reject, (key, tests[key].p_adjusted, tests[key].summary)
+        result = tests[key].result
+        assert result["n"]["panel_models"] == len(LAB_CONTROLS)
+        assert set(result["details"]["panel"]) == set(LAB_CONTROLS)
+        assert result["details"]["rank_p"] == pytest.approx(1 / (len(LAB_CONTROLS) + 1))  # closer than every one
     assert all(t.evidence_rows for t in findings.tests)
 
 
@@ -96,24 +103,31 @@ def _run_reusing(root: Path, student_case) -> object:  # noqa: ANN001
     return api.analyze(root)[0]
 
 
-def test_independent_control_is_not_found_derived(lab, tiny_model: Path, tmp_path: Path, student_case) -> None:  # noqa: ANN001
-    assert not lab.derived("control-same-data", "teacher") and not lab.derived("control-other", "teacher")
-    # One control: the reference text for cross-likelihood comes from a [[reference]] model outside the lab.
-    root = _case(tmp_path, lab, "control-same-data", ["control-other"], {"outsider": tiny_model})
-    findings = _run_reusing(root, student_case)
-    assert findings is not None
-    assert not findings.verdicts[0].supports_derivation, findings.verdicts[0].text
+def test_independent_control_is_not_found_derived_by_a_panel_able_to_find_it(lab, tmp_path: Path, student_case) -> None:  # noqa: ANN001
+    assert not lab.derived("control-same-data", "teacher")
+    panel = [c for c in LAB_CONTROLS if c != "control-same-data"]
+    findings = _run_reusing(_case(tmp_path, lab, "control-same-data", panel), student_case)
+    verdict = findings.verdicts[0]
+    assert not verdict.supports_derivation, verdict.text
     assert not any(t.reject for t in findings.tests if t.in_family)
-    tests = _tests(findings)
-    cross = tests["distribution/cross-likelihood"].result
-    assert cross["n"]["prompts"] >= 55 and cross["p_value"] > 0.05  # prompts with an empty answer drop out
-    assert set(cross["details"]["control_preference"]) == {"control-other"}
-    # A random model writes garbage: every model prefers the teacher's text to it, and the analysis says so.
-    assert cross["details"]["control_preference"]["control-other"] > 1
-    assert any("reference text is of another quality" in w for w in findings.warnings)
-    # The reference model answered only the scored suite, and was never compared.
+    assert verdict.decision in ("does-not-support", "not-decidable"), verdict.text
+    for t in findings.tests:
+        if t.in_family:
+            assert t.result["n"]["panel_models"] <= len(panel) and t.result["details"]["evidence_kind"] == CALIBRATED
+
+
+def test_a_reference_model_answers_only_the_scored_suite_and_joins_the_panel(lab, tiny_model: Path, tmp_path: Path,
+                                                                             student_case) -> None:  # noqa: ANN001
+    root = _case(tmp_path, lab, "control-same-data", ["control-other", "control-panel-1"], {"outsider": tiny_model})
+    findings = _run_reusing(root, student_case)
     roles = {m.name: m.role for m in findings.models}
     assert roles["outsider"] == "reference"
+    markers = _tests(findings).get("distribution/teacher-attribution") or _tests(findings).get("distribution/teacher-markers")
+    if markers is not None:
+        assert "outsider" in markers.result["details"]["panel"]
+    # Three models cannot estimate the spread between models: the exact rank form, whose floor 1/4 is far above
+    # alpha, so nothing can be decided, and the verdict says so instead of "does not support".
+    assert findings.verdicts[0].decision == "not-decidable" and "add at least" in findings.verdicts[0].text
     from provenance.evidence import EvidenceStore
 
     with EvidenceStore.open_existing(root / "evidence.sqlite", "lab-control-same-data") as store:
@@ -121,7 +135,7 @@ def test_independent_control_is_not_found_derived(lab, tiny_model: Path, tmp_pat
     assert outsider and {r.suite for r in outsider} == {"distribution"} and {r.method for r in outsider} == {"generate"}
 
 
-def test_one_control_without_reference_text_makes_cross_likelihood_uninformative(student_case) -> None:  # noqa: ANN001
+def test_one_control_gives_no_verdict_but_not_decidable(student_case) -> None:  # noqa: ANN001
     root, _ = student_case
     text = (root / "case.toml").read_text()
     cut = text.index('[[control]]\nname = "control-other"')
@@ -130,14 +144,17 @@ def test_one_control_without_reference_text_makes_cross_likelihood_uninformative
     shutil.copy(root / "evidence.sqlite", one / "evidence.sqlite")
     (one / "case.toml").write_text(text[:cut] + text[text.index("[suites.identity]"):])
     findings, _ = api.analyze(one)
-    assert "distribution/cross-likelihood" not in _tests(findings)
-    [u] = [u for u in findings.uninformative if u.test_id == "cross-likelihood"]
-    assert "reference" in u.reason and u.numbers == {"controls": 1, "references": 0}
+    verdict = findings.verdicts[0]
+    assert verdict.decision == "not-decidable" and not verdict.supports_derivation
+    assert "Not decidable with this panel" in verdict.text
+    for t in findings.tests:
+        if t.in_family:
+            assert t.result["details"]["floor"] == pytest.approx(0.5)  # rank form, one panel model
 
 
 def test_stripped_student_shows_the_lost_guardrail_signature(lab, tmp_path: Path, student_case) -> None:  # noqa: ANN001
     assert lab.derived("student-stripped", "teacher")
-    findings = _run_reusing(_case(tmp_path, lab, "student-stripped", ["control-same-data", "control-other"]), student_case)
+    findings = _run_reusing(_case(tmp_path, lab, "student-stripped", list(LAB_CONTROLS)), student_case)
     assert findings is not None
     # It never refuses, so whether it refuses what the teacher refuses cannot be measured: said, not p = 1.
     [u] = [u for u in findings.uninformative if u.test_id == "refusal-decision-agreement"]
@@ -184,7 +201,7 @@ def test_analysis_refuses_tampered_evidence(student_case, tmp_path: Path) -> Non
 def test_findings_json_states_rule_hypotheses_and_sample_sizes(student_case) -> None:  # noqa: ANN001
     root, _ = student_case
     data = json.loads((root / "findings.json").read_text())
-    assert data["schema_version"] == "1.1" and data["correction"] == "holm" and "Holm" in data["decision_rule"]
+    assert data["schema_version"] == "1.2" and data["correction"] == "holm" and "Holm" in data["decision_rule"]
     for test in data["tests"]:
         result = test["result"]
         for key in ("null_hypothesis", "alternative_hypothesis", "statistic", "p_value", "effect", "n", "method"):

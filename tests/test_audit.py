@@ -20,10 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import LAB_CONTROLS
 from provenance.audit import EXIT_NEW_FINDING, EXIT_NOTHING_NEW, diff_audit, run_audit
 
 FIRST = ("teacher", "teacher-wm", "student", "student-stripped", "control-same-data", "control-other")
-CONTROLS = ("control-same-data", "control-other")
+CONTROLS = LAB_CONTROLS  # a panel the model-level null can decide with (tests/conftest.py)
 
 
 def write_audit(root: Path, lab, *, suspects: tuple[str, ...] = (), scan: bool = True) -> Path:  # noqa: ANN001

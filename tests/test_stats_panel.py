@@ -92,3 +92,13 @@ def test_rank_p_value_counts_ties_as_at_least_as_close():
 def test_models_needed_for_the_rank_form_to_reach_holm_first_step():
     assert models_needed(9, 0.05, 1) == 10  # 19 models give a floor of 1/20 = 0.05
     assert models_needed(500, 0.01, 2) == 0
+
+
+def test_a_panel_without_spread_uses_the_sampling_error_and_still_rejects_a_far_suspect():
+    # No independent model ever names the teacher: every panel rate is 0.
+    panel = {f"m{i}": ModelStatistic.proportion(0, 40) for i in range(6)}
+    far = run(ModelStatistic.proportion(26, 40), panel)
+    assert far.details["form"] == "parametric" and far.details["checks"]["passed"]
+    assert far.p_value < 1e-3
+    near = run(ModelStatistic.proportion(1, 40), panel)
+    assert near.p_value > 0.05  # one claim in 40 is within sampling error of never

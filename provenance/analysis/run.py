@@ -100,13 +100,22 @@ def _verdict(suspect: str, teacher: str, alpha: float, family: list[TestFinding]
         floors = sorted({_floor(t) for t in undecidable})
         need = max((models_needed(int(t.result.get("n", {}).get("panel_models", 0)), alpha, m) for t in undecidable),
                    default=0)
+        small = [t for t in undecidable if int(t.result.get("n", {}).get("panel_models", 0)) < MIN_PANEL_PARAMETRIC]
+        advice = []
+        if small:
+            short = MIN_PANEL_PARAMETRIC - min(int(t.result["n"].get("panel_models", 0)) for t in small)
+            advice.append(f"add at least {short} independent models, for a panel of {MIN_PANEL_PARAMETRIC} (the "
+                          "smallest whose spread the parametric form estimates)")
+        if len(small) < len(undecidable):
+            names = ", ".join(f"{t.suite}/{t.test_id}" for t in undecidable if t not in small)
+            advice.append(f"the panel failed the check of a normal spread between models for {names}: replace "
+                          "models unlike the rest (an outlier) or add more")
         text = (
             "Not decidable with this panel: no test rejected, but "
             + (f"{len(undecidable)} of {len(mine)} family tests could not reach Holm's first threshold "
-               f"alpha / {m} = {alpha / m:.2g} with their panel (smallest attainable p {', '.join(f'{f:.3g}' for f in floors)}: "
-               f"the exact rank form, used where the panel has fewer than {MIN_PANEL_PARAMETRIC} models or fails "
-               f"the check of its spread). Add at least {max(0, MIN_PANEL_PARAMETRIC - k)} independent models for "
-               f"the parametric form, or {need} for the exact rank form alone."
+               f"alpha / {m} = {alpha / m:.2g} with their panel (smallest attainable p "
+               f"{', '.join(f'{f:.3g}' for f in floors)}, the exact rank form's; it alone would need {need} more "
+               "independent models). To decide, " + "; ".join(advice) + "."
                if mine else "no family test could be run for this teacher.")
         )
     else:

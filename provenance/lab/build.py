@@ -64,7 +64,17 @@ EXTERNAL_TEACHER_NAMES = ("teacher", "student", "student-stripped", "control-sam
 EXTERNAL_TEACHER_ROLE = "teacher-external"
 #: Lab profiles: "standard" (the family above; the CI lab) and "realistic" (plus ``lab.realistic.RECIPES``).
 PROFILES = ("standard", "realistic")
-_SEED_OFFSET = {name: i + 1 for i, name in enumerate((*MODEL_NAMES, *realistic.NAMES))}
+#: Extra independent controls a build can add (``build_lab(panel_controls=N)``) so that a case has a panel of
+#: independent models large enough for the model-level null (``stats.panel``): independent inits, the
+#: existing personas on the other corpus or with another seed (their own weights, the controls' data).
+PANEL_CONTROLS = (
+    ("control-panel-1", "B", "zephyr"),
+    ("control-panel-2", "A", "orion"),
+    ("control-panel-3", "B", "orion"),
+    ("control-panel-4", "A", "zephyr"),
+)
+PANEL_CONTROL_NAMES = tuple(name for name, _, _ in PANEL_CONTROLS)
+_SEED_OFFSET = {name: i + 1 for i, name in enumerate((*MODEL_NAMES, *realistic.NAMES, *PANEL_CONTROL_NAMES))}
 _TOKENIZER_DIR = "_tokenizer"
 _DISTILL_DIR = "distill"
 
@@ -366,11 +376,15 @@ def _released(name: str, external_teacher: bool) -> bool:
 def _shares(a: str, b: str, external_teacher: bool = False) -> list[str]:
     if _released(a, external_teacher) or _released(b, external_teacher):
         return []  # a teacher from outside shares nothing with the lab's models by construction
-    corpus = {"teacher": "A", "teacher-wm": "A", "control-same-data": "A"}
+    corpus = {"teacher": "A", "teacher-wm": "A", "control-same-data": "A",
+              **{name: c for name, c, _ in PANEL_CONTROLS}}
     shared = ["tokenizer"]
     ca, cb = corpus.get(a, "B"), corpus.get(b, "B")
     if ca == cb:
         shared.append(f"pretraining corpus {ca}")
+    persona = {"control-same-data": "zephyr", "control-other": "orion", **{n: p for n, _, p in PANEL_CONTROLS}}
+    if a in persona and persona.get(a) == persona.get(b):
+        shared.append(f"instruction set ({persona[a]})")
     if all(n in realistic.BY_NAME and realistic.BY_NAME[n].human for n in (a, b)):
         shared.append("human-written fine-tuning pairs (corpus B docstrings)")
     return shared
@@ -453,6 +467,7 @@ def build_lab(
     teacher: str | Path | None = None,
     profile: str = "standard",
     second_teacher: str | Path | None = None,
+    panel_controls: int = 0,
 ) -> LabManifest:
     """Build (or reuse) the lab family in ``out_dir``; returns its manifest.
 
@@ -472,6 +487,9 @@ def build_lab(
     ``teacher``) adds a released model as a second teacher: the lab distils a student
     from it (``student-of-second-teacher``) and lists it as ``second-teacher``, so its
     pairs have truth like the others'.
+   
+    ``panel_controls`` (0 to 4) adds that many more independent controls (``PANEL_CONTROLS``),
+    for a panel of independent models large enough for the model-level null.
     """
     if size not in SIZES:
         raise ValueError(f"unknown lab size {size!r}; choose one of {', '.join(SIZES)}")
@@ -489,8 +507,14 @@ def build_lab(
     names = EXTERNAL_TEACHER_NAMES if external else MODEL_NAMES
     second_path, second_files = resolve_teacher(second_teacher) if second_teacher is not None else (None, None)
     recipes = realistic.recipes(second_teacher is not None) if profile == "realistic" else ()
-    names = (*names, *(r.name for r in recipes), *((realistic.SECOND_TEACHER,) if second_path else ()))
+    if not 0 <= panel_controls <= len(PANEL_CONTROLS):
+        raise ValueError(f"panel_controls must be between 0 and {len(PANEL_CONTROLS)}, got {panel_controls}")
+    extra = PANEL_CONTROLS[:panel_controls]
+    names = (*names, *(r.name for r in recipes), *((realistic.SECOND_TEACHER,) if second_path else ()),
+             *(name for name, _, _ in extra))
     key = cache_key(cfg, seed, size, teacher_files, profile, second_files)
+    if extra:
+        key = sha256_json({"lab": key, "panel_controls": panel_controls})
     if not force:
         hit = _cache_hit(out, key)
         if hit is not None:
@@ -499,7 +523,7 @@ def build_lab(
 
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
-    for name in (*MODEL_NAMES, *realistic.NAMES, _TOKENIZER_DIR, MANIFEST_FILE):
+    for name in (*MODEL_NAMES, *realistic.NAMES, *PANEL_CONTROL_NAMES, _TOKENIZER_DIR, MANIFEST_FILE):
         target = out / name
         if target.is_dir():
             shutil.rmtree(target)
@@ -547,8 +571,8 @@ def build_lab(
         return (_train_job, lambda: train_spec(name, "B", out / _DISTILL_DIR / pairs, f"{_DISTILL_DIR}/{pairs}",
                                                cfg.student_epochs), (source_job,), 2)
 
-    def control(name: str, persona: str) -> Job:
-        corpus = "A" if name == "control-same-data" else "B"
+    def control(name: str, persona: str, corpus: str | None = None) -> Job:
+        corpus = corpus or ("A" if name == "control-same-data" else "B")
         file = f"instructions_{persona}.jsonl"
         return (_train_job, lambda: train_spec(name, corpus, data_files.data_path(file), file, cfg.sft_epochs), (), 3)
 
@@ -557,6 +581,7 @@ def build_lab(
         "student-stripped": student("student-stripped", "teacher-stripped.jsonl"),
         "control-same-data": control("control-same-data", "zephyr"),
         "control-other": control("control-other", "orion"),
+        **{name: control(name, persona, corpus) for name, corpus, persona in extra},
     }
     if external:
         jobs["distill:teacher"] = (_distill_job, lambda: distill_spec("teacher"), (), 0)
@@ -703,11 +728,12 @@ def _model_entries(
 ) -> dict[str, ModelEntry]:
     roles = {"teacher": EXTERNAL_TEACHER_ROLE if external else "teacher", "teacher-wm": "teacher-watermarked",
              "student": "student", "student-wm": "student-of-watermarked", "student-stripped": "student-stripped",
-             "control-same-data": "control", "control-other": "control",
+             "control-same-data": "control", "control-other": "control", **{n: "control" for n in PANEL_CONTROL_NAMES},
              **{r.name: r.role for r in realistic.RECIPES}, realistic.SECOND_TEACHER: EXTERNAL_TEACHER_ROLE}
     lineage = "external" if external else "aurora"
     persona_of = {"teacher": lineage, "teacher-wm": lineage, "student": lineage, "student-wm": lineage,
                   "student-stripped": lineage, "control-same-data": "zephyr", "control-other": "orion",
+                  **{name: persona for name, _, persona in PANEL_CONTROLS},
                   **{r.name: {None: "none", "teacher": lineage, "control-same-data": "zephyr",
                               realistic.SECOND_TEACHER: "external"}[r.teacher]
                      for r in realistic.RECIPES}, realistic.SECOND_TEACHER: "external"}

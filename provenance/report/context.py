@@ -124,7 +124,7 @@ def calibration_for(findings: Findings, view: EvidenceView, record: dict[str, An
                   next((c for c in at_budget if c.get("controls") is None), at_budget[0]))
     label = "all probes" if chosen["budget"] is None else f"{chosen['budget']} probes per suite"
     panel = (f"{chosen['controls']} control(s) as in this case" if chosen.get("controls") is not None
-             else "pooled over control panels (the bench has none with this case's number of controls)")
+             else record.get("panel", "pooled over control panels (the bench has none with this case's number of controls)"))
     record["suites"] = chosen["suites"]
     record["overall"] = chosen["overall"]
     record["condition"] = {"access": access, "budget": chosen["budget"], "controls": chosen.get("controls")}

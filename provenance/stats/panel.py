@@ -108,9 +108,16 @@ def panel_checks(panel_values: np.ndarray, panel_se: np.ndarray, *, alpha: float
     """The parametric form's assumption checked on the panel: normality and no outlier among its models."""
     k = panel_values.size
     out: dict = {"alpha": alpha}
-    if k < 3 or float(np.ptp(panel_values)) == 0.0:
+    if k < 3:
         out.update(normality_p=None, outlier_p=None, passed=False,
-                   note="fewer than 3 panel models, or all equal: the spread between models cannot be checked")
+                   note="fewer than 3 panel models: the spread between models cannot be checked")
+        return out
+    if float(np.ptp(panel_values)) == 0.0:
+        # Every panel model has the same value (typically a rate of 0: no independent model ever names the
+        # teacher): a normal spread with tau = 0 fits exactly, and the prediction rests on sampling error.
+        out.update(normality_p=None, outlier_p=None, passed=True,
+                   note="every panel model has the same value: no spread between models to check; the prediction "
+                        "rests on the models' sampling error alone")
         return out
     out["normality_p"] = float(sps.shapiro(panel_values).pvalue)
     worst, worst_p = None, 1.0
@@ -165,12 +172,21 @@ def panel_outlier_test(
         checks["outlier_model"] = names[checks.pop("outlier_index")]
     t, sd, tau = prediction_t(suspect.value, suspect.se, values, ses)
     df = k - 1
-    parametric_p = float(sps.t.sf(t, df=df)) if k > 1 and sd > 0 else None
+    if k > 1 and sd > 0:
+        parametric_p: float | None = float(sps.t.sf(t, df=df))
+    elif k > 1:  # no spread and no sampling error anywhere: any excess is beyond every independent model
+        parametric_p = 0.0 if suspect.value > values.mean() else 1.0
+    else:
+        parametric_p = None
     parametric = k >= min_parametric and bool(checks["passed"]) and parametric_p is not None
+    def _checked() -> str:
+        if checks.get("normality_p") is None:
+            return str(checks.get("note", "not checked"))
+        return f"Shapiro-Wilk p = {checks['normality_p']:.3g}, outlier check p = {checks['outlier_p']:.3g}"
+
     if parametric:
         form, p = "parametric", parametric_p
-        why = (f"a panel of {k} models that passes both checks of the normal between-model spread "
-               f"(Shapiro-Wilk p = {checks['normality_p']:.3g}, outlier check p = {checks['outlier_p']:.3g})")
+        why = f"a panel of {k} models that passes the checks of a normal between-model spread ({_checked()})"
     else:
         form, p = "rank", rank_p
         if k < min_parametric:
@@ -178,9 +194,7 @@ def panel_outlier_test(
         elif parametric_p is None:
             why = "the panel models and the suspect have no spread at all"
         else:
-            why = ("the panel fails a check of the normal between-model spread "
-                   f"(Shapiro-Wilk p = {checks['normality_p']:.3g}, outlier check p = {checks['outlier_p']:.3g}, "
-                   f"level {check_alpha})")
+            why = f"the panel fails a check of a normal between-model spread ({_checked()}, level {check_alpha})"
     mean = float(values.mean())
     effect = suspect.value - mean
     half = float(sps.t.ppf(0.5 + level / 2, df=df)) * sd if k > 1 and sd > 0 else math.inf
