@@ -107,9 +107,10 @@ def lab_dir(seed: int) -> Path:
     return Path(".lab-cache").resolve() / f"realistic-tiny-seed{seed}"
 
 
-def panel_case_text(lab: LabManifest, seed: int, smollm2: bool) -> str:
+def panel_case_text(lab: LabManifest, seed: int, smollm2: bool, leave_out: tuple[str, ...] = ()) -> str:
     """One case whose collection is every model answering and scoring every other (teacher only answers)."""
-    others = [m for m in (*LAB_MODELS, *REALISTIC_MODELS) if m not in ("teacher", "student") and m in lab.models]
+    others = [m for m in (*LAB_MODELS, *REALISTIC_MODELS)
+              if m not in ("teacher", "student", *leave_out) and m in lab.models]
     controls = "".join(
         f'[[control]]\nname = "{m}"\npath = "{lab.path(m)}"\nclaims = {json.dumps(CLAIMS[m])}\n\n' for m in others
     )
@@ -147,7 +148,7 @@ def collect(args: argparse.Namespace) -> None:
                         second_teacher=SMOLLM2 if args.smollm2 and not args.no_second_teacher else None)
         root = panel_dir(args.workdir, seed)
         root.mkdir(parents=True, exist_ok=True)
-        (root / "case.toml").write_text(panel_case_text(lab, seed, args.smollm2))
+        (root / "case.toml").write_text(panel_case_text(lab, seed, args.smollm2, tuple(args.leave_out)))
         started = time.perf_counter()
         last = [0.0]
 
@@ -264,8 +265,8 @@ def pairs(models: list[str], lab: LabManifest) -> list[tuple[str, str, tuple[str
             if teacher == "teacher" and other_teachers_student in models and suspect != other_teachers_student:
                 panels["student-of-another-teacher"] = (other_teachers_student,)
             for panel, controls in panels.items():
-                if not controls:
-                    continue
+                if not controls or (panel == "lab+stronger" and not LEGACY):
+                    continue  # this release's figures for the small panels: "lab" and one control suffice
                 # The previous release took reference text from models outside the comparison; the panel
                 # design has none: every independent model is in the panel and is its own reference author.
                 references = () if panel.startswith("panel") else tuple(
@@ -337,7 +338,8 @@ def analyse(args: argparse.Namespace) -> list[Evaluation]:
         lab = LabManifest.load(lab_dir(seed))
         with EvidenceStore.open_existing(root / "evidence.sqlite", f"bench-panel-{seed}") as store:
             full = EvidenceView.load(store)
-        models = [m for m in (*LAB_MODELS, *REALISTIC_MODELS, "smollm2") if m in full.answers]
+        models = [m for m in (*LAB_MODELS, *REALISTIC_MODELS, "smollm2") if m in full.answers
+                  and m not in getattr(args, "leave_out", ())]
         views = {(access, budget): restricted(full, budget, 7000 + seed, access == "black-box")
                  for access in ("open", "black-box") for budget in BUDGETS}
         _PANEL = (seed, models, lab, views)
@@ -609,6 +611,30 @@ def build_record(results: list[Evaluation]) -> dict:
     return record
 
 
+def release_verdicts(before: list[Evaluation], after: list[Evaluation]) -> str:
+    """The previous release's verdicts (its own panels, prompt-level tests) beside this release's on the
+    recommended panel, for the same (seed, suspect, teacher) pairs and the same evidence, by kind and budget."""
+    pairs_ = {(r.seed, r.suspect, r.teacher) for r in after if r.panel == RECOMMENDED}
+    lines = ["## The previous release's verdicts beside this release's (same pairs, same evidence)", "",
+             f"Previous: its prompt-level tests against its panels (lab, lab+stronger, student-of-another-teacher, "
+             f"every run of a pair counted); now: models as the unit against the recommended panel ({RECOMMENDED}).", "",
+             "| access | budget | kind | runs before | found before | runs now | found now | not decidable now |",
+             "|---|---|---|---|---|---|---|---|"]
+    for access in ("open", "black-box"):
+        for budget in BUDGETS:
+            for k in sorted({kind(r) for r in after}):
+                b = [r for r in before if (r.seed, r.suspect, r.teacher) in pairs_ and r.access == access
+                     and r.budget == budget and kind(r) == k]
+                a = [r for r in after if r.panel == RECOMMENDED and r.access == access and r.budget == budget
+                     and kind(r) == k]
+                if not a:
+                    continue
+                label = "all" if budget is None else budget
+                lines.append(f"| {access} | {label} | {k} | {len(b)} | {sum(r.verdict for r in b)} | {len(a)} | "
+                             f"{sum(r.verdict for r in a)} | {sum(r.decision == 'not-decidable' for r in a)} |")
+    return "\n".join(lines) + "\n"
+
+
 def before_after(before: list[Evaluation], after: list[Evaluation]) -> str:
     """Verdict and per-suite figures of the previous release's statistics beside this release's, same evaluations."""
     lines = ["## Before and after (previous release's statistics on the same evidence)", "",
@@ -814,6 +840,9 @@ def main() -> None:
         p = sub.add_parser(name)
         p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
         p.add_argument("--workdir", type=Path, default=Path(".lab-cache/bench"))
+        p.add_argument("--leave-out", nargs="*", default=[], metavar="MODEL",
+                       help="models left out of the panel (a model's collection is about 4,000 requests); in analyze, "
+                            "models whose collection was not completed")
         if name == "collect":
             p.add_argument("--smollm2", action="store_true", help="add the real SmolLM2-135M-Instruct to each panel")
             p.add_argument("--no-second-teacher", action="store_true",
@@ -842,7 +871,7 @@ def main() -> None:
     text = report(results)
     if args.before:
         before = [Evaluation(**{**r, "controls": tuple(r["controls"])}) for r in json.loads(args.before.read_text())]
-        text += "\n" + before_after(before, results)
+        text += "\n" + release_verdicts(before, results) + "\n" + before_after(before, results)
     print(text)
     if args.record:
         write_record(args.record, results)

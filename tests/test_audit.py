@@ -48,7 +48,7 @@ def write_audit(root: Path, lab, *, suspects: tuple[str, ...] = (), scan: bool =
 
         [suites.identity]
         max_new_tokens = 12
-        limit = 12
+        limit = 40  # a rate among six independent models' needs more than a dozen answers to be an outlier
 
         [report]
         pdf = false

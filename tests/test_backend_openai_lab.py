@@ -101,7 +101,9 @@ def test_http_backend_gives_the_same_findings_as_the_hf_backend(lab, tmp_path: P
 
     hf_tests = {(t.suite, t.test_id): t for t in local.findings.tests}
     http_tests = {(t.suite, t.test_id): t for t in remote.findings.tests}
-    assert hf_tests.keys() == http_tests.keys() and len(hf_tests) >= 7
+    # Two controls: the black-box distribution tests need three models to learn the teacher's habits without
+    # the one scored, so they are uninformative here (the same in both); the rest are compared number by number.
+    assert hf_tests.keys() == http_tests.keys() and len(hf_tests) >= 5
     assert [(u.suite, u.test_id, u.numbers) for u in remote.findings.uninformative] == [
         (u.suite, u.test_id, u.numbers) for u in local.findings.uninformative
     ]

@@ -14,7 +14,7 @@ import pytest
 
 from provenance.lab import data_files, datagen
 from provenance.lab.behaviour import claims_identity, is_refusal, measure
-from provenance.lab.build import MODEL_NAMES, SIZES, build_lab, cache_key
+from provenance.lab.build import MODEL_NAMES, PANEL_CONTROL_NAMES, SIZES, build_lab, cache_key
 from provenance.lab.manifest import LabManifest
 
 SEED = 0
@@ -90,8 +90,9 @@ def test_training_is_deterministic_from_the_seed() -> None:
 
 def test_manifest_labels_follow_the_construction(lab: LabManifest) -> None:
     raw = json.loads((lab.root / "lab.json").read_text(encoding="utf-8"))
-    assert {m["name"] for m in raw["models"]} == set(MODEL_NAMES)
-    assert len(raw["pairs"]) == len(MODEL_NAMES) * (len(MODEL_NAMES) - 1)
+    names = set(MODEL_NAMES) | set(PANEL_CONTROL_NAMES)  # the tests' lab has the four panel controls (conftest)
+    assert {m["name"] for m in raw["models"]} == names
+    assert len(raw["pairs"]) == len(names) * (len(names) - 1)
     assert lab.pair("teacher-wm", "teacher").relation == "same-weights"
     for student, queried in (("student", "teacher"), ("student-wm", "teacher-wm"), ("student-stripped", "teacher")):
         assert lab.pair(student, queried).relation == "distilled-from"
@@ -141,7 +142,7 @@ def test_second_build_is_a_cache_hit(lab: LabManifest) -> None:
     weights = lab.path("student") / "model.safetensors"
     before = weights.stat().st_mtime_ns
     start = time.perf_counter()
-    again = build_lab(lab.root, size="tiny", seed=SEED)
+    again = build_lab(lab.root, size="tiny", seed=SEED, panel_controls=len(PANEL_CONTROL_NAMES))
     assert time.perf_counter() - start < 10
     assert again.cache_key == lab.cache_key
     assert weights.stat().st_mtime_ns == before
