@@ -444,8 +444,11 @@ where the prompt-level test's rejection rate passes 0.3) and from the design's r
 built before, is the held-back part, analysed once with the final code; the table comparing rules for
 which form enters the family is computed on it as a check, not used to choose. (A tuning seed was
 started and stopped: with SmolLM2 as a second teacher a seed takes over an hour on these 2 cores.
-Seed 6 was built without the second teacher: SmolLM2 is in its panels as the stronger released
-model, but has no student, so no pair has a released teacher.)
+Seed 6 was built without the second teacher, and its collection was cut for time:
+`collect --seeds 6 --no-second-teacher --leave-out student-mix3 student-n1000` after SmolLM2 had
+answered and scored part of the panel, `analyze --leave-out smollm2`. So this round's figures
+have no stronger released model, no released teacher, no 3 % and no 1,000-exchange student; the
+"panel+stronger" and "lab+stronger" panels are empty.)
 A suite "finds" derivation when one of its family tests rejects after Holm correction at 0.01
 within the evaluation; the verdict is "supports derivation" (the other verdicts: "does not support",
 "not decidable with this panel"). Cells read `found/runs` for the derived pairs (recall), then for the
