@@ -18,6 +18,7 @@ from provenance.analysis.view import EvidenceView
 from provenance.case import Case
 from provenance.errors import EvidenceStoreError
 from provenance.evidence import EvidenceStore
+from provenance.files import atomic_write
 from provenance.stats import correct_family
 from provenance.stats.panel import CALIBRATED, EXACT, MIN_PANEL_PARAMETRIC, models_needed
 from provenance.planning import deployed_as_now
@@ -291,9 +292,7 @@ def _campaign(view: EvidenceView, spec: object) -> dict | None:
 
 
 def write_findings(findings: Findings, path: str | Path) -> Path:
-    """Write findings.json atomically (a crash never leaves half a file)."""
+    """Write findings.json through the project's atomic writer (whole or not at all, never through a planted link)."""
     path = Path(path)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(findings.model_dump(mode="json"), indent=2, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    atomic_write(path, json.dumps(findings.model_dump(mode="json"), indent=2, sort_keys=True, allow_nan=False) + "\n")
     return path
