@@ -54,10 +54,8 @@ def select_markers(teacher_texts: Iterable[str], background_texts: Iterable[str]
     answer cannot make a marker. The prior is the pooled frequency (informative
     Dirichlet, total weight = pooled vocabulary size), which shrinks rare n-grams.
     """
-    teacher = [set(ngrams(t)) for t in teacher_texts]
-    ct: Counter[tuple[str, ...]] = Counter(g for s in teacher for g in s)
-    cb: Counter[tuple[str, ...]] = Counter(g for t in background_texts for g in set(ngrams(t)))
-    return _select(ct, cb, ct, count=count, min_answers=min_answers, min_z=min_z)
+    return _select(_per_answer(teacher_texts), _per_answer(background_texts), count=count, min_answers=min_answers,
+                   min_z=min_z)
 
 
 def marker_rate(text: str, markers: set[tuple[str, ...]]) -> float:
@@ -77,10 +75,8 @@ class MarkerCounts:
     """
 
     def __init__(self, teacher_texts: Iterable[str], model_texts: dict[str, list[str]]) -> None:
-        self.teacher_sets = [set(ngrams(t)) for t in teacher_texts]
-        self.teacher = Counter(g for s in self.teacher_sets for g in s)
-        self.answers_with = self.teacher  # counts are per answer, so the count is the number of answers using it
-        self.models = {m: Counter(g for t in texts for g in set(ngrams(t))) for m, texts in model_texts.items()}
+        self.teacher = _per_answer(teacher_texts)
+        self.models = {m: _per_answer(texts) for m, texts in model_texts.items()}
 
     def select(self, background: Iterable[str], *, count: int = MARKER_COUNT, min_answers: int = MARKER_MIN_ANSWERS,
                min_z: float = MARKER_MIN_Z) -> list[tuple[str, ...]]:
@@ -88,11 +84,15 @@ class MarkerCounts:
         cb: Counter[tuple[str, ...]] = Counter()
         for m in background:
             cb.update(self.models[m])
-        return _select(self.teacher, cb, self.answers_with, count=count, min_answers=min_answers, min_z=min_z)
+        return _select(self.teacher, cb, count=count, min_answers=min_answers, min_z=min_z)
 
 
-def _select(ct: Counter, cb: Counter, answers_with: Counter, *, count: int, min_answers: int,
-            min_z: float) -> list[tuple[str, ...]]:
+def _per_answer(texts: Iterable[str]) -> Counter[tuple[str, ...]]:
+    """n-gram counts where an n-gram counts once per answer: the count is the number of answers using it."""
+    return Counter(g for t in texts for g in set(ngrams(t)))
+
+
+def _select(ct: Counter, cb: Counter, *, count: int, min_answers: int, min_z: float) -> list[tuple[str, ...]]:
     if not ct or not cb:
         return []
     pooled = ct + cb
@@ -101,7 +101,7 @@ def _select(ct: Counter, cb: Counter, answers_with: Counter, *, count: int, min_
     nt, nb = sum(ct.values()), sum(cb.values())
     scored = []
     for g, yt in ct.items():
-        if answers_with[g] < min_answers:
+        if yt < min_answers:  # counts are per answer: yt answers of the teacher use g
             continue
         alpha = a0 * pooled[g] / total
         yb = cb.get(g, 0)
