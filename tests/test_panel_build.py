@@ -7,7 +7,6 @@ analysis. The panel is built once per module (three models and a teacher).
 from __future__ import annotations
 
 import shutil
-import sys
 import textwrap
 from pathlib import Path
 
@@ -230,18 +229,13 @@ def test_a_case_whose_design_differs_from_the_panels_is_refused_naming_the_diffe
 
 def test_the_command_line_refuses_a_differing_panel_in_one_line_with_exit_code_2(built, tiny_model, tiny_model_b,
                                                                                tmp_path: Path, capsys) -> None:
-    from provenance.cli import main
+    from test_cli import run_cli
 
     _, panel_dir, _ = built
     case_path = write_panel_case(tmp_path, tiny_model_b, tiny_model, str(panel_dir), seed=9)
-    old_argv, sys.argv = sys.argv, ["provenance", "case", "collect", str(case_path)]
-    try:
-        with pytest.raises(SystemExit) as exited:
-            main()
-    finally:
-        sys.argv = old_argv
-    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
-    assert exited.value.code == 2 and len(errors) == 1 and "case.seed" in errors[0]
+    code, _, err = run_cli(capsys, "case", "collect", str(case_path))
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code == 2 and len(errors) == 1 and "case.seed" in errors[0]
     assert not (tmp_path / "evidence.sqlite").exists()  # refused before the first request
 
 
@@ -274,18 +268,11 @@ def test_a_panel_file_is_checked_like_a_case_file(tmp_path: Path, tiny_model: Pa
 def test_the_command_line_builds_a_panel_resuming_without_asking_again(built, capsys) -> None:
     import json
 
-    from provenance.cli import main
+    from test_cli import run_cli
 
     _, panel_dir, summary = built
-    old_argv, sys.argv = sys.argv, ["provenance", "panel", "build", str(panel_dir), "--json"]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    finally:
-        sys.argv = old_argv
-    out = json.loads(capsys.readouterr().out)
+    code, stdout, _ = run_cli(capsys, "panel", "build", str(panel_dir), "--json")
+    out = json.loads(stdout)
     assert code == 0 and out["complete"] and (out["stored"], out["cached"]) == (0, summary.stored)
 
 

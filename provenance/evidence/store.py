@@ -33,6 +33,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -434,6 +435,20 @@ class EvidenceStore:
     def _transaction(self) -> None:
         self._conn.execute("BEGIN IMMEDIATE")
 
+    @contextmanager
+    def _writing(self, doing: str) -> Iterator[None]:
+        """BEGIN IMMEDIATE around a write; on any error roll back, and name ``doing`` in a one-line error for
+        SQLite's. The body commits, or rolls back and returns, itself."""
+        try:
+            self._transaction()
+            yield
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise self._write_error(exc, doing) from None
+        except BaseException:
+            self._rollback()
+            raise
+
     def _rollback(self) -> None:
         if self._conn.in_transaction:
             try:
@@ -452,19 +467,12 @@ class EvidenceStore:
         identity_json = canonical_json(identity)
         model_key = sha256_json(json.loads(identity_json))
         with self._lock:
-            try:
-                self._transaction()
+            with self._writing("register a model"):
                 self._conn.execute(
                     "INSERT OR IGNORE INTO models(model_key, identity_json, first_seen) VALUES (?, ?, ?)",
                     (model_key, identity_json, _utc_now()),
                 )
                 self._conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._rollback()
-                raise self._write_error(exc, "register a model") from None
-            except BaseException:
-                self._rollback()
-                raise
         return model_key
 
     @staticmethod
@@ -526,8 +534,7 @@ class EvidenceStore:
             existing = self.lookup(key)
             if existing is not None:
                 return existing
-            try:
-                self._transaction()
+            with self._writing(f"append {suite}/{probe_id}"):
                 existing = self.lookup(key)  # another process may have written it meanwhile
                 if existing is not None:
                     self._rollback()
@@ -557,12 +564,6 @@ class EvidenceStore:
                 )  # fmt: skip
                 self._conn.execute("COMMIT")
                 return row
-            except sqlite3.Error as exc:
-                self._rollback()
-                raise self._write_error(exc, f"append {suite}/{probe_id}") from None
-            except BaseException:
-                self._rollback()
-                raise
 
     # ----------------------------------------------------------------- reading
 
@@ -645,8 +646,7 @@ class EvidenceStore:
             raise ValueError(f"kind must be one of {JOURNAL_KINDS}, not {kind!r}")
         content_json = canonical_json(content)
         with self._lock:
-            try:
-                self._transaction()
+            with self._writing(f"append a {kind} entry to the journal"):
                 last = self._conn.execute("SELECT id, row_hash FROM journal ORDER BY id DESC LIMIT 1").fetchone()
                 head = self._conn.execute("SELECT id, row_hash FROM evidence ORDER BY id DESC LIMIT 1").fetchone()
                 entry = JournalEntry(
@@ -662,12 +662,6 @@ class EvidenceStore:
                 )  # fmt: skip
                 self._conn.execute("COMMIT")
                 return entry
-            except sqlite3.Error as exc:
-                self._rollback()
-                raise self._write_error(exc, f"append a {kind} entry to the journal") from None
-            except BaseException:
-                self._rollback()
-                raise
 
     def _verify_journal(self, records: list[tuple[Any, ...]]) -> tuple[str | None, int]:
         """The first broken journal entry (hash, link, or the evidence head it names), and how many were checked."""
