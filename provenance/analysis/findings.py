@@ -11,7 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-SCHEMA_VERSION = "1.2"  # 1.1: uninformative tests, control capability; 1.2: models as the unit, not-decidable
+SCHEMA_VERSION = "1.3"  # 1.1: uninformative tests, control capability; 1.2: models as the unit, not-decidable;
+# 1.3: per verdict, lines of evidence, the verdict without each suite and without shared content, qualifications
 
 
 class _Frozen(BaseModel):
@@ -48,6 +49,32 @@ class Skipped(_Frozen):
     reason: str
 
 
+class LineOfEvidence(_Frozen):
+    """Rejecting tests that rest on the same answers: one confirmation, however many tests it counts."""
+
+    suites: list[str]
+    #: The rejecting family tests of the line, as "suite/test_id".
+    tests: list[str]
+    #: Why its suites are one line (shared stored answers, content they all rest on); empty for a single suite.
+    joined_by: list[str] = []
+    text: str
+
+
+class Counterfactual(_Frozen):
+    """The verdict rule re-run without one suite, or without one kind of answer in every suite."""
+
+    #: "suite" (that suite's tests left out of the family) or "content" (its suite left out and answers of
+    #: that kind removed from every other suite, for every model alike, before the suites are re-run).
+    kind: str
+    #: The suite's name, or the content's ("refusals", "identity strings").
+    without: str
+    decision: str
+    rejected_tests: list[str]
+    #: For content: answers removed per suite (prompts, for every model).
+    removed: dict[str, int] = {}
+    text: str
+
+
 class Verdict(_Frozen):
     teacher: str
     supports_derivation: bool
@@ -59,6 +86,14 @@ class Verdict(_Frozen):
     #: The smallest panel (K independent models) a calibrated test of this teacher had.
     panel_models: int = 0
     text: str
+    #: Independent lines of evidence among the rejecting tests (``provenance.analysis.lines``).
+    lines: list[LineOfEvidence] = []
+    #: One sentence on how many lines support the verdict, and whether it survives the loss of any one suite.
+    lines_text: str = ""
+    #: The verdict without each suite (leave one suite out) and without each kind of shared content.
+    counterfactuals: list[Counterfactual] = []
+    #: Sentences that qualify the verdict: what weakens an assumption of the method in this case.
+    qualifications: list[str] = []
 
 
 class ModelInfo(_Frozen):

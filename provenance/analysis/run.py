@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 
+from provenance.analysis import lines as lines_mod
 from provenance.analysis.capability import compare_capability, panel_coverage
+from provenance.analysis.qualify import qualifications
+from provenance.analysis.lines import CONTENT_KINDS, ContentKind, without_content
 from provenance.analysis.findings import Findings, ModelInfo, Skipped, TestFinding, UninformativeFinding, Verdict
 from provenance.analysis.view import EvidenceView
 from provenance.case import Case
@@ -141,12 +144,8 @@ class Evaluation:
     verdicts: list[Verdict]
 
 
-def evaluate(contexts: list[SuiteContext], suites: list[str], alpha: float) -> Evaluation:
-    """Run ``suites`` for each context (one per teacher), correct the family, decide per teacher.
-
-    The library core of ``analyze``: a benchmark or a notebook can build contexts on
-    any roles of a stored evidence view and get the same decision rule.
-    """
+def _run_suites(contexts: list[SuiteContext], suites: list[str]) -> tuple[list[tuple[str, SuiteTest]], list[Skipped], list[UninformativeFinding]]:
+    """Every suite's tests for every context (one per teacher), before correction."""
     raw: list[tuple[str, SuiteTest]] = []
     skipped: list[Skipped] = []
     uninformative: list[UninformativeFinding] = []
@@ -176,7 +175,12 @@ def evaluate(contexts: list[SuiteContext], suites: list[str], alpha: float) -> E
                         suite=t.suite, test_id=t.test_id, teacher=ctx.teacher, reason=t.reason, numbers=t.numbers))
                 else:
                     raw.append((ctx.teacher, t))
+    return raw, skipped, uninformative
 
+
+def _decide(contexts: list[SuiteContext], raw: list[tuple[str, SuiteTest]], alpha: float,
+            coverage: dict[str, list[str]]) -> tuple[list[TestFinding], list[Verdict]]:
+    """Correct the family (Holm over every teacher's family tests) and apply the decision rule per teacher."""
     family_idx = [i for i, (_, t) in enumerate(raw) if t.in_family]
     corrected = correct_family([raw[i][1].result for i in family_idx], method=CORRECTION, alpha=alpha)
     adjusted = dict(zip(family_idx, corrected))
@@ -195,8 +199,60 @@ def evaluate(contexts: list[SuiteContext], suites: list[str], alpha: float) -> E
         for i, (teacher, t) in enumerate(raw)
     ]
     family = [t for t in tests if t.in_family]
-    verdicts = [_verdict(contexts[0].suspect, ctx.teacher, alpha, family, panel_coverage(ctx)) for ctx in contexts]
+    verdicts = [_verdict(contexts[0].suspect, ctx.teacher, alpha, family, coverage[ctx.teacher]) for ctx in contexts]
+    return tests, verdicts
+
+
+def evaluate(contexts: list[SuiteContext], suites: list[str], alpha: float, *, lines: bool = False) -> Evaluation:
+    """Run ``suites`` for each context (one per teacher), correct the family, decide per teacher.
+
+    The library core of ``analyze``: a benchmark or a notebook can build contexts on
+    any roles of a stored evidence view and get the same decision rule. With ``lines``,
+    each verdict also says what it rests on (``provenance.analysis.lines``): its
+    independent lines of evidence, and the verdict rule re-run without each suite and
+    without each kind of answer several suites count.
+    """
+    raw, skipped, uninformative = _run_suites(contexts, suites)
+    coverage = {ctx.teacher: panel_coverage(ctx) for ctx in contexts}
+    tests, verdicts = _decide(contexts, raw, alpha, coverage)
+    if lines:
+        verdicts = _with_lines(contexts, suites, alpha, raw, tests, verdicts, coverage)
     return Evaluation(tests=tests, skipped=skipped, uninformative=uninformative, verdicts=verdicts)
+
+
+def _with_lines(contexts: list[SuiteContext], suites: list[str], alpha: float, raw: list[tuple[str, SuiteTest]],
+                tests: list[TestFinding], verdicts: list[Verdict], coverage: dict[str, list[str]]) -> list[Verdict]:
+    """Each verdict with its lines of evidence and counterfactuals (leave one suite out; without shared content)."""
+    family = [t for t in tests if t.in_family]
+    family_suites = list(dict.fromkeys(t.suite for t in family))
+    without_suite: dict[str, dict[str, Verdict]] = {}
+    for suite in family_suites:
+        kept = [(teacher, t) for teacher, t in raw if t.suite != suite]
+        _, cf = _decide(contexts, kept, alpha, coverage)
+        without_suite[suite] = {v.teacher: v for v in cf}
+    any_reject = any(t.reject for t in family)
+    content: list[tuple[ContentKind, list[TestFinding], dict[str, dict[str, int]], dict[str, Verdict]]] = []
+    for kind in CONTENT_KINDS if any_reject else ():
+        stripped = [without_content(ctx, kind) for ctx in contexts]
+        removed = {ctx.teacher: r for ctx, (_, r) in zip(contexts, stripped)}
+        if not any(removed.values()):
+            continue  # nothing of the kind outside its own suite: the same as leaving that suite out
+        again = evaluate([replace(ctx, view=view) for ctx, (view, _) in zip(contexts, stripped)],
+                         [s for s in suites if s != kind.suite], alpha, lines=False)
+        content.append((kind, [t for t in again.tests if t.in_family], removed, {v.teacher: v for v in again.verdicts}))
+    out = []
+    for verdict in verdicts:
+        teacher = verdict.teacher
+        counterfactuals = [lines_mod.suite_counterfactual(s, without_suite[s][teacher], family)
+                           for s in family_suites if any(t.suite == s and t.teacher == teacher for t in family)]
+        for kind, cf_family, removed, cf_verdicts in content:
+            if removed[teacher]:
+                counterfactuals.append(lines_mod.content_counterfactual(kind, cf_verdicts[teacher], family,
+                                                                        removed[teacher], suites))
+        found = lines_mod.lines_of_evidence(verdict, family, [(k, f) for k, f, r, _ in content if r[teacher]])
+        verdict = verdict.model_copy(update={"lines": found, "counterfactuals": counterfactuals})
+        out.append(verdict.model_copy(update={"lines_text": lines_mod.lines_sentence(verdict, found, counterfactuals)}))
+    return out
 
 
 def analyze(case: Case, *, store: object | None = None) -> Findings:
@@ -248,8 +304,12 @@ def _analyze_view(case: Case, view: EvidenceView) -> Findings:
         )
         for teacher in spec.teacher
     ]
-    evaluation = evaluate(contexts, list(spec.enabled_suites()), spec.case.alpha)
+    evaluation = evaluate(contexts, list(spec.enabled_suites()), spec.case.alpha, lines=True)
     capability = compare_capability(view, spec.suspect.name, controls, references, tuple(t.name for t in spec.teacher))
+    family = [t for t in evaluation.tests if t.in_family]
+    verdicts = [v.model_copy(update={"qualifications": qualifications(v, family, capability.to_dict(), view, spec.suspect.name,
+                                                                      spec.case.alpha)})
+                for v in evaluation.verdicts]
     models = [
         ModelInfo(name=m.name, role=spec.role_of(m.name), model_key=view.model_keys.get(m.name), identity=view.identities.get(m.name, {}))
         for m in spec.models()
@@ -271,7 +331,7 @@ def _analyze_view(case: Case, view: EvidenceView) -> Findings:
             if name in SUITES
         },
         tests=evaluation.tests,
-        verdicts=evaluation.verdicts,
+        verdicts=verdicts,
         skipped=evaluation.skipped,
         uninformative=evaluation.uninformative,
         capability=capability.to_dict(),

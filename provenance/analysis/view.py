@@ -117,6 +117,10 @@ class EvidenceView:
     model_keys: dict[str, str] = field(default_factory=dict)
     identities: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: Models whose identity (weights hash, endpoint record) changed between collections: only the latest is analysed.
+    changed_models: list[str] = field(default_factory=list)
+    #: Stored rows per model asked under settings the case no longer names (set aside, not analysed).
+    set_aside: dict[str, int] = field(default_factory=dict)
     head_hash: str = ""
     row_count: int = 0
 
@@ -172,6 +176,8 @@ class EvidenceView:
                 # those); rows scoring a reference source's answer name it "source".
                 source = str(row.params.get("source", row.params.get("teacher", "")))
                 scores[name][row.suite].setdefault(source, {})[row.probe_id] = record
+        view.changed_models = sorted(stale)
+        view.set_aside = dict(sorted(set_aside.items()))
         for name in sorted(stale):
             view.warnings.append(
                 f"model '{name}' changed (new weights hash) between collections; only rows of its latest version are analysed"
