@@ -44,12 +44,21 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
     ("Evidence row", "one stored request and the model's answer, with its hash; every number in this report is computed from them."),
     ("Chain head", "the hash of the last evidence row; because each row's hash covers the previous one, it commits to every row."),
     ("Journal", "the evidence store's record of when the design was fixed and of every analysis run, hash-chained like the evidence."),
-    ("Null hypothesis", "the assumption a test tries to reject: here, that the suspect is no closer to the teacher than the controls are."),
+    ("Null hypothesis", "the assumption a test tries to reject: here, that the suspect is one more independent model, no closer to "
+                        "the teacher than the panel's independent models are."),
     ("p-value", "how often a result at least this extreme would arise if the null hypothesis were true; small values speak against it."),
     ("Alpha", "the largest chance, fixed before the analysis, of wrongly finding derivation across all family tests together "
               "(family-wise error rate)."),
     ("Holm correction", "a method that adjusts the p-values of several tests so that together they keep the family-wise alpha."),
     ("Family test", "a test whose result can change the verdict; descriptive tests are reported but never do."),
+    ("Line of evidence", "tests that rest on the same answers (one suite's tests; suites that cite the same stored answers or "
+                         "whose rejections disappear once the answers they share are removed): one finding, however many tests count it."),
+    ("Leave one suite out", "the same decision rule, Holm's correction included, re-run without one suite's tests: whether the "
+                            "verdict depends on that suite alone."),
+    ("Qualification", "a fact of this case that weakens an assumption of the method, stated beside the verdict with what the "
+                      "verdict then relies on."),
+    ("Panel", "the independent models (controls and reference models) the suspect is compared with; the spread between them is "
+              "what an independent model looks like."),
     ("Uninformative", "a test whose signal could not exist for these models (too few events to measure); it is left out of the family "
                       "instead of counted as evidence either way."),
     ("Effect and CI", "how large the difference is, with a confidence interval: the range of values consistent with the data at the stated level."),
