@@ -315,17 +315,21 @@ def _probe_set(rows: Sequence[EvidenceRow], suite: str) -> dict[str, Any]:
     }
 
 
-def _figures(suite: str, tests: Sequence[TestFinding], view: EvidenceView, case: Case, roles: dict[str, str]) -> tuple[list[dict[str, str]], list[str]]:
+def _figures(suite: str, tests: Sequence[TestFinding], view: EvidenceView, case: Case, roles: dict[str, str],
+             alpha: float | None = None, findings_tests: Sequence[TestFinding] = ()) -> tuple[list[dict[str, str]], list[str]]:
     """The suite's figures, and notes for the special figures that could not be drawn."""
     figures: list[dict[str, str]] = []
     notes: list[str] = []
-    panel = plots.panel_figure(tests)
+    family_size = sum(1 for t in findings_tests if t.in_family) if findings_tests else 0
+    panel = plots.panel_figure(tests, alpha=alpha, family_size=family_size)
     if panel:
-        figures.append({"title": "Each family test's statistic: the suspect against the independent panel models",
+        figures.append({"title": "Each family test's statistic, the quantity it tests: the suspect against the independent "
+                                 "panel models, with the bounds the suspect must pass to reject",
                         "svg": panel})
     effect = plots.effects_figure(tests)
     if effect:
-        figures.append({"title": "Effect sizes with confidence intervals", "svg": effect})
+        figures.append({"title": "Effect sizes with confidence intervals, each test on its own axis and in its own unit",
+                        "svg": effect})
     spec = case.spec
     teachers = sorted({t.teacher for t in tests})
     try:
@@ -342,7 +346,8 @@ def _figures(suite: str, tests: Sequence[TestFinding], view: EvidenceView, case:
         elif suite == "refusal":
             svg = plots.refusal_figure(view, roles)
             if svg:
-                figures.append({"title": "Refusal agreement between models", "svg": svg})
+                figures.append({"title": "Refusal decisions: agreement beyond chance (Cohen's kappa, the statistic of the "
+                                         "refusal-decision test) between every two models", "svg": svg})
         elif suite == "watermark":
             svg = plots.statistic_figure(tests, reference=None, xlabel="test statistic (e.g. green-token z-score)")
             if svg:
@@ -373,9 +378,9 @@ def deployment_text(spec: Any, name: str) -> str:
     return "; ".join(parts)
 
 
-def _power_svg(calibration: dict[str, Any]) -> str | None:
+def _power_svg(calibration: dict[str, Any], alpha: float | None = None) -> str | None:
     try:
-        return plots.power_figure(calibration)
+        return plots.power_figure(calibration, alpha)
     except Exception:  # noqa: BLE001 - a figure must never cost the report its numbers
         return None
 
@@ -432,7 +437,7 @@ def build_context(findings: Findings, case: Case, rows: Sequence[EvidenceRow], v
                     "fpr": fpr.get("rate") if first.in_family else None,
                 }
             )
-        figures, notes = _figures(suite, tests, view, case, roles)
+        figures, notes = _figures(suite, tests, view, case, roles, findings.alpha, findings.tests)
         info = findings.suites.get(suite, {})
         fpr = calibration.get("suites", {}).get(suite)
         suites.append(
@@ -475,7 +480,7 @@ def build_context(findings: Findings, case: Case, rows: Sequence[EvidenceRow], v
         + (" " + MEMBERSHIP_EXHIBIT_RULE.format(k=EXHIBITS_PER_SUITE) if findings.campaign else ""),
         "campaign": findings.campaign,
         "calibration": calibration,
-        "power_svg": _power_svg(calibration),
+        "power_svg": _power_svg(calibration, findings.alpha),
         "skipped": findings.skipped,
         "uninformative": findings.uninformative,
         "capability": _capability_rows(findings.capability),

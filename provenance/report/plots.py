@@ -54,29 +54,32 @@ def _number(value: Any) -> float:
 
 
 def effects_figure(tests: Sequence[TestFinding]) -> str | None:
-    """Each test's effect size with its CI; filled when the test rejected after correction."""
+    """Each test's effect size with its CI, one axis per test in its own unit; filled when it rejected after correction.
+
+    Tests measure different quantities (a rate, a kappa, nats per byte, log-odds), so
+    they never share an axis: each row is labelled with its test and its unit.
+    """
     shown = [t for t in tests if math.isfinite(_number(t.result.get("effect")))]
     if not shown:
         return None
+    several = len({t.teacher for t in shown}) > 1
     with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(6.4, 0.45 * len(shown) + 0.8))
-        for y, test in enumerate(reversed(shown)):
+        fig, axes = plt.subplots(len(shown), 1, figsize=(6.4, 0.85 * len(shown) + 0.4), squeeze=False)
+        for ax, test in zip(axes[:, 0], shown):
             effect = _number(test.result["effect"])
             ci = test.result.get("ci")
             if ci is not None:
                 low, high = (_number(v) for v in ci)
                 low = low if math.isfinite(low) else effect
                 high = high if math.isfinite(high) else effect
-                ax.plot([low, high], [y, y], color=_TEACHER, lw=1.5)
-            ax.plot(
-                [effect], [y], "o", color=_TEACHER,
-                markerfacecolor=_TEACHER if test.reject else "white", markersize=6,
-            )  # fmt: skip
-        several = len({t.teacher for t in shown}) > 1
-        labels = [plain(t.test_id + (f" (vs {t.teacher})" if several else "")) for t in reversed(shown)]
-        ax.set_yticks(range(len(shown)), labels)
-        ax.axvline(0, color="#444", lw=0.6, ls=":")
-        ax.set_xlabel("effect size (the table names each) with its confidence interval; filled: rejected after correction")
+                ax.plot([low, high], [0, 0], color=_TEACHER, lw=1.5)
+            ax.plot([effect], [0], "o", color=_TEACHER, markerfacecolor=_TEACHER if test.reject else "white", markersize=6)
+            ax.axvline(0, color="#444", lw=0.6, ls=":")
+            ax.set_yticks([])
+            name = plain(test.test_id + (f" (vs {test.teacher})" if several else ""))
+            effect_name = plain(str(test.result.get("effect_name", "effect")))
+            ax.set_xlabel(f"{name}: {effect_name}" + (" (rejected)" if test.reject else ""), fontsize=7)
+        fig.tight_layout()
         return _svg(fig)
 
 
@@ -98,21 +101,24 @@ def rate_figure(rates: dict[str, tuple[int, int]], roles: dict[str, str], title:
         return _svg(fig)
 
 
-def matrix_figure(names: list[str], matrix: np.ndarray, title: str) -> str:
-    """A symmetric model-by-model agreement matrix with the values written in."""
+def matrix_figure(names: list[str], matrix: np.ndarray, title: str, *, vmin: float = 0.0, vmax: float = 1.0) -> str:
+    """A symmetric model-by-model matrix with the values written in (NaN: not measurable, shown as "n/a")."""
     with plt.rc_context(_RC):
         size = 1.2 + 0.45 * len(names)
         fig, ax = plt.subplots(figsize=(size + 1.2, size))
         # pcolormesh, not imshow: imshow embeds a PNG (a data: URL the report's fetcher refuses)
-        ax.pcolormesh(np.arange(len(names) + 1) - 0.5, np.arange(len(names) + 1) - 0.5, matrix, vmin=0, vmax=1, cmap="Blues")
+        ax.pcolormesh(np.arange(len(names) + 1) - 0.5, np.arange(len(names) + 1) - 0.5, np.ma.masked_invalid(matrix),
+                      vmin=vmin, vmax=vmax, cmap="Blues")
         ax.invert_yaxis()
         labels = [plain(n) for n in names]
         ax.set_xticks(range(len(names)), labels, rotation=30, ha="right")
         ax.set_yticks(range(len(names)), labels)
+        high = vmin + 0.6 * (vmax - vmin)
         for i in range(len(names)):
             for j in range(len(names)):
-                ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=7,
-                        color="white" if matrix[i, j] > 0.6 else "black")  # fmt: skip
+                value = matrix[i, j]
+                ax.text(j, i, "n/a" if not np.isfinite(value) else f"{value:.2f}", ha="center", va="center", fontsize=7,
+                        color="white" if np.isfinite(value) and value > high else "black")  # fmt: skip
         ax.set_title(title, fontsize=8)
         return _svg(fig)
 
@@ -164,8 +170,14 @@ def identity_figure(view: EvidenceView, roles: dict[str, str], claims: Sequence[
 
 
 def refusal_figure(view: EvidenceView, roles: dict[str, str]) -> str | None:
-    """Pairwise agreement of refuse/comply decisions on the prompts every model answered."""
+    """Pairwise Cohen's kappa of refuse/comply decisions on the prompts every model answered.
+
+    Kappa, not raw agreement, because kappa is what the refusal-decision test uses: two
+    models that both seldom refuse agree on most prompts by their base rates alone. A pair
+    where one model never (or always) refuses has no kappa and shows "n/a".
+    """
     from provenance.features import classify_refusal
+    from provenance.stats import cohen_kappa
 
     answers = {m: view.first_answers(m, "refusal") for m in roles}
     answers = {m: a for m, a in answers.items() if a}
@@ -176,11 +188,20 @@ def refusal_figure(view: EvidenceView, roles: dict[str, str]) -> str | None:
         return None
     names = list(answers)
     refused = np.array([[classify_refusal(answers[m][p].text).is_refusal for p in common] for m in names])
-    matrix = np.array([[float(np.mean(refused[i] == refused[j])) for j in range(len(names))] for i in range(len(names))])
-    return matrix_figure(names, matrix, f"refusal-decision agreement on {len(common)} prompts")
+
+    def kappa(i: int, j: int) -> float:
+        if i == j:
+            return 1.0
+        if len(set(refused[i])) < 2 or len(set(refused[j])) < 2:
+            return math.nan
+        return float(cohen_kappa(refused[i], refused[j]).statistic)
+
+    matrix = np.array([[kappa(i, j) for j in range(len(names))] for i in range(len(names))])
+    return matrix_figure(names, matrix, f"refusal decisions: Cohen's kappa (agreement beyond chance) on {len(common)} prompts",
+                         vmin=-1.0 if np.nanmin(matrix) < 0 else 0.0)
 
 
-def panel_figure(tests: Sequence[TestFinding]) -> str | None:
+def panel_figure(tests: Sequence[TestFinding], *, alpha: float | None = None, family_size: int = 1) -> str | None:
     """Per model-level test: every panel model's statistic as a dot, the suspect's as a bar, on its own axis.
 
     What the test uses (the statistic, the panel it is compared with), one unit per row,
@@ -197,24 +218,36 @@ def panel_figure(tests: Sequence[TestFinding]) -> str | None:
             values = [_number(v["value"]) for v in d["panel"].values()]
             ax.scatter(values, [0] * len(values), color=_CONTROL, s=18, zorder=3, label="independent panel models")
             ax.axvline(_number(d["suspect_value"]), color=_SUSPECT, lw=2, label="suspect")
-            if d.get("form") == "parametric" and _number(d.get("prediction_sd")) > 0:
+            if d.get("form") == "parametric" and _number(d.get("prediction_sd")) > 0 and alpha:
                 from scipy import stats as sps
 
-                bound = _number(d["panel_mean"]) + float(sps.t.ppf(0.99, d["df"])) * _number(d["prediction_sd"])
-                ax.axvline(bound, color="#444", lw=0.8, ls="--", label="panel's 99 % prediction bound")
+                m = max(1, family_size)
+                for level, style, words in ((alpha / m, "--", f"bound at alpha/m = {alpha / m:.2g} (Holm's strictest step)"),
+                                            (alpha, ":", f"bound at alpha = {alpha:g} (Holm's last step)")):
+                    bound = _number(d["panel_mean"]) + float(sps.t.isf(level, d["df"])) * _number(d["prediction_sd"])
+                    ax.axvline(bound, color="#444", lw=0.8, ls=style, label=words)
             ax.set_yticks([])
             unit = plain(str(t.result.get("effect_name", "")).split("(")[-1].rstrip(")"))
-            ax.set_xlabel(plain(f"{t.test_id}: {unit}, K = {len(values)} ({d.get('form')} p)"), fontsize=7)
-        axes[0, 0].legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+            form = ("parametric p" if d.get("form") == "parametric"
+                    else f"rank p: beyond every panel model gives at best 1/(K+1) = {1 / (len(values) + 1):.2g}")
+            ax.set_xlabel(plain(f"{t.test_id}: {unit}, K = {len(values)} ({form})"), fontsize=7)
+        handles: dict[str, Any] = {}
+        for ax in axes[:, 0]:
+            for handle, label in zip(*ax.get_legend_handles_labels()):
+                handles.setdefault(label, handle)
+        axes[0, 0].legend(handles.values(), handles.keys(), fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         fig.tight_layout()
         return _svg(fig)
 
 
-def power_figure(record: dict[str, Any]) -> str | None:
+def power_figure(record: dict[str, Any], alpha: float | None = None) -> str | None:
     """The bench's verdict recall and false-positive rate against the query budget, per access mode.
 
-    From the error-rate record the report quotes (pooled over control panels), with the
-    condition chosen for this case ringed. None when the record has no per-budget counts.
+    From the error-rate record the report quotes (pooled over control panels), with 95 %
+    Wilson bands (the bench's runs are few), the case's alpha drawn for the false-positive
+    rate to be read against, and the condition chosen for this case ringed. Recall and
+    false-positive rate differ in colour and marker, the access modes in line style, so
+    no two legend entries look alike. None when the record has no per-budget counts.
     """
     conditions = [c for c in record.get("conditions") or [] if c.get("verdict") and c.get("controls") is None]
     if not conditions:
@@ -223,23 +256,31 @@ def power_figure(record: dict[str, Any]) -> str | None:
     xs = {b: i for i, b in enumerate([*budgets, None])}
     chosen = record.get("condition") or {}
     with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(6.4, 2.6))
+        fig, ax = plt.subplots(figsize=(6.4, 2.8))
         for access, style in (("open", "-"), ("black-box", "--")):
-            for key, n_key, colour, what in (("found", "derived", _TEACHER, "recall"),
-                                              ("false_positives", "independent", _SUSPECT, "false-positive rate")):
-                points = sorted(((xs[c["budget"]], c["verdict"][key] / c["verdict"][n_key])
+            for key, n_key, colour, marker, what in (("found", "derived", _TEACHER, "o", "recall (derived pairs found)"),
+                                                      ("false_positives", "independent", _SUSPECT, "s",
+                                                       "false-positive rate (independent pairs found)")):
+                points = sorted(((xs[c["budget"]], c["verdict"][key], c["verdict"][n_key])
                                  for c in conditions if c["access"] == access and c["verdict"][n_key]), key=lambda p: p[0])
                 if points:
-                    ax.plot(*zip(*points), style, marker="o", color=colour, label=f"{what}, {access}")
-            here = next((c for c in conditions if c["access"] == chosen.get("access")
-                         and c["budget"] == chosen.get("budget")), None)
+                    x = [p[0] for p in points]
+                    ax.plot(x, [k / n for _, k, n in points], style, marker=marker, color=colour, ms=4,
+                            mfc=colour if access == "open" else "white", label=f"{what}, {access} access")
+                    bands = [_wilson(k, n) for _, k, n in points]
+                    ax.fill_between(x, [b[0] for b in bands], [b[1] for b in bands], color=colour,
+                                    alpha=0.12 if access == "open" else 0.06, lw=0)
+        here = next((c for c in conditions if c["access"] == chosen.get("access")
+                     and c["budget"] == chosen.get("budget")), None)
         if here is not None:
             for key, n_key in (("found", "derived"), ("false_positives", "independent")):
                 if here["verdict"][n_key]:
                     ax.plot([xs[here["budget"]]], [here["verdict"][key] / here["verdict"][n_key]], "o", ms=11,
                             mfc="none", mec="black")
+        if alpha is not None:
+            ax.axhline(alpha, color="#444", lw=0.8, ls=":", label=f"the case's alpha = {alpha:g}")
         ax.set_xticks(list(xs.values()), [*map(str, budgets), "all"])
-        ax.set_xlabel("probes per suite (ringed: this case's condition)")
+        ax.set_xlabel("probes per suite (ringed: this case's condition); bands: 95 % Wilson intervals")
         ax.set_ylabel("share of pairs found derived")
         ax.set_ylim(-0.03, 1.03)
         ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.01, 0.5))
