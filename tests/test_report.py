@@ -381,5 +381,5 @@ def test_the_report_quotes_the_error_rates_of_the_cases_own_conditions() -> None
     # The panel with as many controls as the case, where the bench has one; else pooled, and said.
     two = calibration_for(*case(True, 313, controls=2), record)
     assert two["overall"] == "open-None-2" and two["condition"] == {"access": "open", "budget": None, "controls": 2}
-    assert "2 control(s) as in this case" in two["how"]
+    assert "2 controls as in this case" in two["how"] and "(s)" not in two["how"]
     assert "pooled over control panels" in calibration_for(*case(True, 313, controls=3), record)["how"]

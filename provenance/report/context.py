@@ -123,7 +123,7 @@ def calibration_for(findings: Findings, view: EvidenceView, record: dict[str, An
     chosen = next((c for c in at_budget if c.get("controls") == n_controls),
                   next((c for c in at_budget if c.get("controls") is None), at_budget[0]))
     label = "all probes" if chosen["budget"] is None else f"{chosen['budget']} probes per suite"
-    panel = (f"{chosen['controls']} control(s) as in this case" if chosen.get("controls") is not None
+    panel = (f"{chosen['controls']} control{'s' if chosen['controls'] != 1 else ''} as in this case" if chosen.get("controls") is not None
              else record.get("panel", "pooled over control panels (the bench has none with this case's number of controls)"))
     record["suites"] = chosen["suites"]
     record["overall"] = chosen["overall"]
