@@ -33,6 +33,9 @@ def test_campaign_accounts_are_flagged_and_hard_negatives_are_not(scanned) -> No
     campaign = {a for a, k in kinds.items() if k.startswith("campaign")}
     assert len(flagged & campaign) >= 0.9 * len(campaign)
     assert not {kinds[a] for a in flagged - campaign}, sorted({kinds[a] for a in flagged - campaign})
+    neighbours = {a for a, k in kinds.items() if k == "benign: shares infrastructure"}
+    beside = {m["account"] for c in result.flagged for m in c.infrastructure_only}
+    assert neighbours and not neighbours & flagged and neighbours & beside  # listed beside a campaign, never named
     top = result.campaigns[0]
     assert all(kinds[a].startswith("campaign") for a in top.accounts) and len(top.accounts) > 1
     words = " ".join(e["words"] for e in top.evidence)
@@ -109,7 +112,7 @@ def test_simulated_responses_come_from_the_teacher_model(tiny_model: Path, tmp_p
 def test_cli_simulates_and_scans_a_log(tmp_path: Path, capsys) -> None:  # noqa: ANN001
     from test_cli import run_cli
 
-    code, out, _ = run_cli(capsys, "lab", "traffic", "--out", str(tmp_path / "log"), "--seed", "2", "--scale", "0.05")
+    code, out, _ = run_cli(capsys, "lab", "traffic", "--out", str(tmp_path / "log"), "--seed", "2", "--scale", "0.1")
     assert code == 0 and "campaign: hydra" in out and (tmp_path / "log" / "truth.json").is_file()
     code, out, _ = run_cli(capsys, "traffic", "scan", str(tmp_path / "log" / "log.jsonl"), "--out", str(tmp_path / "scan"),
                            "--release", "2026-03-09T00:00:00Z")  # fmt: skip

@@ -1,30 +1,33 @@
-"""From accounts to campaigns: link accounts that share an operator, score each group as a whole.
+"""From accounts to campaigns: link accounts that share an operator, name each member on its own evidence,
+score each group as a whole.
 
-Links (union-find over accounts):
+Links (union-find over accounts), by strength:
 
-* the same payment id;
-* the same /24 source prefix *and* the same user agent (a proxy pool run by one
-  script), unless that pair is shared by a large part of the population;
-* the same prompt frame (MinHash LSH over each account's frame: the wording its
-  script wraps around every item), checked on the whole signature: accounts that
-  sweep one template belong together however they hide, and operators that sweep
-  the same problem texts in their own wording stay apart;
-* lock-step activity: the same 5-second moments (MinHash LSH over each account's
-  active moments, the first moment of each minute left out, where scheduled jobs
-  fire), so accounts fired by one dispatcher belong together whatever else differs.
+* *identity*: the same payment id, organisation or API key id;
+* *behaviour*: the same prompt frame (MinHash LSH over the wording a script wraps around
+  every item), lock-step activity that survives per-account random delays (``timing``:
+  co-activity at several windows against the pair's own time-shifted null), and one
+  content plan (``plans``: rare items shared, complementary coverage, one schedule);
+* *infrastructure*: the same /24 source prefix and user agent (a proxy pool run by one
+  script), unless shared by a large part of the population. This is weak evidence (carrier
+  NAT, one building's network, a popular browser): it links two accounts only when **both**
+  show behaviour of their own (``OWN_BEHAVIOUR``). An account whose only tie to a group is
+  shared infrastructure is never a member: it is listed apart, with the evidence, as
+  "shares infrastructure, no behaviour of its own", and never exported or scored.
 
-A group is scored on what distillers need and ordinary users do not do, each as a
-robust z-score against all accounts (median and MAD, so a campaign minority does
-not hide itself by moving the reference): templated prompts, reasoning and code
-focus, single-shot requests, machine-regular pacing, activity spread over all 24
-hours, a jump after a release date; plus how many accounts and how many *separate
-payers* hide behind one piece of infrastructure or template. The score is the
-mean over the group's accounts of the positive z-scores (each capped), plus
-``PAYER_WEIGHT`` times log2 of the separate payers behind the group's links. A group is
-flagged when its score reaches the threshold *and* it asks for reasoning or code beyond
-the population (``FOCUS_REQUIRED``): automation of other tasks is regular, templated and
-can span many payers (one product used by many customers) without extracting anything a
-distiller wants. What made the group stand out is reported in words with the numbers.
+Every member's entry says why it is there: its own anomalous behaviour (the features
+with their robust z) and each identity or behaviour link with the account at the other
+end. A group is scored on its members only: the mean over them of the positive robust
+z-scores (median and MAD of all accounts, each capped) of templated prompts, *request
+focus* (divergence of the account's request types, learnt from the log, from the
+population's: ``requests``), single-shot requests, machine-regular pacing, activity over
+all 24 hours and a jump after a release date, plus ``PAYER_WEIGHT`` times log2 of the
+separate payers among its members. A group is flagged when its score reaches the threshold
+*and* it looks like extraction (``extracts``): it asks for request types the population
+does not (``FOCUS_REQUIRED``), it asks for new answers rather than repeating prompts
+(``NEW_ANSWERS``), and it is not a clock-driven schedule (``ON_THE_CLOCK``). The reasoning
+and code word patterns are reported beside the evidence, describing what was asked; they
+decide nothing.
 """
 
 from __future__ import annotations
@@ -38,8 +41,6 @@ import numpy as np
 from provenance.traffic import minhash
 from provenance.traffic.features import NUM_PERM, AccountFeatures, robust_z
 
-#: Estimated Jaccard similarity of two accounts' active moments above which they act in lock-step.
-LOCKSTEP_JACCARD = 0.5
 #: Estimated Jaccard similarity of two accounts' frames above which one script wrote both (operators that share
 #: stock phrases like "step by step" but not their whole wording stay apart).
 FRAME_JACCARD = 0.8
@@ -56,44 +57,66 @@ MIN_TEMPLATED_PROMPTS = 10
 PAYER_WEIGHT = 5.0
 #: Cap of one feature's contribution, in robust z units.
 Z_CAP = 6.0
-#: A group is flagged only if it asks for what distillers extract: its reasoning-or-code share at least this many
-#: robust z units above the population. Automation alone (scheduled jobs, app backends, products that send one
-#: template for many customers) is regular, templated and spread over many payers too, but asks for neither.
+#: An account has behaviour of its own when its robust z over the automation features (``OWN_FEATURES``) sum to at
+#: least this: two thirds of one capped feature, far above what an ordinary user reaches by chance on one of them.
+OWN_BEHAVIOUR = 4.0
+OWN_FEATURES = ("templatedness", "request_focus", "regularity", "round_the_clock")
+#: A group looks like extraction only if its members ask for request types the population does not (mean robust z of
+#: ``request_focus`` at least this) ...
 FOCUS_REQUIRED = 1.0
+#: ... ask for new answers (mean share of distinct prompts at least this: an app replaying five reviews, a harness
+#: replaying one benchmark each day, learn nothing new from the answers) ...
+NEW_ANSWERS = 0.5
+#: ... and do not fire on the clock (mean share of requests in the first seconds of a minute under this; a cron job
+#: fires there, an extraction script has no reason to wait for the minute).
+ON_THE_CLOCK = 0.5
 #: Flagging threshold on the campaign score: chosen on the tuning seed of the traffic bench (docs/traffic.md).
-DEFAULT_THRESHOLD = 23.6
+DEFAULT_THRESHOLD = 21.4
 
 _FEATURES = {  # name: (words, value, floor of the robust scale)
     "templatedness": ("templated prompts (share with a near-duplicate)", lambda f: f.templatedness, 0.1),
-    "focus": ("reasoning or code requests (share)", lambda f: max(f.reasoning_share, f.code_share), 0.1),
+    "request_focus": ("request types the population does not ask for (divergence of the account's mix, nats)",
+                      lambda f: f.request_focus, 0.1),
     "single_shot": ("single-shot requests (share)", lambda f: f.single_shot_share, 0.1),
     "regularity": ("machine-regular pacing (-log of the gaps' coefficient of variation)",
                    lambda f: -math.log(max(f.pacing_cv, 1e-3)) if f.pacing_cv is not None else 0.0, 0.5),
     "round_the_clock": ("activity spread over 24 hours (hour entropy)", lambda f: f.hour_entropy, 0.1),
     "release": ("requests in the day after a release (share)", lambda f: f.after_release_share or 0.0, 0.1),
 }  # fmt: skip
+#: Described beside the evidence, never scored: what the word patterns say the group asked for, and the gates' values.
+_DESCRIPTIVE = {
+    "reasoning_or_code": ("reasoning or code requests by word pattern (share; descriptive only)",
+                          lambda f: max(f.reasoning_share, f.code_share)),
+    "distinct_prompts": ("distinct prompts (share)", lambda f: f.distinct_prompt_share),
+    "on_the_clock": ("requests in the first seconds of a minute (share)", lambda f: f.clock_aligned_share),
+}  # fmt: skip
 
 
 @dataclass
 class Campaign:
-    """A group of accounts scored as one operator."""
+    """A group of accounts scored as one operator: its members (each with why) and the accounts that only share
+    its infrastructure (listed apart, never scored, exported or counted)."""
 
     accounts: list[str]
     score: float
     flagged: bool
-    extracts: bool  # asks for reasoning or code beyond the population (``FOCUS_REQUIRED``): a precondition of flagging
+    extracts: bool  # looks like extraction (``FOCUS_REQUIRED``, ``NEW_ANSWERS``, ``ON_THE_CLOCK``): a precondition of flagging
     requests: int
     payers: int
     links: dict[str, list[str]]
     evidence: list[dict[str, Any]] = field(default_factory=list)
     first_seen: str = ""
     last_seen: str = ""
+    members: list[dict[str, Any]] = field(default_factory=list)
+    infrastructure_only: list[dict[str, Any]] = field(default_factory=list)
+    asks_for_reasoning_or_code: bool = False
 
     def to_dict(self, rank: int) -> dict[str, Any]:
-        return {"rank": rank, "score": round(self.score, 3), "flagged": self.flagged, "asks_for_reasoning_or_code": self.extracts,
-                "accounts": self.accounts,
+        return {"rank": rank, "score": round(self.score, 3), "flagged": self.flagged, "extracts": self.extracts,
+                "asks_for_reasoning_or_code": self.asks_for_reasoning_or_code, "accounts": self.accounts,
                 "account_count": len(self.accounts), "requests": self.requests, "separate_payers": self.payers,
-                "first_seen": self.first_seen, "last_seen": self.last_seen, "links": self.links, "evidence": self.evidence}  # fmt: skip
+                "first_seen": self.first_seen, "last_seen": self.last_seen, "links": self.links, "evidence": self.evidence,
+                "members": self.members, "shares_infrastructure_no_behaviour_of_its_own": self.infrastructure_only}  # fmt: skip
 
 
 class _Groups:
@@ -110,45 +133,85 @@ class _Groups:
         self.parent[self.find(a)] = self.find(b)
 
 
-def link_accounts(features: dict[str, AccountFeatures]) -> tuple[dict[str, list[str]], dict[str, dict[str, set[str]]]]:
-    """Groups of accounts (by representative) and, per group, what linked them."""
+@dataclass
+class Links:
+    """What linking found: groups of members (by representative), each account's link kinds and values, each
+    account's links in words, and for each account without behaviour of its own the infrastructure it shares."""
+
+    groups: dict[str, list[str]]
+    reasons: dict[str, dict[str, set[str]]]
+    why: dict[str, list[tuple[str, str]]]  # account: (link in words, account at the other end)
+    shares: dict[str, list[tuple[str, str]]]  # account without behaviour of its own: (account it shares with, where)
+
+
+def own_z(features: dict[str, AccountFeatures]) -> tuple[dict[str, tuple[float, float]], dict[str, dict[str, float]]]:
+    """The population's (median, scale) per scored feature, and every account's capped positive robust z per feature."""
+    population = {name: robust_z([get(f) for f in features.values()], floor) for name, (_, get, floor) in _FEATURES.items()}
+    z = {a: {name: min(max((get(f) - population[name][0]) / population[name][1], 0.0), Z_CAP)
+             for name, (_, get, _floor) in _FEATURES.items()} for a, f in features.items()}  # fmt: skip
+    return population, z
+
+
+def has_own_behaviour(z: dict[str, float]) -> bool:
+    """Whether an account's own traffic is anomalous (``OWN_BEHAVIOUR`` over ``OWN_FEATURES``)."""
+    return sum(z[name] for name in OWN_FEATURES) >= OWN_BEHAVIOUR
+
+
+def link_accounts(features: dict[str, AccountFeatures], behaviour: list[tuple[str, str, str, str]] | None = None,
+                  z: dict[str, dict[str, float]] | None = None) -> Links:  # fmt: skip
+    """Groups of member accounts and, per account, what linked it (see the module's rules).
+
+    ``behaviour``: further behaviour links as (account, account, kind, evidence in words), e.g. lock-step
+    (``timing``) and content-plan (``plans``) pairs; ``z``: every account's robust z (``own_z``).
+    """
     accounts = sorted(features)
+    z = z if z is not None else own_z(features)[1]
+    own = {a: has_own_behaviour(z[a]) for a in accounts}
     groups = _Groups(accounts)
     reasons: dict[str, dict[str, set[str]]] = {a: {} for a in accounts}
+    why: dict[str, list[tuple[str, str]]] = {a: [] for a in accounts}
 
-    def join(members: list[str], kind: str, value: str) -> None:
-        for other in members[1:]:
-            groups.union(members[0], other)
-        for member in members:
-            reasons[member].setdefault(kind, set()).add(value)
+    def pair(a: str, b: str, kind: str, value: str, words: str) -> None:
+        groups.union(a, b)
+        for one, other in ((a, b), (b, a)):
+            reasons[one].setdefault(kind, set()).add(value)
+            why[one].append((words, other))
 
-    by_payment: dict[str, list[str]] = {}
+    identities: dict[tuple[str, str], list[str]] = {}
     by_infra: dict[tuple[str, str], list[str]] = {}
     for account in accounts:
         f = features[account]
-        for payment in f.payment_ids:
-            by_payment.setdefault(payment, []).append(account)
+        for kind, values in (("payment id", f.payment_ids), ("organisation", f.organisations), ("API key", f.api_key_ids)):
+            for value in values:
+                identities.setdefault((kind, value), []).append(account)
         for prefix in f.ip_prefixes:
             for agent in f.user_agents:
                 by_infra.setdefault((prefix, agent), []).append(account)
-    for payment, members in by_payment.items():
-        if len(members) > 1:
-            join(members, "payment id", payment)
-    limit = max(2, COMMON_INFRASTRUCTURE * len(accounts))
-    for (prefix, agent), members in by_infra.items():
-        if 1 < len(members) <= limit:
-            join(members, "ip prefix + user agent", f"{prefix}.0/24 with {agent}")
+    for (kind, value), members in identities.items():
+        for other in members[1:]:
+            pair(members[0], other, kind, value, f"same {kind} {value}")
     with_template = [a for a in accounts if features[a].template_signature is not None
                      and features[a].templatedness >= TEMPLATED and features[a].template_prompts >= MIN_TEMPLATED_PROMPTS]  # fmt: skip
-    for members in similar_pairs(with_template, [features[a].template_signature for a in with_template], FRAME_JACCARD):
-        join(members, "prompt template", f"frame of {members[0]}")
-    with_moments = [a for a in accounts if features[a].moment_signature is not None]
-    for members in similar_pairs(with_moments, [features[a].moment_signature for a in with_moments], LOCKSTEP_JACCARD):
-        join(members, "lock-step activity", f"{members[0]} and {members[1]}")
+    for a, b in similar_pairs(with_template, [features[a].template_signature for a in with_template], FRAME_JACCARD):
+        pair(a, b, "prompt template", f"frame of {a}", "the same prompt frame")
+    for a, b, kind, words in behaviour or []:
+        pair(a, b, kind, f"{a} and {b}", words)
+    shares: dict[str, list[tuple[str, str]]] = {}
+    limit = max(2, COMMON_INFRASTRUCTURE * len(accounts))
+    for (prefix, agent), members in by_infra.items():
+        if not 1 < len(members) <= limit:
+            continue
+        place = f"{prefix}.0/24 with {agent}"
+        behaving = [m for m in members if own[m]]
+        for other in behaving[1:]:
+            pair(behaving[0], other, "ip prefix + user agent", place, f"the same {place}, both with behaviour of their own,")
+        for member in members:
+            if not own[member]:
+                shares.setdefault(member, []).extend((other, place) for other in behaving)
     grouped: dict[str, list[str]] = {}
     for account in accounts:
         grouped.setdefault(groups.find(account), []).append(account)
-    return grouped, reasons
+    return Links(grouped, reasons, why, shares)
 
 
 def similar_pairs(names: list[str], signatures: list[Any], threshold: float) -> list[list[str]]:
@@ -179,42 +242,79 @@ def similar_pairs(names: list[str], signatures: list[Any], threshold: float) -> 
     return [sorted((names[a], names[b])) for a, b in sorted(pairs)]
 
 
-def score_campaigns(features: dict[str, AccountFeatures], *, threshold: float = DEFAULT_THRESHOLD) -> list[Campaign]:
-    """Every group of linked accounts, scored and ranked (highest first)."""
-    grouped, reasons = link_accounts(features)
-    population = {name: robust_z([get(f) for f in features.values()], floor) for name, (_, get, floor) in _FEATURES.items()}
+def score_campaigns(features: dict[str, AccountFeatures], *, threshold: float = DEFAULT_THRESHOLD,
+                    behaviour: list[tuple[str, str, str, str]] | None = None) -> list[Campaign]:  # fmt: skip
+    """Every group of linked accounts, scored on its members and ranked (highest first).
+
+    ``behaviour``: lock-step and content-plan links (``link_accounts``). An account whose only tie to
+    any group is shared infrastructure and that has no behaviour of its own is no group of its own:
+    it is listed with each group it shares infrastructure with (``Campaign.infrastructure_only``).
+    """
+    population, z = own_z(features)
+    linked = link_accounts(features, behaviour, z)
+    describe = {name: robust_z([get(f) for f in features.values()], 0.1) for name, (_, get) in _DESCRIPTIVE.items()}
     campaigns = []
-    for members in grouped.values():
-        contributions: dict[str, list[float]] = {name: [] for name in _FEATURES}
-        for account in members:
-            for name, (_, get, _floor) in _FEATURES.items():
-                median, scale = population[name]
-                contributions[name].append(min(max((get(features[account]) - median) / scale, 0.0), Z_CAP))
-        behaviour = sum(sum(v) / len(v) for v in contributions.values())
+    for members in linked.groups.values():
+        mean = {name: sum(z[a][name] for a in members) / len(members) for name in _FEATURES}
         payers = len({p for a in members for p in features[a].payment_ids}) or len(members)
-        hiding = PAYER_WEIGHT * math.log2(payers)
-        score = behaviour + hiding
+        score = sum(mean.values()) + PAYER_WEIGHT * math.log2(payers)
         evidence = []
         for name, (words, get, _floor) in _FEATURES.items():
-            mean_z = sum(contributions[name]) / len(members)
-            if mean_z >= 1.0:
+            if mean[name] >= 1.0:
                 value = sum(get(features[a]) for a in members) / len(members)
                 evidence.append({"feature": name, "words": words, "value": round(value, 3),
-                                 "population_median": round(population[name][0], 3), "z": round(mean_z, 2)})  # fmt: skip
+                                 "population_median": round(population[name][0], 3), "z": round(mean[name], 2)})  # fmt: skip
         evidence.sort(key=lambda e: -e["z"])
+        values = {name: sum(get(features[a]) for a in members) / len(members) for name, (_, get) in _DESCRIPTIVE.items()}
         if len(members) > 1:
             evidence.append({"feature": "accounts", "words": f"{len(members)} accounts, {payers} separate payers, linked by "
-                             + ", ".join(sorted({k for a in members for k in reasons[a]})), "value": len(members)})
-        extracts = sum(contributions["focus"]) / len(members) >= FOCUS_REQUIRED
+                             + ", ".join(sorted({k for a in members for k in linked.reasons[a]})), "value": len(members)})
+        for name, (words, _get) in _DESCRIPTIVE.items():
+            evidence.append({"feature": name, "words": words, "value": round(values[name], 3),
+                             "population_median": round(describe[name][0], 3), "descriptive": True})  # fmt: skip
+        not_extraction = []
+        if mean["request_focus"] < FOCUS_REQUIRED:
+            not_extraction.append("asks for the request types the population asks for")
+        if values["distinct_prompts"] < NEW_ANSWERS:
+            not_extraction.append(f"repeats its prompts (distinct share {values['distinct_prompts']:.2f})")
+        if values["on_the_clock"] >= ON_THE_CLOCK:
+            not_extraction.append(f"fires on the clock like a scheduled job (share {values['on_the_clock']:.2f})")
+        extracts = not not_extraction
         if not extracts and score >= threshold:
-            evidence.append({"feature": "focus", "words": "not flagged: asks for reasoning or code no more than the population "
-                             "(automation, not extraction, as far as this scan can tell)", "value": None})  # fmt: skip
-        links = {kind: sorted({v for a in members for v in reasons[a].get(kind, ())})[:10]
-                 for kind in sorted({k for a in members for k in reasons[a]})}  # fmt: skip
+            evidence.insert(0, {"feature": "extraction", "words": "not flagged: " + "; ".join(not_extraction)
+                                + " (automation, not extraction, as far as this scan can tell)", "value": None})  # fmt: skip
+        member_set = set(members)
+        beside: dict[str, dict[str, set[str]]] = {}
+        for account, found in linked.shares.items():
+            for other, place in found:
+                if other in member_set and account not in member_set:
+                    beside.setdefault(account, {}).setdefault(place, set()).add(other)
+        infrastructure = [{"account": a, "evidence": "; ".join(f"shares {place} with member(s) {', '.join(sorted(others)[:5])}"
+                                                               + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+                                                               for place, others in sorted(places.items()))
+                           + "; its own traffic shows no anomalous behaviour"} for a, places in sorted(beside.items())]  # fmt: skip
+        links = {kind: sorted({v for a in members for v in linked.reasons[a].get(kind, ())})[:10]
+                 for kind in sorted({k for a in members for k in linked.reasons[a]})}  # fmt: skip
         campaigns.append(Campaign(
             accounts=sorted(members), score=score, flagged=extracts and score >= threshold, extracts=extracts,
             requests=sum(features[a].requests for a in members), payers=payers, links=links, evidence=evidence,
             first_seen=min(features[a].first_seen for a in members), last_seen=max(features[a].last_seen for a in members),
+            members=[{"account": a, "why": _why(z[a], linked.why[a])} for a in sorted(members)],
+            infrastructure_only=infrastructure, asks_for_reasoning_or_code=values["reasoning_or_code"] >= 0.5,
         ))  # fmt: skip
     campaigns.sort(key=lambda c: (-c.score, c.accounts[0]))
     return campaigns
+
+
+def _why(z: dict[str, float], links: list[tuple[str, str]]) -> list[str]:
+    """Why an account is a member: its own anomalous behaviour (features at robust z >= 1) and its links, one line
+    per kind of evidence with the accounts at the other end."""
+    own = [f"{_FEATURES[name][0]}: z {value:.1f}" for name, value in sorted(z.items(), key=lambda kv: -kv[1]) if value >= 1.0]
+    lines = [("own behaviour: " + "; ".join(own)) if has_own_behaviour(z) else "no anomalous behaviour of its own"]
+    by_words: dict[str, list[str]] = {}
+    for words, other in links:
+        by_words.setdefault(words, []).append(other)
+    for words, others in sorted(by_words.items()):
+        others = sorted(set(others))
+        lines.append(f"{words} with {', '.join(others[:8])}" + (f" and {len(others) - 8} more" if len(others) > 8 else ""))
+    return lines

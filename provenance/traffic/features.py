@@ -11,7 +11,7 @@ accounts, not rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,10 +34,9 @@ MIN_WORDS = 8
 #: whatever it fills in). Operators sweeping the same problem texts differ in their frames.
 FRAME_SHARE = 0.8
 MIN_FRAME_SHINGLES = 3
-#: Lock-step: activity in the same 5-second moments; the first moment of every minute is left out (every
-#: scheduled job fires there), and an account needs this many moments to be compared.
-MOMENT_SECONDS = 5
-MIN_MOMENTS = 20
+#: A request in the first this many seconds of a minute is *on the clock* (where cron-like schedulers fire;
+#: 1 in 12 requests at random).
+CLOCK_SECONDS = 5
 
 
 @dataclass
@@ -62,11 +61,14 @@ class AccountFeatures:
     organisations: list[str]
     first_seen: str
     last_seen: str
+    clock_aligned_share: float = 0.0
+    api_key_ids: list[str] = field(default_factory=list)
     templatedness: float = 0.0
     template_prompts: int = 0
     template_signature: Any = None
-    moments: int = 0
-    moment_signature: Any = None
+    request_focus: float = 0.0
+    request_type: str = ""
+    activity_signature: Any = None  # the account's request times (epoch seconds, sorted) for timing links (``timing``)
 
 
 def account_features(con: Any, parquet: Path, release_dates: list[datetime]) -> dict[str, AccountFeatures]:  # noqa: ANN401
@@ -103,21 +105,24 @@ def account_features(con: Any, parquet: Path, release_dates: list[datetime]) -> 
                list(DISTINCT user_agent) AS agents,
                list(DISTINCT payment_id) FILTER (WHERE payment_id IS NOT NULL) AS payments,
                list(DISTINCT organisation) FILTER (WHERE organisation IS NOT NULL) AS orgs,
-               CAST(min(ts) AS VARCHAR), CAST(max(ts) AS VARCHAR)
+               CAST(min(ts) AS VARCHAR), CAST(max(ts) AS VARCHAR),
+               avg(CASE WHEN second(ts) < {CLOCK_SECONDS} THEN 1 ELSE 0 END) AS clock_aligned,
+               list(DISTINCT api_key_id) FILTER (WHERE api_key_id IS NOT NULL) AS keys
         FROM x a LEFT JOIN pacing p USING (account_id) LEFT JOIN entropy e USING (account_id)
                  LEFT JOIN release r USING (account_id)
         GROUP BY a.account_id
     """).fetchall()  # noqa: S608 - only our own constants and dates are interpolated
     features = {}
     for (account, requests, tokens, days, distinct, reasoning, code, single, cv, entropy, after,
-         prefixes, agents, payments, orgs, first, last) in rows:  # fmt: skip
+         prefixes, agents, payments, orgs, first, last, clock, keys) in rows:  # fmt: skip
         features[account] = AccountFeatures(
             account_id=account, requests=int(requests), tokens=int(tokens or 0), active_days=int(days),
             requests_per_day=requests / max(days, 1), distinct_prompt_share=float(distinct), reasoning_share=float(reasoning),
             code_share=float(code), single_shot_share=float(single), pacing_cv=None if cv is None else float(cv),
             hour_entropy=float(entropy or 0.0), after_release_share=None if not release_dates else float(after or 0.0),
             ip_prefixes=sorted(p for p in prefixes if p), user_agents=sorted(agents), payment_ids=sorted(payments or []),
-            organisations=sorted(orgs or []), first_seen=first, last_seen=last,
+            organisations=sorted(orgs or []), first_seen=first, last_seen=last, clock_aligned_share=float(clock or 0.0),
+            api_key_ids=sorted(keys or []),
         )  # fmt: skip
     return features
 
@@ -214,38 +219,6 @@ def _frame_signatures(hashes: np.ndarray, starts: np.ndarray, owner: np.ndarray,
     sizes = np.diff(np.append(first, len(account)))
     signature = minhash.signatures(shingle, first, NUM_PERM)
     return {int(account[f]): signature[:, k].copy() for k, (f, n) in enumerate(zip(first, sizes)) if n >= MIN_FRAME_SHINGLES}
-
-
-def moments(con: Any, features: dict[str, AccountFeatures]) -> None:  # noqa: ANN401
-    """The signature of the 5-second moments each account was active in (``MOMENT_SECONDS``), for lock-step links.
-
-    Accounts run by one dispatcher send in the same moments however different their
-    infrastructure and prompts; the first moment of every minute is left out, where
-    unrelated scheduled jobs (cron at minute granularity) all fire.
-    """
-    from provenance.traffic import minhash
-
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE moments AS
-        SELECT DISTINCT account_id, CAST(floor(epoch(ts) / {MOMENT_SECONDS}) AS BIGINT) AS m FROM x WHERE second(ts) >= {MOMENT_SECONDS}
-    """)  # fmt: skip
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE moment_accounts AS
-        SELECT account_id, n, row_number() OVER (ORDER BY account_id) - 1 AS acct
-        FROM (SELECT account_id, count(*) AS n FROM moments GROUP BY account_id HAVING n >= {MIN_MOMENTS})
-    """)  # fmt: skip
-    counted = con.execute("SELECT account_id, n FROM moment_accounts ORDER BY acct").fetchall()
-    rows = con.execute("""
-        SELECT a.acct, hash(m) & 4294967295 AS h FROM moments JOIN moment_accounts a USING (account_id) ORDER BY a.acct, h
-    """).fetchnumpy()  # fmt: skip
-    con.execute("DROP TABLE moments; DROP TABLE moment_accounts")
-    if not counted:
-        return
-    signature = minhash.signatures(rows["h"], minhash.run_starts(rows["acct"]), NUM_PERM)
-    for k, (name, n) in enumerate(counted):
-        feature = features[name]
-        feature.moments = int(n)
-        feature.moment_signature = signature[:, k].copy()
 
 
 def robust_z(values: list[float], floor: float) -> tuple[float, float]:

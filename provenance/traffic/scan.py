@@ -26,9 +26,17 @@ from typing import Any
 
 from provenance.files import atomic_open, atomic_write
 from provenance.traffic.campaigns import DEFAULT_THRESHOLD, Campaign, score_campaigns
-from provenance.traffic.features import account_features, moments, templatedness
-from provenance.traffic.logs import DEFAULT_YEARS, ReadReport, TrafficLogError, normalise, sql_path
-
+from provenance.traffic.features import account_features, templatedness
+from provenance.traffic.logs import (
+    DEFAULT_YEARS,
+    ReadReport,
+    TrafficLogError,
+    normalise,
+    sql_path,
+)
+from provenance.traffic.plans import plan_pairs
+from provenance.traffic.requests import request_types
+from provenance.traffic.timing import activity, lockstep_pairs
 
 #: What a scan writes into its --out folder (besides campaigns/ and work/).
 _OUTPUTS = ("campaigns.json", "accounts.json", "traffic.html")
@@ -106,10 +114,17 @@ def scan(
         exchanges = con.execute("SELECT count(*) FROM x").fetchone()[0]
     with step("prompt templates (MinHash)"):
         templatedness(con, features)
-    with step("moments of activity (MinHash)"):
-        moments(con, features)
+    with step("request types (TF-IDF clusters)"):
+        types = request_types(con, features)
+    with step("timing and content-plan links"):
+        activity(con, features)
+        behaviour = [(a, b, "lock-step activity", f"lock-step activity ({link.share:.0%} of requests within {link.window:g} s, "
+                      f"{link.null:.0%} at best when shifted by whole minutes or hours)") for a, b, link in lockstep_pairs(features)]
+        behaviour += [(a, b, "content plan", f"one content plan ({e['rare_terms_shared']} rare terms shared, Jaccard {e['jaccard']}, "
+                       f"e.g. {', '.join(e['examples'][:3])}; spans overlap {e['span_overlap']:.0%}; "
+                       f"{e['identical_prompts']} identical prompts)") for a, b, e in plan_pairs(con, features)]  # fmt: skip
     with step("linking and scoring accounts"):
-        campaigns = score_campaigns(features, threshold=threshold)
+        campaigns = score_campaigns(features, threshold=threshold, behaviour=behaviour)
     with step("writing campaigns, accounts, page and transcripts"):
         _write_accounts(out / "accounts.json", features)
         _flagged_exchanges(con, campaigns)
@@ -118,7 +133,7 @@ def scan(
     _write_json(out / "campaigns.json", {
         "exchanges": exchanges, "accounts": len(features), "threshold": threshold, "years": list(years),
         "release_dates": [d.isoformat() for d in release_dates or []], "read": report.to_dict(),
-        "seconds": timings,
+        "seconds": timings, "request_types": types,
         "campaigns": [dict(c.to_dict(rank), transcript=exports.get(rank)) for rank, c in enumerate(campaigns, start=1)],
     })  # fmt: skip
     return ScanResult(out, campaigns, report, int(exchanges), len(features), time.perf_counter() - started, timings)
@@ -211,7 +226,8 @@ def _write_html(con: Any, campaigns: list[Campaign], path: Path, report: ReadRep
     figure.savefig(buffer, format="svg")
     plt.close(figure)
     template = jinja2.Environment(autoescape=True).from_string(_PAGE)
-    html = template.render(campaigns=list(enumerate(campaigns, start=1))[:50], figure=buffer.getvalue(), read=report.to_dict())
+    html = template.render(campaigns=list(enumerate(campaigns, start=1))[:50], flagged=[(r, c) for r, c in enumerate(campaigns, start=1) if c.flagged],
+                           figure=buffer.getvalue(), read=report.to_dict())
     atomic_write(path, html)
 
 
@@ -223,6 +239,14 @@ _PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Traffic scan<
 {{ figure|safe }}
 <table><tr><th>rank</th><th>score</th><th>flagged</th><th>accounts</th><th>requests</th><th>what made it stand out</th></tr>
 {% for rank, c in campaigns %}<tr><td>{{ rank }}</td><td>{{ '%.1f'|format(c.score) }}</td><td>{{ 'yes' if c.flagged else 'no' }}</td>
-<td>{{ c.accounts|length }}</td><td>{{ c.requests }}</td><td>{% for e in c.evidence %}{{ e.words }}: {{ e.value }}{% if e.population_median is defined %}
-(population median {{ e.population_median }}, z {{ e.z }}){% endif %}<br>{% endfor %}</td></tr>{% endfor %}
-</table></body></html>"""
+<td>{{ c.accounts|length }}</td><td>{{ c.requests }}</td><td>{% for e in c.evidence %}{{ e.words }}: {{ e.value }}{% if e.z is defined %}
+(population median {{ e.population_median }}, z {{ e.z }}){% elif e.population_median is defined %} (population median {{ e.population_median }})
+{% endif %}<br>{% endfor %}</td></tr>{% endfor %}
+</table>
+{% for rank, c in flagged %}<h2>Campaign {{ rank }}: each member and why it is named</h2>
+<table><tr><th>account</th><th>why it is a member</th></tr>
+{% for m in c.members %}<tr><td>{{ m.account }}</td><td>{% for w in m.why %}{{ w }}<br>{% endfor %}</td></tr>{% endfor %}</table>
+{% if c.infrastructure_only %}<h3>Shares infrastructure, no behaviour of its own (not named, not exported, not counted)</h3>
+<table><tr><th>account</th><th>evidence</th></tr>
+{% for m in c.infrastructure_only %}<tr><td>{{ m.account }}</td><td>{{ m.evidence }}</td></tr>{% endfor %}</table>{% endif %}
+{% endfor %}</body></html>"""

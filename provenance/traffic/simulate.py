@@ -194,17 +194,7 @@ def simulate(seed: int = 0, *, scale: float = 1.0, spill: Path | None = None) ->
     log = _Log(rng, spill)
     n = lambda k: max(1, round(k * scale))  # noqa: E731
     for _ in range(n(400)):  # benign
-        account = log.account("benign", _prefix(rng), rng.choice(_BROWSERS))
-        offset = rng.choice([-8, -5, 0, 1, 3, 8, 9])
-        for _ in range(rng.randint(2, 15)):
-            day = rng.randrange(DAYS)
-            when = _working_hours(rng, day, offset)
-            turns = [{"role": "user", "content": _everyday(rng)}]
-            for _ in range(rng.choice([0, 0, 1, 1, 2, 3])):
-                log.add(account, when, list(turns))
-                turns += [{"role": "assistant", "content": "..."}, {"role": "user", "content": rng.choice(_FOLLOW)}]
-                when += timedelta(seconds=rng.uniform(20, 300))
-            log.add(account, when, turns)
+        ordinary_user(log, rng, log.account("benign", _prefix(rng), rng.choice(_BROWSERS)))
     harness = log.account("hard negative: evaluation harness", _prefix(rng), "lm-eval-harness/0.4")
     for day in (1, 5, 10):
         when = START + timedelta(days=day, hours=2)
@@ -254,7 +244,24 @@ def simulate(seed: int = 0, *, scale: float = 1.0, spill: Path | None = None) ->
             when += timedelta(seconds=rng.uniform(30, 600))
             for account, sweep in zip(accounts, sweeps):
                 log.add(account, when + timedelta(seconds=rng.uniform(0, 0.8)), [{"role": "user", "content": _fill(rng.choice(sweep), rng)}])
+    from provenance.traffic.populations import careful_populations
+
+    careful_populations(log, rng, n, slow)  # issue 29's populations, after all of the above
     return log
+
+
+def ordinary_user(log: _Log, rng: random.Random, account: _Account) -> None:
+    """An ordinary user's conversations: everyday topics, working hours in the user's own time zone."""
+    offset = rng.choice([-8, -5, 0, 1, 3, 8, 9])
+    for _ in range(rng.randint(2, 15)):
+        day = rng.randrange(DAYS)
+        when = _working_hours(rng, day, offset)
+        turns = [{"role": "user", "content": _everyday(rng)}]
+        for _ in range(rng.choice([0, 0, 1, 1, 2, 3])):
+            log.add(account, when, list(turns))
+            turns += [{"role": "assistant", "content": "..."}, {"role": "user", "content": rng.choice(_FOLLOW)}]
+            when += timedelta(seconds=rng.uniform(20, 300))
+        log.add(account, when, turns)
 
 
 def _campaign(log: _Log, rng: random.Random, kind: str, *, accounts: int, prefixes: list[str], sweep: list[str],
