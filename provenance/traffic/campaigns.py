@@ -58,8 +58,10 @@ PAYER_WEIGHT = 5.0
 #: Cap of one feature's contribution, in robust z units.
 Z_CAP = 6.0
 #: An account has behaviour of its own when its robust z over the automation features (``OWN_FEATURES``) sum to at
-#: least this: two thirds of one capped feature, far above what an ordinary user reaches by chance on one of them.
-OWN_BEHAVIOUR = 4.0
+#: least this (one capped feature's worth) over at least ``MIN_TEMPLATED_PROMPTS`` distinct prompts: an ordinary
+#: user's handful of prompts drawn from everyday phrasings can look a little templated by chance (seed 3 of the bench
+#: had one at z 3.8 behind a campaign's /24, named under a first rule of 4.0 with no minimum).
+OWN_BEHAVIOUR = 6.0
 OWN_FEATURES = ("templatedness", "request_focus", "regularity", "round_the_clock")
 #: A group looks like extraction only if its members ask for request types the population does not (mean robust z of
 #: ``request_focus`` at least this) ...
@@ -152,9 +154,10 @@ def own_z(features: dict[str, AccountFeatures]) -> tuple[dict[str, tuple[float, 
     return population, z
 
 
-def has_own_behaviour(z: dict[str, float]) -> bool:
-    """Whether an account's own traffic is anomalous (``OWN_BEHAVIOUR`` over ``OWN_FEATURES``)."""
-    return sum(z[name] for name in OWN_FEATURES) >= OWN_BEHAVIOUR
+def has_own_behaviour(z: dict[str, float], prompts: int = MIN_TEMPLATED_PROMPTS) -> bool:
+    """Whether an account's own traffic is anomalous (``OWN_BEHAVIOUR`` over ``OWN_FEATURES``, ``prompts`` distinct
+    prompts sampled, at least ``MIN_TEMPLATED_PROMPTS``)."""
+    return prompts >= MIN_TEMPLATED_PROMPTS and sum(z[name] for name in OWN_FEATURES) >= OWN_BEHAVIOUR
 
 
 def link_accounts(features: dict[str, AccountFeatures], behaviour: list[tuple[str, str, str, str]] | None = None,
@@ -166,7 +169,7 @@ def link_accounts(features: dict[str, AccountFeatures], behaviour: list[tuple[st
     """
     accounts = sorted(features)
     z = z if z is not None else own_z(features)[1]
-    own = {a: has_own_behaviour(z[a]) for a in accounts}
+    own = {a: has_own_behaviour(z[a], features[a].template_prompts) for a in accounts}
     groups = _Groups(accounts)
     reasons: dict[str, dict[str, set[str]]] = {a: {} for a in accounts}
     why: dict[str, list[tuple[str, str]]] = {a: [] for a in accounts}
@@ -299,18 +302,18 @@ def score_campaigns(features: dict[str, AccountFeatures], *, threshold: float = 
             accounts=sorted(members), score=score, flagged=extracts and score >= threshold, extracts=extracts,
             requests=sum(features[a].requests for a in members), payers=payers, links=links, evidence=evidence,
             first_seen=min(features[a].first_seen for a in members), last_seen=max(features[a].last_seen for a in members),
-            members=[{"account": a, "why": _why(z[a], linked.why[a])} for a in sorted(members)],
+            members=[{"account": a, "why": _why(z[a], linked.why[a], features[a].template_prompts)} for a in sorted(members)],
             infrastructure_only=infrastructure, asks_for_reasoning_or_code=values["reasoning_or_code"] >= 0.5,
         ))  # fmt: skip
     campaigns.sort(key=lambda c: (-c.score, c.accounts[0]))
     return campaigns
 
 
-def _why(z: dict[str, float], links: list[tuple[str, str]]) -> list[str]:
+def _why(z: dict[str, float], links: list[tuple[str, str]], prompts: int) -> list[str]:
     """Why an account is a member: its own anomalous behaviour (features at robust z >= 1) and its links, one line
     per kind of evidence with the accounts at the other end."""
     own = [f"{_FEATURES[name][0]}: z {value:.1f}" for name, value in sorted(z.items(), key=lambda kv: -kv[1]) if value >= 1.0]
-    lines = [("own behaviour: " + "; ".join(own)) if has_own_behaviour(z) else "no anomalous behaviour of its own"]
+    lines = [("own behaviour: " + "; ".join(own)) if has_own_behaviour(z, prompts) else "no anomalous behaviour of its own"]
     by_words: dict[str, list[str]] = {}
     for words, other in links:
         by_words.setdefault(words, []).append(other)
