@@ -288,11 +288,13 @@ def demo(
     """Build the lab models (cached), run the demo case on them, write the signed report."""
     _build_lab(Path(".lab-cache/tiny-seed0"), "tiny", 0, False, panel_controls=4)
     case_run(case, as_json=False)
-    key = DEMO_KEY
-    if not key.exists():
-        api.generate_key(key)
-        err.print(f"generated a demo signing key at {key} (it identifies no one)")
-    _report(case, key, None, False, signer_note=DEMO_KEY_NOTE)
+    from provenance.report.certificates import demo_signing_material
+
+    fresh = not DEMO_KEY.with_name(DEMO_KEY.name + ".p12").exists()
+    key, p12 = demo_signing_material(DEMO_KEY)
+    if fresh:
+        err.print(f"demo signing key {key} and self-signed certificate {p12} (they identify no one)")
+    _report(case, key, None, False, signer_note=DEMO_KEY_NOTE, pkcs12=p12, passphrase=None)
 
 
 @case_app.command("verify")
@@ -327,7 +329,8 @@ def verify(
 
 
 DEMO_KEY = Path(".lab-cache/demo-signing-key.pem")
-DEMO_KEY_NOTE = "Signed with a DEMO key that `provenance demo` generated; it identifies no one."
+DEMO_KEY_NOTE = ("Signed with a DEMO key and a DEMO self-signed certificate that `provenance demo` generated; they "
+                 "identify no one.")
 
 
 @app.command("keygen")
@@ -398,11 +401,13 @@ def case_report(
 
 def _report(
     case: Path, key: Path | None, out: Path | None, as_json: bool, signer_note: str | None = None,
-    pkcs12: Path | None = None, tsa_url: str | None = None,
+    pkcs12: Path | None = None, tsa_url: str | None = None, passphrase: bytes | None | bool = True,
 ) -> None:  # fmt: skip
+    """``passphrase``: True reads the PKCS#12 passphrase from the environment; None or bytes are used as given."""
     from provenance.report.certificates import passphrase_from_env
 
-    passphrase = passphrase_from_env() if pkcs12 is not None else None
+    if passphrase is True:
+        passphrase = passphrase_from_env() if pkcs12 is not None else None
     if out is not None:
         from provenance.files import make_folder
 

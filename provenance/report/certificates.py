@@ -194,3 +194,26 @@ def load_certificates(path: str | Path) -> list[x509.Certificate]:
         return x509.load_pem_x509_certificates(data) if b"-----BEGIN" in data else [x509.load_der_x509_certificate(data)]
     except ValueError:
         raise KeyFileError(f"{path} is not an X.509 certificate", hint="give a PEM (.crt, .pem) or DER (.cer) certificate") from None
+
+
+#: The demo's certificate holder: the name the demo case gives its analyst, and an organisation that says what it is.
+DEMO_HOLDER = ("provenance demo", "DEMO certificate: identifies no one")
+
+
+def demo_signing_material(key_path: str | Path) -> tuple[Path, Path]:
+    """The demo's Ed25519 key and a self-signed PKCS#12 certificate bound to it, made once and kept.
+
+    ``provenance demo`` signs its report with both, so a newcomer who opens the PDF finds
+    a signature in the reader's signature panel. The certificate's organisation says that
+    it identifies no one, and it has no passphrase (it protects nothing of value).
+    """
+    from provenance.report.keys import generate_key, load_private_key, public_bytes
+
+    key_path = Path(key_path)
+    if not key_path.exists():
+        generate_key(key_path)
+    p12 = key_path.with_name(key_path.name + ".p12")
+    if not p12.exists():
+        public = public_bytes(load_private_key(key_path).public_key())
+        make_self_signed(p12, name=DEMO_HOLDER[0], organisation=DEMO_HOLDER[1], ed25519_public_key=public)
+    return key_path, p12

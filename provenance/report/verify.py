@@ -102,6 +102,23 @@ class ReportCheck:
         }
 
 
+def coverage_words(coverage: str, modification: str) -> str:
+    """What a PDF signature covers, in the words pdfsig and pyHanko use for the same file.
+
+    A PAdES B-LT signature is followed by a revision that adds only validation data (the
+    DSS: certificates, revocation data, time stamps). The signature then covers its own
+    revision, not the whole file: pdfsig says "Not total document signed", pyHanko
+    "entire revision" with "LTA updates". Both are the expected state of a long-term
+    signature, and saying "the whole document" would contradict them.
+    """
+    if coverage == "ENTIRE_FILE":
+        return "covers the whole document"
+    if coverage == "ENTIRE_REVISION" and modification in ("NONE", "LTA_UPDATES"):
+        return ("covers the document as signed; the later revision adds only long-term-validation data (certificates, "
+                "revocation data, time stamps), so pdfsig says 'Not total document signed' and pyHanko 'entire revision, "
+                "LTA updates'")
+    return f"coverage {coverage.lower().replace('_', ' ')}, later changes {modification.lower().replace('_', ' ')}"
+
 def read_attachments(data: bytes) -> dict[str, bytes]:
     """The PDF's embedded files by name; raises ValueError when the PDF cannot be parsed.
 
@@ -309,7 +326,7 @@ def _one_pdf_signature(result: ReportCheck, s: PdfSignatureStatus, expected: str
     elif not s.covers_document:
         detail = f"the document was changed after signing: a later incremental update ({s.modification.lower().replace('_', ' ')}) that the signature does not cover"
     else:
-        detail = f"PAdES, intact, covers the whole document; signed by {s.signer_subject}, certificate SHA-256 {s.certificate_sha256[:16]}…"
+        detail = f"PAdES, intact, {coverage_words(s.coverage, s.modification)}; signed by {s.signer_subject}, certificate SHA-256 {s.certificate_sha256[:16]}…"
     result.add("PDF signature", s.intact and s.valid and s.covers_document, detail)
     result.add(
         "PDF signer in manifest",
