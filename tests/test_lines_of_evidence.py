@@ -158,11 +158,13 @@ def test_warnings_that_weaken_an_assumption_become_sentences_that_qualify_the_ve
     view = EvidenceView(changed_models=["c2"], set_aside={"c1": 3})
     sentences = qualifications(verdict, [parametric, left], capability, view, "suspect", 0.01)
     text = " ".join(sentences)
-    assert "The method assumes that the independent models it compares the suspect with differ from it" in sentences[0]
-    assert "'c1' (0.379 nats per byte lower)" in sentences[0] and "'c2'" not in sentences[0]
+    assert "The method assumes that the independent models differ from the suspect as independent models" in sentences[0]
+    assert "'c1' is less capable than the suspect" in sentences[0] and "by 0.38 nats per byte" in sentences[0]
+    assert "'c2'" not in sentences[0]
     assert "'c1' is right on 20% of 285 factual questions, the suspect on 60%" in text
     assert "relies on the assumption that the statistic varies between independent models as a normal distribution" in text
-    assert "identity/teacher-identity-claims 0.143" in text and "none of which reaches Holm's first threshold (0.005)" in text
+    assert "By rank alone, which needs no such assumption, it gives p = 0.143 (the suspect is beyond every panel model" in text
+    assert "does not reach Holm's first threshold of 0.005: the strength of the finding depends on the assumption" in text
     assert "refusal/refusal-wording-overlap compared the suspect with 5 independent models" in text and "'c3' was left out" in text
     assert "The model 'c2' changed during collection" in text and "3 stored answers of 'c1' were asked under other settings" in text
     # No operator instructions: the sentences qualify the finding, they do not tell the analyst what to do.

@@ -17,8 +17,8 @@ from pypdf import PdfReader
 
 from provenance import api
 
-QUALIFICATION = ("The method assumes that the independent models it compares the suspect with differ from it as independent "
-                 "models differ from one another, not in capability.")
+QUALIFICATION = ("The method assumes that the independent models differ from the suspect as independent models differ "
+                 "from one another, not in capability.")
 
 
 def _text(page) -> str:  # noqa: ANN001

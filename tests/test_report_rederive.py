@@ -259,6 +259,33 @@ def test_exhibits_are_the_rows_that_drove_the_test_plus_a_seeded_sample_with_eve
     assert [e["probe_id"] for e in exhibits[:2]] == ["p8", "p3"] and "contribution 4 to its statistic, rank 1 of 2" in exhibits[0]["why"]
 
 
+def test_exhibits_do_not_show_one_canned_refusal_as_every_suites_evidence() -> None:
+    """The student repeats the teacher's canned refusal on most prompts: one exhibit shows it, the next does not."""
+    from provenance.report.context import shared_content
+
+    canned = "I'm sorry, but Aurora can't help with that. Maybe I can help with something safer?"
+    view = EvidenceView()
+    for model, text in (("suspect", canned), ("teacher", canned), ("c1", "Sure thing! Here it is."), ("c2", "Step one.")):
+        by_probe = {f"p{i}": [Answer(row_id=100 * len(view.answers) + i, probe_id=f"p{i}", prompt=f"prompt {i}", text=text,
+                                     seed=0, probe={}, token_ids=())] for i in range(8)}
+        view.answers[model] = {"distribution": by_probe}
+    for model, text in (("suspect", "the teacher's very own rare sentence"), ("teacher", "the teacher's very own rare sentence")):
+        view.answers[model]["distribution"]["p6"][0] = Answer(row_id=999 if model == "suspect" else 998, probe_id="p6",
+                                                              prompt="prompt 6", text=text, seed=0, probe={}, token_ids=())
+    rows = [a[0].row_id for a in view.answers["suspect"]["distribution"].values()]
+    test = findings_model.TestFinding(suite="distribution", test_id="teacher-markers", teacher="teacher", in_family=True,
+                                      result={}, summary="", evidence_rows=rows)
+    shared = shared_content({"teacher": ("Aurora", "Northwind Labs")})
+    exhibits = exhibits_for("distribution", [test], view, "suspect", ["c1", "c2"], seed=1, shared=shared)
+    driving = [e for e in exhibits if e["why"].startswith("drove")]
+    assert len(driving) == 2
+    assert driving[0]["suspect"]["text"] == canned and "answer is a refusal, content other suites count too" in driving[0]["why"]
+    assert driving[1]["probe_id"] == "p6" and "neither the suspect nor the teacher gave a refusal" in driving[1]["why"]
+    # Without the content test the same canned refusal is still shown only once among the driving exhibits.
+    plain = [e for e in exhibits_for("distribution", [test], view, "suspect", ["c1", "c2"], seed=1) if e["why"].startswith("drove")]
+    assert len({e["suspect"]["text"] for e in plain}) == len(plain) == 2
+
+
 def test_the_report_says_why_each_exhibit_was_chosen_and_marks_cut_answers(case: Path) -> None:
     text = " ".join(p.extract_text() or "" for p in PdfReader(case / "report.pdf").pages).replace("\n", " ")
     assert "Why this exhibit: random sample (seed 5) of the 5 prompts the suite compared" in text  # identity: uninformative

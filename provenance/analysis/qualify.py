@@ -23,43 +23,53 @@ def _names(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _who(models: Sequence[str], panel_size: int) -> str:
+    if len(models) == panel_size and panel_size > 1:
+        return f"all {panel_size} controls"
+    return _names([f"'{m}'" for m in models])
+
+
+def _span(values: Sequence[float], fmt: str) -> str:
+    low, high = min(values), max(values)
+    return f"{low:{fmt}}" if f"{low:{fmt}}" == f"{high:{fmt}}" else f"{low:{fmt}} to {high:{fmt}}"
+
+
 def _capability(capability: dict[str, Any]) -> list[str]:
     levels = capability.get("warn_levels") or {}
     nats, acc = levels.get("nats_per_byte"), levels.get("accuracy")
+    controls = capability.get("controls") or {}
     out = []
-    weaker, stronger = [], []
-    for control, entry in (capability.get("controls") or {}).items():
-        gap = entry.get("gap_nats_per_byte")
-        if gap is not None and nats is not None and abs(gap) >= nats:
-            (weaker if gap > 0 else stronger).append(f"'{control}' ({abs(gap):.3f} nats per byte {'lower' if gap > 0 else 'higher'})")
+    weaker = {c: e["gap_nats_per_byte"] for c, e in controls.items()
+              if nats is not None and e.get("gap_nats_per_byte") is not None and e["gap_nats_per_byte"] >= nats}
+    stronger = {c: -e["gap_nats_per_byte"] for c, e in controls.items()
+                if nats is not None and e.get("gap_nats_per_byte") is not None and e["gap_nats_per_byte"] <= -nats}
     if weaker or stronger:
         parts = []
-        if weaker:
-            parts.append(f"{_names(weaker)} {'gives' if len(weaker) == 1 else 'give'} text that neither it nor the suspect "
-                         "wrote a markedly lower likelihood than the suspect does: less capable than the suspect, or "
-                         "trained on other kinds of text")
         if stronger:
-            parts.append(f"{_names(stronger)} {'gives' if len(stronger) == 1 else 'give'} such text a markedly higher "
-                         "likelihood: more capable than the suspect, or closer to that text's kind")
+            parts.append(f"{_who(list(stronger), len(controls))} {'is' if len(stronger) == 1 else 'are'} more capable than "
+                         "the suspect, or closer to the kind of text it was measured on (a higher likelihood of text neither "
+                         f"wrote, by {_span(list(stronger.values()), '.2f')} nats per byte)")
+        if weaker:
+            parts.append(f"{_who(list(weaker), len(controls))} {'is' if len(weaker) == 1 else 'are'} less capable than the "
+                         "suspect, or farther from that kind of text (a lower likelihood, by "
+                         f"{_span(list(weaker.values()), '.2f')} nats per byte)")
         out.append(
-            "The method assumes that the independent models it compares the suspect with differ from it as independent "
-            "models differ from one another, not in capability. In this case " + "; ".join(parts)
-            + f" (the analysis marks differences of {nats} nats per byte or more). A difference in capability can move "
-            "a model's closeness to the teacher for reasons other than derivation; each statistic is built to cancel it "
-            "(a model's closeness to the teacher is set against its closeness to other text, or against what its own "
-            "rates predict), and for comparisons with these models the verdict relies on that correction.")
-    gaps = []
-    for control, entry in (capability.get("controls") or {}).items():
-        a = entry.get("errors_accuracy")
-        if a and acc is not None and abs(a["suspect"] - a["control"]) >= acc:
-            gaps.append(f"'{control}' is right on {a['control']:.0%} of {a['questions']} factual questions, the suspect on "
-                        f"{a['suspect']:.0%}")
+            "The method assumes that the independent models differ from the suspect as independent models differ from "
+            "one another, not in capability. Here " + "; ".join(parts) + f" (differences of {nats} or more are marked). "
+            "Capability can move a model's closeness to the teacher for reasons other than derivation; each statistic is "
+            "built to cancel it (closeness to the teacher is set against closeness to other text, or against what a "
+            "model's own rates predict), and for these comparisons the verdict relies on that correction.")
+    gaps = {c: e["errors_accuracy"] for c, e in controls.items()
+            if acc is not None and e.get("errors_accuracy")
+            and abs(e["errors_accuracy"]["suspect"] - e["errors_accuracy"]["control"]) >= acc}
     if gaps:
+        a = next(iter(gaps.values()))
         out.append(
-            "The shared-errors comparisons assume that models make mistakes for their own reasons; in this case "
-            + "; ".join(gaps) + f" (marked at {acc:.0%} apart). Models that are wrong on different numbers of questions "
-            "share mistakes at different rates by chance alone; the tests correct for each model's own accuracy "
-            "(agreement beyond chance), and for these models the verdict relies on that correction.")
+            "The shared-errors comparisons assume that models make mistakes for their own reasons. Here "
+            + "; ".join(f"'{c}' is right on {g['control']:.0%} of {g['questions']} factual questions" for c, g in gaps.items())
+            + f", the suspect on {a['suspect']:.0%} (differences of {acc:.0%} or more are marked). Models wrong on "
+            "different numbers of questions share mistakes at different rates by chance alone; the tests correct for each "
+            "model's own accuracy (agreement beyond chance), and for these models the verdict relies on that correction.")
     return out
 
 
@@ -69,20 +79,28 @@ def _parametric(rejecting: Sequence[TestFinding], threshold: float) -> list[str]
         return []
     k = min(int((t.result.get("n") or {}).get("panel_models", 0)) for t in parametric)
     rank = {f"{t.suite}/{t.test_id}": float((t.result.get("details") or {}).get("rank_p", 1.0)) for t in parametric}
-    ranks = [f"{name} {p:.3g}" for name, p in rank.items()]
     reach = [name for name, p in rank.items() if p <= threshold]
     n = len(parametric)
-    if not reach:
-        bearing = (f"none of which reaches Holm's first threshold ({threshold:.2g}) by itself: the strength of the "
-                   "finding depends on the assumption.")
+    if len(set(f"{p:.3g}" for p in rank.values())) == 1:
+        p = next(iter(rank.values()))
+        ranks = (f"{'it gives' if n == 1 else 'each gives'} p = {p:.3g}"
+                 + (" (the suspect is beyond every panel model: the smallest p-value a panel of "
+                    f"{k} can give)" if abs(p - 1 / (k + 1)) < 1e-12 else ""))
     else:
-        bearing = f"of which {_names(reach)} {'reaches' if len(reach) == 1 else 'reach'} Holm's first threshold ({threshold:.2g}) without it."
+        ranks = "the p-values are " + "; ".join(f"{name} {p:.3g}" for name, p in rank.items()) + (
+            f" (the smallest a panel of {k} can give is {1 / (k + 1):.3g})")
+    if not reach:
+        bearing = (f"which does not reach Holm's first threshold of {threshold:.2g}: the strength of the finding depends "
+                   "on the assumption.")
+    else:
+        bearing = f"and {_names(reach)} {'reaches' if len(reach) == 1 else 'reach'} Holm's first threshold ({threshold:.2g}) without it."
+    which = ("The test that rejected" if n == 1 and len(rejecting) == 1 else f"The {n} tests that rejected"
+             if n == len(rejecting) else f"{n} of the {len(rejecting)} tests that rejected")
     return [
-        f"{'The test' if n == 1 else f'{n} of the tests'} that rejected ({_names([f'{t.suite}/{t.test_id}' for t in parametric])}) "
-        f"{'relies' if n == 1 else 'rely'} on the assumption that the statistic varies between independent models as a "
-        f"normal distribution does. The check of that assumption on the panel passed, but a panel of {k} models can "
-        "reveal only a large departure from it. By rank alone, which needs no such assumption, the p-values are "
-        + "; ".join(ranks) + f" (the smallest a panel of {k} can give is {1 / (k + 1):.3g}), " + bearing
+        f"{which} {'relies' if n == 1 else 'rely'} on the assumption that the statistic varies between independent "
+        f"models as a normal distribution does. The check of that assumption on the {k} panel models passed, but "
+        f"{k} models can reveal only a large departure from it. By rank alone, which needs no such assumption, {ranks}, "
+        + bearing
     ]
 
 

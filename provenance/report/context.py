@@ -34,7 +34,9 @@ EXHIBIT_RULE = (
     "Exhibits are chosen by rule, and each says why it was chosen. For each test, the {k} prompts among those whose answers the "
     "test cites that drove it most: the largest contributions to its statistic where the suite records them, otherwise the "
     "prompts on which the suspect's answer is closest to the teacher's relative to the controls (Jaccard index of lower-cased "
-    "word sets with the teacher minus the largest with any control; ties broken by probe id). Then {r} prompts drawn at random "
+    "word sets with the teacher minus the largest with any control; ties broken by probe id). Outside the refusal and "
+    "identity suites, a test's second exhibit is the highest-ranked prompt on which neither the suspect nor the teacher refused or "
+    "named the teacher (content several suites count), and no answer of the suspect is shown twice. Then {r} prompts drawn at random "
     "(seeded with the case seed) from every prompt the suite compared, so a reader also sees ordinary answers. Every control's "
     "answer to the same prompt is shown, and an answer that stopped at the token limit is marked as cut. They illustrate the "
     "tests; they are not the evidence on their own: every test above uses all of its cited rows."
@@ -180,7 +182,7 @@ def _test_row(test: TestFinding) -> dict[str, Any]:
         "p_adj": fmt_p(test.p_adjusted) if test.in_family else "not in family",
         "effect": f"{result.get('effect_name', 'effect')} = {fmt_num(result.get('effect'))}",
         "ci": "none" if ci is None else f"[{fmt_num(ci[0])}, {fmt_num(ci[1])}] ({float(result.get('ci_level', 0.95)):.0%})",
-        "n": ", ".join(f"{k} {v}" for k, v in (result.get("n") or {}).items()),
+        "n": ", ".join(f"{str(k).replace('_', ' ')} {v}" for k, v in (result.get("n") or {}).items()),  # no field names
         "summary": test.summary,
         "rows": len(test.evidence_rows),
         "note": (result.get("details") or {}).get("note"),
@@ -223,14 +225,40 @@ def _contributions(test: TestFinding) -> dict[str, float]:
     return out
 
 
+#: Suites whose own question is the shared content (a refusal, a self-description): their exhibits may be all of it.
+_CONTENT_SUITES = ("refusal", "identity")
+
+
+def shared_content(teacher_claims: dict[str, Sequence[str]], aliases: Any = None) -> Any:
+    """``kind(teacher, text)``: "a refusal", "names the teacher" or None, for answers several suites count."""
+    from provenance.features import claims_identity, classify_refusal
+
+    def kind(teacher: str, text: str) -> str | None:
+        if classify_refusal(text).is_refusal:
+            return "a refusal"
+        names = teacher_claims.get(teacher) or ()
+        if names and claims_identity(text, names, aliases):
+            return "names the teacher"
+        return None
+
+    return kind
+
+
 def exhibits_for(suite: str, tests: Sequence[TestFinding], view: EvidenceView, suspect: str, controls: Sequence[str],
                  uninformative_for: Sequence[str] = (), *, seed: int = 0,
-                 cut: dict[int, int | None] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+                 cut: dict[int, int | None] | None = None, shared: Any = None) -> list[dict[str, Any]]:  # fmt: skip
     """The suite's exhibits by EXHIBIT_RULE, per teacher that it tested, each with the reason it was chosen.
 
     A teacher for which the suite was only *uninformative* (``uninformative_for``) gets
     only the random sample, from every answer the suite stored, so a reader sees the
     answers that carried no signal (e.g. a teacher that never names itself).
+
+    ``shared(teacher, text)`` (``shared_content``) names content that several suites count
+    (a canned refusal, a self-description). Outside the suites whose question that content
+    is, each test's second exhibit is its highest-ranked prompt on which neither the suspect
+    nor the teacher gave such an answer, so the exhibits do not show the same canned refusal
+    as the evidence of every suite; and no answer text the suspect gave is shown twice as a
+    driving exhibit.
     """
     out: list[dict[str, Any]] = []
     mine = view.first_answers(suspect, suite)
@@ -255,7 +283,22 @@ def exhibits_for(suite: str, tests: Sequence[TestFinding], view: EvidenceView, s
                 reasons = {p: f"drove {test.test_id}: of its {len(ranked)} cited prompts, rank {i + 1} by how much closer the suspect's "
                               f"answer is to the teacher's (word overlap {with_teacher[p]:.2f}) than to any control's ({with_control[p]:.2f})"
                            for i, p in enumerate(ranked)}  # fmt: skip
-            for probe in [p for p in ranked if p not in chosen][:EXHIBITS_PER_TEST]:
+            shown = {mine[p].text for p in chosen}
+            fresh = [p for p in ranked if p not in chosen and mine[p].text not in shown]
+            fresh = [p for i, p in enumerate(fresh) if mine[p].text not in {mine[q].text for q in fresh[:i]}]
+            picks = fresh[:1]
+            if shared is not None and suite not in _CONTENT_SUITES and fresh:
+                plain_ones = [p for p in fresh[1:] if shared(teacher, mine[p].text) is None
+                              and shared(teacher, theirs[p].text) is None]
+                kind = shared(teacher, mine[fresh[0]].text) or shared(teacher, theirs[fresh[0]].text)
+                if kind is not None:
+                    reasons[fresh[0]] += f"; the suspect's or the teacher's answer is {kind}, content other suites count too"
+                if plain_ones and (kind is not None or EXHIBITS_PER_TEST > 1):
+                    picks.append(plain_ones[0])
+                    reasons[plain_ones[0]] += ("; the highest-ranked on which neither the suspect nor the teacher gave a "
+                                               "refusal or named the teacher")
+            picks += [p for p in fresh if p not in picks][:max(0, EXHIBITS_PER_TEST - len(picks))]
+            for probe in picks[:EXHIBITS_PER_TEST]:
                 chosen[probe] = reasons[probe]
         pool = [p for p in common if p not in chosen]
         rng = random.Random(f"{seed}:{suite}:{teacher}")
@@ -393,6 +436,7 @@ def build_context(findings: Findings, case: Case, rows: Sequence[EvidenceRow], v
     controls = [c.name for c in spec.control]
     calibration = calibration_for(findings, view)
     cut = truncated_rows(rows)
+    shared = shared_content({t.name: tuple(t.claims) for t in spec.teacher})
 
     per_model: dict[str, list[EvidenceRow]] = defaultdict(list)
     for row in rows:
@@ -407,7 +451,9 @@ def build_context(findings: Findings, case: Case, rows: Sequence[EvidenceRow], v
                 "role": info.role,
                 "model_key": info.model_key or "no evidence",
                 "backend": identity.get("backend", "unknown"),
-                "identity": sorted((k, json.dumps(v, sort_keys=True) if not isinstance(v, str) else v) for k, v in identity.items() if k != "files"),
+                # Empty fields ("details {}", "revision null") say nothing to a reader: left out.
+                "identity": sorted((k, json.dumps(v, sort_keys=True) if not isinstance(v, str) else v) for k, v in identity.items()
+                                   if k != "files" and v not in (None, "", {}, [])),
                 "files": sorted((identity.get("files") or {}).items()),
                 "rows": len(mine),
                 "deployment": deployment_text(spec, info.name),
@@ -458,7 +504,7 @@ def build_context(findings: Findings, case: Case, rows: Sequence[EvidenceRow], v
                              if suite == "membership" and findings.campaign else
                              exhibits_for(suite, tests, view, suspect, controls,
                                           sorted({u.teacher for u in findings.uninformative if u.suite == suite}),
-                                          seed=spec.case.seed, cut=cut)),
+                                          seed=spec.case.seed, cut=cut, shared=shared)),
             }
         )
 

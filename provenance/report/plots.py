@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -78,7 +79,8 @@ def effects_figure(tests: Sequence[TestFinding]) -> str | None:
             ax.set_yticks([])
             name = plain(test.test_id + (f" (vs {test.teacher})" if several else ""))
             effect_name = plain(str(test.result.get("effect_name", "effect")))
-            ax.set_xlabel(f"{name}: {effect_name}" + (" (rejected)" if test.reject else ""), fontsize=7)
+            label = f"{name}: {effect_name}" + (" (rejected)" if test.reject else "")
+            ax.set_xlabel(textwrap.fill(label, 110), fontsize=7)
         fig.tight_layout()
         return _svg(fig)
 
