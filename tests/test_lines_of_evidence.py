@@ -60,12 +60,13 @@ def test_leave_one_suite_out_reruns_holm_and_the_decision_without_that_suite() -
     by_suite = {c.without: c for c in verdict.counterfactuals}
     assert set(by_suite) == {"identity", "refusal", "distribution"} and all(c.kind == "suite" for c in by_suite.values())
     assert by_suite["identity"].decision == "supports" and by_suite["identity"].rejected_tests == ["refusal/refusal-test"]
+    assert "supports (1 of 2 tests reject: refusal/refusal-test)" in by_suite["identity"].text
     assert "form 2 independent lines of evidence" in verdict.lines_text and "stands without any one suite" in verdict.lines_text
     # One rejecting suite: without it, the other test alone does not reject.
     verdict, _ = _decided({"identity": 0.001, "distribution": 0.2})
     by_suite = {c.without: c for c in verdict.counterfactuals}
     assert by_suite["identity"].decision == "does-not-support" and by_suite["identity"].rejected_tests == []
-    assert "Without the identity suite the verdict would be: does not support" in by_suite["identity"].text
+    assert "Without the identity suite the verdict would be: does not support (its one test does not reject)" in by_suite["identity"].text
     assert "does not survive the loss of the identity suite" in verdict.lines_text
     # Holm's m shrinks without a suite: 0.004 * 3 = 0.012 does not reject with three tests, 0.004 * 2 does with two.
     verdict, _ = _decided({"identity": 0.004, "refusal": 0.3, "distribution": 0.5})

@@ -109,18 +109,23 @@ def _plain_list(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _none_of(of: int) -> str:
+    return "its one test does not reject" if of == 1 else f"none of {of} tests rejects"
+
+
 def _short_decision(decision: str, rejected: Sequence[str], of: int) -> str:
+    some = f"{len(rejected)} of {of} test{'s' if of != 1 else ''} reject{'s' if of == 1 else ''}"
     if decision == "supports":
-        return f"supports ({len(rejected)} of {of} tests reject: {', '.join(rejected)})"
+        return f"supports ({some}: {', '.join(rejected)})"
     if decision == "does-not-support":
-        return f"does not support (none of {of} tests rejects)" if of else "does not support"
-    return (f"not decidable with this panel ({len(rejected)} of {of} tests reject)" if rejected
-            else f"not decidable with this panel (none of {of} tests rejects)" if of else "not decidable (no test left)")
+        return f"does not support ({_none_of(of)})" if of else "does not support"
+    return (f"not decidable with this panel ({some})" if rejected
+            else f"not decidable with this panel ({_none_of(of)})" if of else "not decidable (no test left)")
 
 
 def suite_counterfactual(suite: str, verdict: Verdict, family: Sequence[TestFinding]) -> Counterfactual:
     """The verdict rule's outcome without ``suite`` (``verdict`` is that re-run's, for this teacher)."""
-    mine = [t for t in family if t.teacher == verdict.teacher]
+    mine = [t for t in family if t.teacher == verdict.teacher and t.suite != suite]
     return Counterfactual(
         kind="suite", without=suite, decision=verdict.decision, rejected_tests=verdict.rejected_tests,
         text=f"Without the {suite} suite the verdict would be: {_short_decision(verdict.decision, verdict.rejected_tests, len(mine))}.",
@@ -129,7 +134,10 @@ def suite_counterfactual(suite: str, verdict: Verdict, family: Sequence[TestFind
 
 def content_counterfactual(kind: ContentKind, verdict: Verdict, family: Sequence[TestFinding],
                            removed: dict[str, int], suites_run: Iterable[str]) -> Counterfactual:
-    """The verdict without ``kind``'s answers anywhere: its suite left out, its answers removed from the others."""
+    """The verdict without ``kind``'s answers anywhere: its suite left out, its answers removed from the others.
+
+    ``family``: the family tests of that re-run (their number is the count the sentence gives).
+    """
     mine = [t for t in family if t.teacher == verdict.teacher]
     where = _plain_list([f"{n} prompt{'s' if n != 1 else ''} of {s}" for s, n in removed.items()]) if removed else "none"
     own = f"the {kind.suite} suite left out" if kind.suite in set(suites_run) | {kind.suite} else ""

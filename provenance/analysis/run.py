@@ -247,7 +247,7 @@ def _with_lines(contexts: list[SuiteContext], suites: list[str], alpha: float, r
                            for s in family_suites if any(t.suite == s and t.teacher == teacher for t in family)]
         for kind, cf_family, removed, cf_verdicts in content:
             if removed[teacher]:
-                counterfactuals.append(lines_mod.content_counterfactual(kind, cf_verdicts[teacher], family,
+                counterfactuals.append(lines_mod.content_counterfactual(kind, cf_verdicts[teacher], cf_family,
                                                                         removed[teacher], suites))
         found = lines_mod.lines_of_evidence(verdict, family, [(k, f) for k, f, r, _ in content if r[teacher]])
         verdict = verdict.model_copy(update={"lines": found, "counterfactuals": counterfactuals})
