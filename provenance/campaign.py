@@ -49,7 +49,8 @@ def campaign_probes(path: Path, seed: int) -> ProbeSuite:
     prompts = sorted(first_line, key=first_line.__getitem__)
     random.Random(f"membership:{digest}:{seed}").shuffle(prompts)
     probes = tuple(Probe(id=f"line-{first_line[p]}", prompt=p, category="logged", language="en",
-                         extra={"transcript_line": first_line[p]}) for p in prompts)
+                         extra={"transcript_line": first_line[p], "order": rank})
+                   for rank, p in enumerate(prompts, start=1))
     return ProbeSuite(
         name=SUITE, version=f"campaign-{digest[:12]}",
         question="Was the suspect trained on the exchanges this campaign collected?",

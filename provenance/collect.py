@@ -35,10 +35,11 @@ from provenance.errors import ContextWindowError, EvidenceStoreError
 from provenance.evidence import EvidenceStore
 from provenance.journal import record_design
 from provenance.panel_reuse import open_panel_store
-from provenance.campaign import DEFAULT_PAIRS, campaign_probes, campaign_summary
+from provenance.campaign import campaign_probes, campaign_summary
 from provenance.planning import PlannedRequest, deployment_params, generation_params
 from provenance.probes import Probe, ProbeSuite, load_suite
 from provenance.suites import SUITES
+from provenance.suites.membership import LOOK_EVERY, MembershipDesign
 
 #: Called as on_progress(done, total, label) after every stored or cached response.
 ProgressCallback = Callable[[int, int, str], None]
@@ -61,6 +62,8 @@ class CollectionSummary:
     copied: int = 0
     per_model: dict[str, dict[str, int]] = field(default_factory=dict)
     skipped: list[dict[str, str]] = field(default_factory=list)
+    #: The sequential membership test where collection stopped: its e-value, why, how far into the log.
+    sequential: dict[str, Any] | None = None
 
     @property
     def complete(self) -> bool:
@@ -77,6 +80,7 @@ class CollectionSummary:
             "complete": self.complete,
             "per_model": self.per_model,
             "skipped": self.skipped,
+            **({"sequential": self.sequential} if self.sequential is not None else {}),
         }
 
 
@@ -97,15 +101,18 @@ def _answers_suite(case: Case, model: ModelSpec, suite_name: str) -> bool:
     return role != "reference" or suite_name in SCORED_SUITES
 
 
-def suite_probes(case: Case, suite_name: str, spec: Any) -> tuple[ProbeSuite, tuple[Probe, ...]]:  # noqa: ANN401
+def suite_probes(case: Case, suite_name: str, spec: Any, prefix: int | None = None) -> tuple[ProbeSuite, tuple[Probe, ...]]:  # noqa: ANN401
     """A suite's probe file and the probes this case asks (its ``limit``).
 
-    The membership suite's probes are a seeded sample of the campaign's logged prompts.
+    The membership suite's probes are a seeded sample of the campaign's logged prompts:
+    the whole log when sequential (``MembershipDesign``), else the first ``limit`` (100
+    by default). ``prefix``: ask only the first so many (a round of sequential collection).
     """
     if suite_name == "membership":
         campaign = case.spec.campaign
         suite = campaign_probes(case.model_path(campaign.as_model()), case.spec.case.seed)
-        return suite, suite.limited(spec.limit or DEFAULT_PAIRS)
+        probes = suite.limited(MembershipDesign.of(case.spec).probe_limit)
+        return suite, probes if prefix is None else probes[:prefix]
     suite = load_suite(spec.probes or suite_name, base=case.directory)  # a probe file's path is the case folder's
     return suite, suite.limited(spec.limit)
 
@@ -117,12 +124,13 @@ def case_models(case: Case) -> list[ModelSpec]:
     return [*case.spec.models(), *([campaign.as_model()] if tested else [])]
 
 
-def plan_generation(case: Case, model: ModelSpec, model_key: str) -> Iterator[PlannedRequest]:
-    """Every (suite, probe, sample) this model must answer, in a stable order."""
+def plan_generation(case: Case, model: ModelSpec, model_key: str,
+                    prefix: dict[str, int] | None = None) -> Iterator[PlannedRequest]:
+    """Every (suite, probe, sample) this model must answer, in a stable order (``prefix``: a suite's first N only)."""
     for suite_name, spec in case.spec.enabled_suites().items():
         if not _answers_suite(case, model, suite_name):
             continue
-        suite, probes = suite_probes(case, suite_name, spec)
+        suite, probes = suite_probes(case, suite_name, spec, (prefix or {}).get(suite_name))
         params = generation_params(case.spec, suite_name, spec, model)
         recorded = {**params.to_dict(), **deployment_params(model)}
         for sample in range(spec.samples):
@@ -413,11 +421,100 @@ def collect(
         panel = open_panel_store(case)  # the case's panel ([case] panel): its models joined the case as controls
         if panel is not None:
             reuse.append(sources.enter_context(panel))
+        if _sequential(case):
+            return _collect_sequentially(case, summary, on_progress, backend_factory, reuse)
         return _collect(case, summary, spec, on_progress, backend_factory, reuse)
 
 
+def _sequential(case: Case) -> bool:
+    return (case.spec.campaign is not None and "membership" in case.spec.enabled_suites()
+            and MembershipDesign.of(case.spec).sequential)
+
+
+def _membership_progress(case: Case) -> Any:  # noqa: ANN401 - suites.membership.Progress
+    """The membership suite's primary e-process on what the store holds now (the analysis's own rule)."""
+    from provenance.analysis.view import EvidenceView
+    from provenance.planning import deployed_as_now
+    from provenance.suites import SuiteContext
+
+    spec = case.spec
+    with EvidenceStore.open_existing(case.evidence_path, case.id) as store:
+        view = EvidenceView.load(store, keep=deployed_as_now(spec))
+    teacher = spec.campaign_teacher().name
+    ctx = SuiteContext(view=view, suspect=spec.suspect.name, teacher=teacher,
+                       controls=tuple(c.name for c in spec.control), teacher_claims=(), seed=spec.case.seed,
+                       campaign=spec.campaign.name, campaign_teacher=teacher, membership=MembershipDesign.of(spec))
+    return SUITES["membership"].progress(ctx)  # type: ignore[attr-defined]
+
+
+def _collect_sequentially(case: Case, summary: CollectionSummary, on_progress: ProgressCallback | None,
+                          backend_factory: BackendFactory, reuse: list[EvidenceStore]) -> CollectionSummary:
+    """Collect the membership suite's logged exchanges a few at a time until its e-process decides.
+
+    Each round is an ordinary collection of the first N exchanges of the seeded order
+    (every other suite whole): what is stored is never re-asked, so a round asks only
+    the next ``LOOK_EVERY`` exchanges, and the rows a stopped collection stored are
+    exactly the first rows a longer one would have stored. After each round the
+    analysis's own rule is replayed on the stored evidence (``MembershipSuite.progress``);
+    collection stops once it has decided, when the log ends, or at the case's budget.
+    Backends stay loaded between rounds.
+    """
+    loaded: dict[str, Backend] = {}
+
+    def factory(model: ModelSpec, path: Path, identity: ModelIdentity) -> Backend:
+        key = f"{model.name}:{identity.key}"
+        if key not in loaded:
+            loaded[key] = backend_factory(model, path, identity)
+        return loaded[key]
+
+    spec = case.spec
+    suite, probes = suite_probes(case, "membership", spec.enabled_suites()["membership"])
+    total, asked, earlier = len(probes), 0, CollectionSummary(evidence_path=case.evidence_path)
+    evidence = [f"membership: 0 of {total} logged exchanges"]
+
+    def tick(done: int, planned: int, label: str) -> None:  # the model being asked, and where the evidence stands
+        if on_progress:
+            on_progress(done, planned, f"{label}; {evidence[0]}")
+    try:
+        while True:
+            asked = min(total, asked + LOOK_EVERY)
+            round_summary = CollectionSummary(evidence_path=case.evidence_path)
+            _collect(case, round_summary, spec, tick, factory, reuse, prefix={"membership": asked})
+            summary = _merged(earlier, round_summary)
+            earlier = summary
+            if summary.budget_exhausted:
+                break
+            progress = _membership_progress(case)
+            summary.sequential = {"line": progress.line(), "test_id": progress.test_id,
+                                  "exchanges_asked": asked, "exchanges_total": total,
+                                  **({"reason": progress.outcome.reason, "e_value": progress.outcome.e_value,
+                                      "threshold": progress.outcome.threshold, "stopped_at": progress.outcome.stopped_at}
+                                     if progress.outcome is not None else {"reason": "running"})}
+            evidence[0] = progress.line()
+            if on_progress:
+                on_progress(summary.cached + summary.stored, summary.planned, progress.line())
+            if progress.decided or asked >= total:
+                break
+    finally:
+        loaded.clear()
+        gc.collect()
+    return summary
+
+
+def _merged(before: CollectionSummary, now: CollectionSummary) -> CollectionSummary:
+    """One summary for the rounds so far: ``now`` describes the final plan; stored counts add up over rounds."""
+    merged = replace(now, stored=before.stored + now.stored, copied=before.copied + now.copied,
+                     cached=now.cached - before.stored, per_model={}, skipped=[*before.skipped, *now.skipped])
+    for name, counts in now.per_model.items():
+        old = before.per_model.get(name, {"stored": 0})
+        merged.per_model[name] = {"planned": counts["planned"], "stored": old["stored"] + counts["stored"],
+                                  "cached": counts["cached"] - old["stored"]}
+    return merged
+
+
 def _collect(case: Case, summary: CollectionSummary, spec: Any, on_progress: ProgressCallback | None,
-             backend_factory: BackendFactory, reuse: list[EvidenceStore]) -> CollectionSummary:
+             backend_factory: BackendFactory, reuse: list[EvidenceStore],
+             prefix: dict[str, int] | None = None) -> CollectionSummary:
     with EvidenceStore.open(case.evidence_path, case.id) as store:
         record_design(store, case)  # pre-registration: the design is fixed before the first request
         identities: dict[str, tuple[ModelIdentity, str]] = {}
@@ -427,7 +524,7 @@ def _collect(case: Case, summary: CollectionSummary, spec: Any, on_progress: Pro
             if case.spec.role_of(model.name) == "campaign":
                 identity = _campaign_identity(case, identity)
             identities[model.name] = (identity, store.register_model(identity.to_dict()))
-        generation = {m.name: list(plan_generation(case, m, identities[m.name][1])) for m in models}
+        generation = {m.name: list(plan_generation(case, m, identities[m.name][1], prefix)) for m in models}
         scorers = [*spec.control, spec.suspect]
         logged = models[len(spec.models()):]  # the campaign, when the membership suite runs
         sources = [*logged, *spec.teacher, *spec.reference, *spec.control]

@@ -76,7 +76,7 @@ def test_membership_test_reports_each_comparison_and_refuses_bad_input() -> None
 
 
 def _case_text(root: Path, suspect: Path, teacher: Path, controls: list[Path], campaign: Path, *, limit: int = 60,
-               temperature: float = 1.0, top_p: float = 1.0, extra: str = "") -> str:
+               temperature: float = 1.0, top_p: float = 1.0, extra: str = "", suite_extra: str = "") -> str:
     control_tables = "".join(f'\n[[control]]\nname = "{c.name}"\npath = "{c}"\nbatch_size = 64\n' for c in controls)
     return textwrap.dedent(f"""\
         [case]
@@ -103,7 +103,7 @@ def _case_text(root: Path, suspect: Path, teacher: Path, controls: list[Path], c
         temperature = {temperature}
         top_p = {top_p}
         max_new_tokens = 32
-        """)
+        """) + suite_extra
 
 
 def _validate(text: str) -> CaseFile:
@@ -153,7 +153,8 @@ def membership_world(lab, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
             "independent": lab.path("control-same-data")}
 
 
-def _run(world: dict[str, Path], suspect: str, controls: list[str], name: str, top_p: float = 1.0) -> tuple:  # noqa: ANN401
+def _run(world: dict[str, Path], suspect: str, controls: list[str], name: str, top_p: float = 1.0,
+         suite_extra: str = "", temperature: float = 1.0) -> tuple:  # noqa: ANN401
     from provenance import api
 
     directory = world["root"] / name
@@ -161,11 +162,12 @@ def _run(world: dict[str, Path], suspect: str, controls: list[str], name: str, t
     extra = f'scan = "{world["scan"]}"\nrank = 1\n'
     (directory / "case.toml").write_text(_case_text(directory, world[suspect], world["teacher"],
                                                     [world[c] for c in controls], world["campaign"], extra=extra,
-                                                    top_p=top_p))
+                                                    top_p=top_p, suite_extra=suite_extra, temperature=temperature))
     case = load_case(directory)
-    api.collect(case)
+    lines: list[str] = []
+    summary = api.collect(case, on_progress=lambda done, total, label: lines.append(label))
     findings, _ = api.analyze(case)
-    return case, findings, {t.test_id: t for t in findings.tests}
+    return case, findings, {t.test_id: t for t in findings.tests}, summary, lines
 
 
 def test_a_student_of_the_campaign_is_found_and_the_report_shows_logged_answer_twin_and_suspect(membership_world) -> None:  # noqa: ANN001
@@ -174,10 +176,24 @@ def test_a_student_of_the_campaign_is_found_and_the_report_shows_logged_answer_t
     from provenance import api
     from provenance.evidence import EvidenceStore
 
-    case, findings, tests = _run(membership_world, "campaign-student", ["same-teacher-student", "independent"], "found")
+    case, findings, tests, summary, lines = _run(membership_world, "campaign-student",
+                                                 ["same-teacher-student", "independent"], "found")
     likelihood = tests["logged-vs-twin-likelihood"]
-    assert likelihood.result["p_value"] < 1e-3 and likelihood.reject
+    sequential = likelihood.result["details"]["sequential"]
+    assert likelihood.reject and likelihood.in_family and sequential["reason"] == "evidence"
+    assert likelihood.result["statistic"] >= 100 and likelihood.result["p_value"] <= 0.01  # p = 1 / max e
+    assert likelihood.result["details"]["fixed_sample"]["p_value"] < 0.01  # the fixed-sample p on the same pairs
+    assert "stopped because the e-value crossed the threshold" in likelihood.summary
+    # Open weights: the overlap test is descriptive and does not share the family.
+    assert [t.test_id for t in findings.tests if t.in_family] == ["logged-vs-twin-likelihood"]
+    overlap = tests.get("logged-vs-twin-overlap")  # descriptive (or uninformative on the few pairs tested)
+    assert overlap is None or (not overlap.in_family and overlap.reject is None)
     assert findings.verdicts[0].supports_derivation
+    # Collection stopped once the evidence decided, and said how far it had got while collecting.
+    asked = summary.sequential["exchanges_asked"]
+    assert summary.complete and summary.sequential["reason"] == "evidence" and asked < 60
+    assert any(line.startswith("membership (likelihood): e = ") and "of 100 needed" in line
+               and "of 60 logged exchanges" in line for line in lines)
     alone = likelihood.result["details"]["control_alone"]
     assert set(alone) == {"same-teacher-student", "control-same-data"}
     assert all(a["p_value"] > 0.01 for a in alone.values())  # neither control learnt these answers
@@ -185,7 +201,7 @@ def test_a_student_of_the_campaign_is_found_and_the_report_shows_logged_answer_t
     with EvidenceStore.open_existing(case.evidence_path, case.id) as store:
         logged = [r for r in store.rows() if (r.extra or {}).get("model_name") == "campaign"]
     meta = logged[0].extra["response_meta"]
-    assert len(logged) == 60 and meta["transcript_line"] >= 1
+    assert len(logged) == asked and meta["transcript_line"] >= 1
     assert meta["transcript_sha256"] == findings.campaign["sha256"]
     assert findings.campaign["scan"]["account_count"] == 2 and findings.campaign["exchanges"] == 60
     report = api.render_report(case)
@@ -196,17 +212,77 @@ def test_a_student_of_the_campaign_is_found_and_the_report_shows_logged_answer_t
 
 
 def test_a_student_of_the_same_teachers_other_answers_is_not_found(membership_world) -> None:  # noqa: ANN001
-    _, findings, tests = _run(membership_world, "same-teacher-student", ["independent"], "not-found")
+    _, findings, tests, summary, _ = _run(membership_world, "same-teacher-student", ["independent"], "not-found")
     for test in tests.values():
         assert test.result["p_value"] > 0.01 and not test.reject
+    assert tests["logged-vs-twin-likelihood"].result["details"]["sequential"]["reason"] in ("futility", "exhausted")
+    assert not findings.verdicts[0].supports_derivation
 
 
 def test_twins_sampled_otherwise_than_the_campaign_make_the_test_uninformative_not_a_finding(membership_world) -> None:  # noqa: ANN001
     # The campaign sampled at top_p = 1.0; twins at top_p = 0.3 are the teacher's likeliest text, which every
     # model, trained on the log or not, prefers to the logged answers.
-    _, findings, tests = _run(membership_world, "same-teacher-student", ["campaign-student", "independent"], "mismatch",
-                              top_p=0.3)
+    # Fixed design (60 exchanges at once): the controls' lean is measured on all of them.
+    _, findings, tests, _, _ = _run(membership_world, "same-teacher-student", ["campaign-student", "independent"],
+                                    "mismatch", top_p=0.3, suite_extra="sequential = false\n")
     assert "logged-vs-twin-likelihood" not in tests
     reasons = {u.test_id: u.reason for u in findings.uninformative}
     assert "twins were not sampled as the campaign's answers were" in reasons["logged-vs-twin-likelihood"]
     assert not findings.verdicts[0].supports_derivation
+    # Sequential: twins likelier than the log drive every e-value down; the test ends without a finding.
+    _, findings, tests, _, _ = _run(membership_world, "same-teacher-student", ["campaign-student", "independent"],
+                                    "mismatch-sequential", top_p=0.3)
+    assert not findings.verdicts[0].supports_derivation
+    assert all(not t.reject for t in tests.values())
+
+
+def test_twins_less_likely_than_the_log_are_stopped_by_the_guard_before_they_make_a_finding(membership_world) -> None:  # noqa: ANN001
+    # The dangerous direction: twins sampled hotter than the campaign (temperature 1.6 against its 1.0) are less
+    # likely text than the logged answers under a model of the teacher, so a non-member's own e-value can rise too;
+    # the controls' guard must stop the test first. The control here is the student of the teacher's other answers
+    # (it knows the teacher's distribution best). A mismatch that moves the suspect but leaves every control
+    # indifferent is not caught (docs/membership.md): keep the twins' settings the campaign's.
+    _, findings, tests, summary, _ = _run(membership_world, "independent", ["same-teacher-student"], "hot-twins",
+                                          temperature=1.6)
+    assert "logged-vs-twin-likelihood" not in tests
+    reasons = {u.test_id: u.reason for u in findings.uninformative}
+    assert "a bettor on their lean reached" in reasons["logged-vs-twin-likelihood"]
+    assert summary.sequential["reason"] == "guard"
+    assert not findings.verdicts[0].supports_derivation
+
+
+def test_stopping_early_never_changes_stored_evidence_and_the_whole_log_gives_the_same_numbers(membership_world) -> None:  # noqa: ANN001
+    """A stopped collection stores exactly the first rows a collection of the whole log stores; replayed on either
+    store, the rule stops at the same pair with the same e-value; re-analysis gives the same numbers."""
+    from provenance import api
+    from provenance.evidence import EvidenceStore
+
+    stopped, first, tests, summary, _ = _run(membership_world, "campaign-student", ["same-teacher-student"], "early")
+    assert summary.sequential["exchanges_asked"] < 60
+    whole, _, _, _, _ = _run(membership_world, "campaign-student", ["same-teacher-student"], "whole",
+                             suite_extra="sequential = false\n")
+
+    def answers(case) -> dict[str, dict]:  # noqa: ANN001
+        with EvidenceStore.open_existing(case.evidence_path, case.id) as store:
+            return {r.request_key: r.response for r in store.rows()}
+
+    early_rows, whole_rows = answers(stopped), answers(whole)
+    assert len(early_rows) < len(whole_rows) and set(early_rows) <= set(whole_rows)
+    for key, response in early_rows.items():  # the same answers; log-probabilities up to a batch's float rounding
+        other = whole_rows[key]
+        assert response.get("text") == other.get("text") and response.get("token_ids") == other.get("token_ids")
+        assert np.allclose(response.get("logprobs") or [], other.get("logprobs") or [], atol=1e-4)
+    # The whole log's evidence, analysed sequentially: the same stopping point, e-value and path.
+    text = (whole.directory / "case.toml").read_text(encoding="utf-8").replace("sequential = false", "sequential = true")
+    (whole.directory / "case.toml").write_text(text, encoding="utf-8")
+    replayed, _ = api.analyze(whole.directory)
+    again, _ = api.analyze(stopped.directory)
+    first = tests["logged-vs-twin-likelihood"].result
+
+    def likelihood(findings) -> dict:  # noqa: ANN001
+        return next(t for t in findings.tests if t.test_id == "logged-vs-twin-likelihood").result
+
+    assert likelihood(again) == first  # re-analysis of the stored evidence: the same numbers, exactly
+    seq, mine = likelihood(replayed)["details"]["sequential"], first["details"]["sequential"]
+    assert (seq["stopped_at"], seq["reason"]) == (mine["stopped_at"], mine["reason"])
+    assert np.allclose(seq["path"], mine["path"], rtol=1e-3)

@@ -27,6 +27,7 @@ from provenance.stats.panel import CALIBRATED, EXACT, MIN_PANEL_PARAMETRIC, mode
 from provenance.planning import deployed_as_now
 from provenance.suites import SUITES, SuiteContext, SuiteSkipped, SuiteTest, Uninformative
 from provenance.suites.identity import case_aliases_for
+from provenance.suites.membership import MembershipDesign
 from provenance.watermark.case import watermark_for
 
 CORRECTION = "holm"
@@ -301,6 +302,7 @@ def _analyze_view(case: Case, view: EvidenceView) -> Findings:
             campaign=spec.campaign.name if spec.campaign else None,
             campaign_teacher=spec.campaign_teacher().name if spec.campaign else None,
             suspect_bases=tuple(m.name for m in (*spec.control, *spec.reference) if m.relation == "suspect-base"),
+            membership=MembershipDesign.of(spec),
         )
         for teacher in spec.teacher
     ]

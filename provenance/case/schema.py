@@ -188,6 +188,12 @@ class SuiteSpec(_Strict):
     top_p: float = Field(default=1.0, gt=0, le=1)
     samples: int = Field(default=1, ge=1, le=1000, description="samples per prompt (seeds seed, seed+1, ...)")
     limit: int | None = Field(default=None, ge=1, description="use only the first N probes")
+    sequential: bool | None = Field(
+        default=None,
+        description=("membership only: test the logged exchanges one by one in their seeded order and stop when the "
+                     "evidence decides (default: on; limit then caps the exchanges tested, default the whole log); "
+                     "false: test the first limit (default 100) at once"),
+    )
 
     @model_validator(mode="after")
     def _samples_need_sampling(self) -> SuiteSpec:
@@ -336,6 +342,9 @@ class CaseFile(_Strict):
 
     def _check_membership(self, teachers: list[str]) -> None:
         membership = self.suites.get("membership")
+        sequential = sorted(name for name, suite in self.suites.items() if suite.sequential is not None and name != "membership")
+        if sequential:
+            raise ValueError(f"sequential is a setting of the membership suite only, not of {', '.join(sequential)}")
         if membership is not None and membership.enabled and self.campaign is None:
             raise ValueError("the membership suite needs a [campaign] table (the campaign's logged exchanges)")
         if self.campaign is None:

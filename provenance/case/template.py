@@ -118,7 +118,8 @@ samples = 1                       # samples per prompt (needs temperature > 0 to
 # rank = 1
 #
 # [suites.membership]
-# limit = 100                      # logged exchanges tested (a seeded sample of the campaign)
+# sequential = true                # test the logged exchanges one by one (seeded order), stop when decided
+# limit = 456                      # at most this many logged exchanges (default: the whole log; 100 if not sequential)
 # temperature = 1.0                # the campaign's sampling settings: the teacher's fresh twins use them
 # top_p = 1.0
 # max_new_tokens = 256

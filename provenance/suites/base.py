@@ -61,6 +61,9 @@ class SuiteContext:
     #: Panel models declared as the suspect's base (``relation = "suspect-base"``): in the panel, never
     #: reference text for the suspect (nor the suspect's for them).
     suspect_bases: tuple[str, ...] = ()
+    #: How the membership suite tests (``suites.membership.MembershipDesign``: sequential, alpha, limit); its
+    #: defaults when None.
+    membership: Any = None
 
     @property
     def panel(self) -> tuple[str, ...]:
