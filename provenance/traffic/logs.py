@@ -315,7 +315,12 @@ def _check_lines(con: Any, log: Path, work: Path, report: ReadReport, table: str
 
 
 def _parquet_select(con: Any, path: Path, report: ReadReport, years: tuple[int, int] = DEFAULT_YEARS) -> str:  # noqa: ANN401
-    """A Parquet log's rows in the normalised columns; a truncated file or a missing column is an error."""
+    """A Parquet log's rows in the normalised columns; a truncated file or a missing column is an error.
+
+    Every column is cast to the type a JSON Lines log normalises to (TRY_CAST: a value of another type
+    becomes NULL), so the later stages see one shape whatever the log's column types; a row whose required
+    field is null or empty, or whose timestamp is not a time or outside ``years``, is skipped and counted.
+    """
     import duckdb
 
     try:
@@ -327,29 +332,41 @@ def _parquet_select(con: Any, path: Path, report: ReadReport, years: tuple[int, 
     missing = sorted(needed - names)
     if missing:
         raise TrafficLogError(f"{path} lacks column(s) {', '.join(missing)}", hint=f"a Parquet log needs {', '.join(sorted(needed))}")
+
+    def column(name: str, sql_type: str) -> str:
+        quoted = '"' + name.replace('"', '""') + '"'
+        return f"TRY_CAST({quoted} AS {sql_type})" if name in names else f"CAST(NULL AS {sql_type})"
+
+    texts = ("account_id", "api_key_id", "source_ip", "user_agent", "organisation", "payment_id", "model", "prompt", "response")
+    typed = (
+        f"SELECT row_number() OVER () AS line, \"timestamp\" IS NULL AS no_time, {column('timestamp', 'TIMESTAMP')} AS ts, "
+        + "".join(f"nullif({column(c, 'VARCHAR')}, '') AS {c}, " for c in texts)
+        + f"coalesce({column('user_turns', 'BIGINT')}, 1) AS user_turns, CAST(NULL AS VARCHAR) AS messages, "
+        f"coalesce({column('prompt_tokens', 'BIGINT')}, 0) AS prompt_tokens, "
+        f"coalesce({column('completion_tokens', 'BIGINT')}, 0) AS completion_tokens "
+        f"FROM read_parquet({sql_path(path)})"
+    )
+    lacking = " OR ".join(["no_time", *(f"{c} IS NULL" for c in sorted(needed - {"timestamp"}))])
     low, high = f"make_timestamp({years[0]}, 1, 1, 0, 0, 0)", f"make_timestamp({years[1] + 1}, 1, 1, 0, 0, 0)"
     try:
-        total, bad, outside = con.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE timestamp IS NULL OR account_id IS NULL OR prompt IS NULL), "
-            f"count(*) FILTER (WHERE timestamp IS NOT NULL AND account_id IS NOT NULL AND prompt IS NOT NULL "
-            f"AND NOT (TRY_CAST(timestamp AS TIMESTAMP) >= {low} AND TRY_CAST(timestamp AS TIMESTAMP) < {high})) "
-            f"FROM read_parquet({sql_path(path)})"
+        total, bad, not_time, outside, _ = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE {lacking}), count(*) FILTER (WHERE NOT ({lacking}) AND ts IS NULL), "
+            f"count(*) FILTER (WHERE NOT ({lacking}) AND ts IS NOT NULL AND NOT (ts >= {low} AND ts < {high})), "
+            f"count(organisation) + count(payment_id) + sum(user_turns + prompt_tokens + completion_tokens) "  # read every column
+            f"FROM ({typed})"
         ).fetchone()
-    except duckdb.Error as exc:
-        raise TrafficLogError(f"{path}: column timestamp is not a time ({str(exc).splitlines()[0]})",
-                              hint="a Parquet log's timestamp column holds TIMESTAMP values (UTC)") from None  # fmt: skip
-    report.rows += total - bad - outside
+    except duckdb.Error as exc:  # a damaged page: found here, not in the COPY that writes the normalised log
+        raise TrafficLogError(f"{path} is not a readable Parquet file ({str(exc).splitlines()[0]})",
+                              hint="the file may be damaged: copy it again") from None  # fmt: skip
+    report.rows += total - bad - not_time - outside
     if bad:
         report.skipped["missing field(s) in Parquet rows"] += bad
+    if not_time:
+        report.skipped["timestamp is not a time (Parquet rows)"] += not_time
     if outside:
         report.skipped[_OUT_OF_RANGE.format(first=years[0], last=years[1]) + " (Parquet rows)"] += outside
-    optional = {c: (c if c in names else "NULL") for c in ("organisation", "payment_id", "prompt_tokens", "completion_tokens", "user_turns")}
     return (
-        f"SELECT row_number() OVER () AS line, CAST(timestamp AS TIMESTAMP) AS ts, account_id, api_key_id, source_ip, "
-        f"user_agent, {optional['organisation']} AS organisation, {optional['payment_id']} AS payment_id, model, prompt, "
-        f"coalesce({optional['user_turns']}, 1) AS user_turns, NULL AS messages, response, "
-        f"coalesce({optional['prompt_tokens']}, 0) AS prompt_tokens, coalesce({optional['completion_tokens']}, 0) AS completion_tokens, "
-        f"{sql_text(path.name)} AS source FROM read_parquet({sql_path(path)}) "
-        f"WHERE timestamp IS NOT NULL AND account_id IS NOT NULL AND prompt IS NOT NULL "
-        f"AND TRY_CAST(timestamp AS TIMESTAMP) >= {low} AND TRY_CAST(timestamp AS TIMESTAMP) < {high}"
+        f"SELECT line, ts, account_id, api_key_id, source_ip, user_agent, organisation, payment_id, model, prompt, "
+        f"user_turns, messages, response, prompt_tokens, completion_tokens, {sql_text(path.name)} AS source "
+        f"FROM ({typed}) WHERE NOT ({lacking}) AND ts >= {low} AND ts < {high}"
     )
