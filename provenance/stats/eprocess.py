@@ -59,6 +59,10 @@ MAX_BET = 0.5
 FUTILITY_Z = 2.326
 #: Pairs seen before the futility rule may stop a test (a few pairs say little about the mean payoff).
 FUTILITY_MIN_PAIRS = 20
+#: ... and the share of the horizon seen first: a student whose first pairs happen to be weak is not given up on
+#: early (chosen after the membership lab's seed 6, see docs/membership.md; on simulated twins it costs a non-member
+#: about 20 more exchanges and gives back about 2 points of power at moderate effects).
+FUTILITY_MIN_SHARE = 0.25
 
 Strategy = Literal["ons", "agrapa"]
 StopReason = Literal["evidence", "guard", "futility", "exhausted", "running"]
@@ -140,7 +144,7 @@ def lean_wealth(s: ArrayLike, *, strategy: Strategy = "ons") -> np.ndarray:
 
 
 def futile(log_e: float, t: int, mean: float, second_moment: float, variance: float, remaining: int,
-           threshold: float, *, z: float = FUTILITY_Z, max_bet: float = MAX_BET) -> bool:
+           threshold: float, *, z: float | None = None, max_bet: float = MAX_BET) -> bool:
     """Whether even an optimistic mean payoff could not bring the wealth to ``threshold`` in ``remaining`` pairs.
 
     ``mean``, ``second_moment``, ``variance``: of the ``t`` payoffs so far. Optimistic: the
@@ -155,9 +159,9 @@ def futile(log_e: float, t: int, mean: float, second_moment: float, variance: fl
         return False
     if need > remaining * math.log1p(max_bet):
         return True  # not even winning every bet at the largest stake would get there
-    if t < FUTILITY_MIN_PAIRS:
+    if t < FUTILITY_MIN_PAIRS or t < FUTILITY_MIN_SHARE * (t + remaining):
         return False
-    m = mean + z * math.sqrt(max(variance, 1e-12) / t)
+    m = mean + (FUTILITY_Z if z is None else z) * math.sqrt(max(variance, 1e-12) / t)
     if m <= 0 or second_moment <= 0:
         return True
     b = min(max_bet, m / second_moment)
