@@ -9,6 +9,7 @@ the field back with pypdf and pyHanko.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,15 @@ def test_the_demo_report_has_a_pades_signature_field_a_reader_shows(lab, tmp_pat
     assert "DEMO certificate: identifies no one" in status.signer_subject and not status.trusted
     text = " ".join(p.extract_text() or "" for p in reader.pages[:2]).replace("\n", " ")
     assert "SELF-SIGNED certificate" in text and "they identify no one" in text
+    # The demo's exhibits show the controls' answers, and mark an answer cut at the token limit where one is shown.
+    from provenance.evidence import EvidenceStore
+    from provenance.report.context import truncated_rows
+
+    whole = " ".join(" ".join((p.extract_text() or "").split()) for p in reader.pages)
+    exhibits = whole[whole.index("5. Exhibits"):whole.index("6. Limitations")]
+    assert "Control control-same-data · evidence row" in exhibits and "Control control-panel-4 · evidence row" in exhibits
+    with EvidenceStore.open_readonly(case / "evidence.sqlite") as store:
+        cut = truncated_rows(list(store.rows()))
+    shown = {int(r) for r in re.findall(r"evidence row (\d+)", exhibits)}
+    if shown & set(cut):
+        assert "CUT AT THE TOKEN LIMIT" in exhibits

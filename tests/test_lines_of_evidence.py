@@ -209,3 +209,17 @@ def test_without_a_suite_the_verdict_is_the_one_an_analysis_without_that_suite_g
     assert content["refusals"].removed.get("distribution", 0) > 0
     saved = json.loads((root / "findings.json").read_text())["verdicts"][0]
     assert saved["lines"] and saved["counterfactuals"] and saved["lines_text"] == verdict.lines_text
+
+
+def test_findings_of_schema_1_2_are_still_read() -> None:
+    """The 1.3 fields (lines, counterfactuals, qualifications) have defaults: an older findings.json loads."""
+    from provenance.analysis.findings import SCHEMA_VERSION, Findings
+
+    old = {"schema_version": "1.2", "case_id": "c", "case_title": "t", "analyst": "a", "case_sha256": "0" * 64,
+           "evidence_head_hash": "0" * 64, "evidence_rows": 1, "alpha": 0.01, "correction": "holm", "decision_rule": "r",
+           "models": [], "suites": {}, "tests": [], "skipped": [], "warnings": [], "software": {},
+           "verdicts": [{"teacher": "t", "supports_derivation": False, "decision": "does-not-support",
+                         "rejected_tests": [], "text": "v"}]}
+    findings = Findings.model_validate(old)
+    assert findings.schema_version == "1.2" and SCHEMA_VERSION == "1.3"
+    assert findings.verdicts[0].lines == [] and findings.verdicts[0].qualifications == []
