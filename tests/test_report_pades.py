@@ -85,6 +85,21 @@ def test_signed_report_validates_intact_time_stamped_and_trusted(pades, pki: dic
     assert abs(status.signing_time - NOW) < timedelta(hours=1)
 
 
+def test_with_a_tsa_the_signature_gets_a_document_time_stamp_for_archive_renewal(pades, pki: dict, report_case: Path) -> None:  # noqa: ANN001
+    """PAdES B-LTA: a /DocTimeStamp over the signature and its DSS, checked by verify and read back by pypdf."""
+    from provenance.report.pades import read_document_timestamps
+
+    data = pades.pdf_path.read_bytes()
+    [stamp] = read_document_timestamps(data, [pki["root"].certificate])
+    assert stamp.intact and stamp.valid and stamp.trusted and "Test Time-Stamping Authority" in stamp.authority
+    types = [f.get("/V").get_object().get("/Type") for f in PdfReader(pades.pdf_path).get_fields().values() if f.get("/FT") == "/Sig"]
+    assert sorted(types) == ["/DocTimeStamp", "/Sig"]
+    checks = _checks(api.verify_report(pades.pdf_path, evidence=report_case / "evidence.sqlite", trust=[pki["root_pem"]]))
+    ok, detail = checks["document time stamp"]
+    assert ok and "PAdES B-LTA" in detail and "the authority is trusted" in detail
+    assert checks["PDF signature"][0]  # the later revisions are validation data and a time stamp, nothing else
+
+
 def test_signed_report_keeps_pdfa_3b_attachments_and_shows_the_signature_block(pades, pki: dict) -> None:  # noqa: ANN001
     reader = PdfReader(pades.pdf_path)
     xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode("utf-8")

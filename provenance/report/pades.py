@@ -111,7 +111,7 @@ def sign_pdf(
         name=identity.summary()["name"] or None,
         embed_validation_info=True,
         validation_context=context,
-        use_pades_lta=False,
+        use_pades_lta=tsa_url is not None,  # B-LTA: a document time stamp over the DSS, for archive renewal
     )
     timestamper = None
     if tsa_url:
@@ -220,3 +220,43 @@ def read_pdf_signatures(pdf: bytes, trust: Sequence[x509.Certificate] = ()) -> l
                 )
             )
     return statuses
+
+
+@dataclass(frozen=True)
+class DocumentTimestampStatus:
+    """A PAdES B-LTA document time stamp (a /DocTimeStamp signature over everything before it)."""
+
+    field_name: str
+    intact: bool
+    valid: bool
+    trusted: bool
+    time: datetime | None
+    authority: str | None
+    coverage: str
+
+
+def read_document_timestamps(pdf: bytes, trust: Sequence[x509.Certificate] = ()) -> list[DocumentTimestampStatus]:
+    """Validate every document time stamp in ``pdf`` offline (the archive-renewal layer of PAdES B-LTA).
+
+    A document time stamp seals the signature and its validation data (the DSS) at a time an
+    authority vouches for, so an archive can add another before the algorithms or
+    certificates age. Nothing is fetched.
+    """
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_timestamp
+    from pyhanko_certvalidator import ValidationContext
+
+    anchors = [_asn1_certificate(c) for c in trust]
+    out = []
+    with _quiet_pyhanko():
+        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+        for embedded in reader.embedded_timestamp_signatures:
+            context = ValidationContext(trust_roots=anchors, allow_fetching=False, revocation_mode="soft-fail")
+            status = validate_pdf_timestamp(embedded, validation_context=context)
+            out.append(DocumentTimestampStatus(
+                field_name=embedded.field_name, intact=bool(status.intact), valid=bool(status.valid),
+                trusted=bool(status.trusted), time=status.timestamp,
+                authority=_name(status.signing_cert) if status.signing_cert else None,
+                coverage=status.coverage.name if status.coverage is not None else "UNKNOWN",
+            ))
+    return out

@@ -30,7 +30,7 @@ from provenance.report import manifest as mf
 from provenance.report.errors import ReportError
 from provenance.report.certificates import load_certificates
 from provenance.report.keys import fingerprint, load_public_key
-from provenance.report.pades import PdfSignatureStatus, read_pdf_signatures
+from provenance.report.pades import PdfSignatureStatus, read_document_timestamps, read_pdf_signatures
 from provenance.report.sign import SignatureSlotError, document_signature_ok, first_revision_end, signature_ok
 
 #: How many bad rows a failure message names before it only counts them.
@@ -316,6 +316,19 @@ def _pdf_signature_checks(result: ReportCheck, data: bytes, manifest: dict[str, 
         return
     for status in statuses:
         _one_pdf_signature(result, status, expected, trust_given)
+    try:
+        stamps = read_document_timestamps(data, anchors)
+    except Exception as exc:  # noqa: BLE001 - a damaged file may break the parser in any way; say so
+        result.add("document time stamp", False, f"cannot be read ({type(exc).__name__})")
+        return
+    for stamp in stamps:
+        when = f"{stamp.time:%Y-%m-%d %H:%M:%S %Z}" if stamp.time else "unknown"
+        trusted = "the authority is trusted" if stamp.trusted else "the authority is not among the --trust certificates"
+        ok = stamp.intact and stamp.valid
+        result.add("document time stamp", ok,
+                   f"PAdES B-LTA, {when}, by {stamp.authority}; it seals the signature and its validation data, so an "
+                   f"archive can renew it with a later time stamp; {trusted}" if ok
+                   else "does not match the document: bytes it covers were changed after it was made")
 
 
 def _one_pdf_signature(result: ReportCheck, s: PdfSignatureStatus, expected: str | None, trust_given: bool) -> None:
