@@ -10,6 +10,9 @@ identification, the attachments and the manifest stay as they were. With
 validation material (PAdES B-LT: the certificates, and revocation data when the
 certificate names any) pyHanko appends one more revision holding only the
 document security store; validation accepts that kind of update and no other.
+With a time-stamping authority the signature is PAdES B-LTA: pyHanko appends a
+document time stamp over the signature and the DSS, which an archive renews with
+later ones before the algorithms or certificates age (``read_document_timestamps``).
 """
 
 from __future__ import annotations
