@@ -57,8 +57,8 @@ def test_the_sequential_test_keeps_its_level_with_the_guard_and_the_futility_rul
     outcomes = [sequential_sign_flip(twins(rng, 300), twins(rng, 300), alpha=ALPHA) for _ in range(RUNS)]
     assert np.mean([o.reason == "evidence" for o in outcomes]) <= LIMIT
     assert np.mean([o.reason == "guard" for o in outcomes]) <= LIMIT  # exchangeable twins: the guard holds still
-    # The futility rule saves queries on a model that never saw the log.
-    assert np.median([o.stopped_at for o in outcomes]) < 150
+    # The futility rule saves queries on a model that never saw the log (it waits for half of them).
+    assert np.median([o.stopped_at for o in outcomes]) < 200
 
 
 def test_a_student_of_the_log_is_found_early_and_the_p_value_is_the_inverse_of_the_largest_e() -> None:
