@@ -70,3 +70,22 @@ def test_an_independent_suspect_is_held_at_the_nominal_rate(suspect) -> None:  #
 def test_an_attributor_needs_both_kinds_of_text() -> None:
     with pytest.raises(ValueError, match="background"):
         train_attributor(["a b c"], [])
+
+
+def test_text_unlike_every_model_scores_no_teacher_evidence_where_the_log_odds_read_it_as_the_teacher_s() -> None:
+    # A raw base continuing documents shares none of the teacher's or the background's n-grams: the log-odds
+    # sit at the classifier's prior, far above the background's, with no trace of the teacher in the text.
+    from provenance.features.attribution import AttributionSpace
+
+    rng = np.random.default_rng(3)
+    teacher = [TEACHER(rng, str(rng.choice(TOPICS))) for _ in range(60)]
+    background = [t for w in (CONTROL, OTHER, BACKGROUND) for t in (w(rng, str(rng.choice(TOPICS))) for _ in range(20))]
+    space = AttributionSpace(teacher)
+    fit = space.train(teacher, background)
+    alien = ["zxq vvkp 9931 ~~ qqj", "0x7f3a 0x11 ; ; ;", "lorem ipsum dolor sit amet consectetur"]
+    held_background = [BACKGROUND(rng, str(rng.choice(TOPICS))) for _ in range(20)]
+    held_teacher = [STUDENT(rng, str(rng.choice(TOPICS))) for _ in range(20)]
+    assert fit.score(alien).mean() > fit.score(held_background).mean() + 1.0  # the failure: "more teacher-like"
+    assert fit.teacher_evidence(alien)[0] == 0.0  # nothing of the teacher's vocabulary at all
+    assert fit.teacher_evidence(alien).mean() < fit.teacher_evidence(held_background).mean()
+    assert fit.teacher_evidence(held_teacher).mean() > fit.teacher_evidence(held_background).mean()

@@ -97,6 +97,22 @@ class _Linear:
     def score(self, texts: Sequence[str]) -> np.ndarray:
         return np.asarray(self.model.decision_function(self.space.features(texts)), dtype=float)
 
+    def teacher_evidence(self, texts: Sequence[str]) -> np.ndarray:
+        """Per text, the evidence *for* the teacher's writing: its features weighted by the positive weights only.
+
+        The log-odds also counts the absence of what the background models write as evidence for the
+        teacher, so text unlike every model the classifier was trained on (a raw base continuing a
+        document, another language) sits at the classifier's prior, far above every panel model that
+        writes like the background, without a trace of the teacher in it. Only features the teacher
+        uses more than the background raise this score; a text without them scores 0. The features are
+        normalised per text, so the score is weighted by the share of the text's character n-grams the
+        teacher's vocabulary covers: one shared n-gram in a short alien text does not weigh as much as
+        a whole answer in the teacher's words.
+        """
+        weights = np.clip(self.model.coef_[0], 0.0, None)
+        evidence = np.asarray(self.space.features(texts) @ weights, dtype=float).ravel()
+        return evidence * self.space.coverage(texts)
+
     hits = Attributor.hits
     accuracy = Attributor.accuracy
 
@@ -129,6 +145,16 @@ class AttributionSpace:
             for i, t in enumerate(new):
                 self._rows[t] = matrix[i]
         return vstack([self._rows[t] for t in texts]) if texts else None
+
+    def coverage(self, texts: Sequence[str]) -> np.ndarray:
+        """Per text, the share of its character n-grams that are in the teacher's vocabulary (0 for empty text)."""
+        chars = self.union.transformer_list[0][1]
+        analyse, vocabulary = chars.build_analyzer(), chars.vocabulary_
+        out = []
+        for t in texts:
+            grams = analyse(t)
+            out.append(sum(g in vocabulary for g in grams) / len(grams) if grams else 0.0)
+        return np.asarray(out, dtype=float)
 
     @classmethod
     def of(cls, teacher_texts: Sequence[str]) -> AttributionSpace:

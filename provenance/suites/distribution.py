@@ -160,7 +160,7 @@ class DistributionSuite(Suite):
             if m == ctx.suspect:
                 right = attributor.hits(texts(ctx.teacher, test), [t for b in background for t in texts(b, test)])
                 accuracy = (int(sum(x.sum() for x in right)), sum(x.size for x in right))
-            stats[m] = ModelStatistic.mean_of(attributor.score(texts(m, test)))
+            stats[m] = ModelStatistic.mean_of(attributor.teacher_evidence(texts(m, test)))
         k, n = accuracy
         if binomial_test(k, n, 0.5, alternative="greater").p_value >= SEPARABILITY_ALPHA:
             return Uninformative(
@@ -171,9 +171,11 @@ class DistributionSuite(Suite):
                 {"held-apart accuracy": f"{k}/{n}"},
             )
         result = panel_finding(
-            ctx, self.name, "teacher-attribution", stats, quantity="attribution", unit="log-odds",
-            rows=setup.rows, what="mean log-odds of being the teacher's writing, by a classifier trained without it",
-            fmt="+.2f",
+            ctx, self.name, "teacher-attribution", stats, quantity="attribution", unit="teacher evidence",
+            rows=setup.rows,
+            what=("mean evidence for the teacher's writing (the positive weights of a classifier trained without it, "
+                  "times the answer's features)"),
+            fmt=".3f",
             assumptions=("each model's answers are scored by a classifier trained on the teacher against the other "
                          "models, never against itself",),
         )
