@@ -18,9 +18,10 @@ models), on a selection half of the prompts, and then scores the suspect's and t
 control's answers on the other half: both are equally unseen.
 
 TF-IDF over character 2-4-grams (within words) and word 1-2-grams, logistic
-regression with balanced classes: a linear model that is deterministic, fast on CPU,
-and whose decision value (the log-odds "this is the teacher") is a continuous score
-for the paired test.
+regression with balanced classes: a linear model that is deterministic and fast on CPU.
+The panel test scores each answer by ``teacher_evidence`` (the positive weights only),
+not by the log-odds: a model whose text is unlike every training model's sits at the
+classifier's prior, which reads as "more teacher-like" than any background model.
 """
 
 from __future__ import annotations
