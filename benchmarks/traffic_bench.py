@@ -75,6 +75,7 @@ def measure(truth: dict, campaigns: list, threshold: float) -> dict:
         "benign_named": sum(kinds[a].startswith("benign") for a in flagged),
         "benign_accounts": sum(k.startswith("benign") for k in kinds.values()),
         "infrastructure_only": f"{sum(kinds[a].startswith('benign') for a in beside)}/{len(beside)}",
+        "largest_null_p": max((c.null_probability or 0.0 for c in campaigns if c.extracts and c.score >= threshold), default=None),
         **attribution(truth.get("operators", {}), campaigns, threshold),
     }
 
@@ -83,28 +84,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 12, 13, 14, 15, 16, 17], help="tuning seed first, then held-back seeds")
     parser.add_argument("--dev", type=int, nargs="*", default=[1, 2, 3], help="development seeds (looked at while building)")
+    parser.add_argument("--looked", type=int, nargs="*", default=[],
+                        help="seeds held back but looked at with earlier rules of this round (reported apart)")
     parser.add_argument("--workdir", type=Path, default=Path(".lab-cache/bench/traffic"))
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     truth, campaigns, seconds, exchanges = _scan(args.workdir, args.seeds[0], 1e9)  # nothing flagged: the threshold is chosen on the scores
     threshold = tune(truth["accounts"], campaigns)
+    truth, campaigns, seconds, exchanges = _scan(args.workdir, args.seeds[0], threshold)  # again: the null needs the threshold
     rows = [(args.seeds[0], "tuning", measure(truth, campaigns, threshold), seconds, exchanges)]
-    for seed in [*args.dev, *args.seeds[1:]]:
+    for seed in [*args.dev, *args.looked, *args.seeds[1:]]:
         truth, campaigns, seconds, exchanges = _scan(args.workdir, seed, threshold)
-        split = "development" if seed in args.dev else "held back"
+        split = "development" if seed in args.dev else "looked at (earlier rules)" if seed in args.looked else "held back"
         rows.append((seed, split, measure(truth, campaigns, threshold), seconds, exchanges))
     for row in rows:
         print(json.dumps({"seed": row[0], "split": row[1], **row[2], "seconds": round(row[3], 1)}), flush=True)
     kind_names = sorted(rows[0][2]["by_kind"])
     lines = [f"Threshold (chosen on seed {args.seeds[0]}): campaign score >= {threshold}.", "",
              "| seed | split | account precision | account recall | false-positive accounts | flagged groups | operators found | "
-             "merged groups | split operators | benign named | listed beside (benign/all) | "
+             "merged groups | split operators | benign named | listed beside (benign/all) | largest chance ordinary accounts score as high (flagged) | "
              + " | ".join(f"named {k}" for k in kind_names) + " | exchanges | scan s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|" + "---|" * len(kind_names) + "---|---|"]  # fmt: skip
+             "|---|---|---|---|---|---|---|---|---|---|---|---|" + "---|" * len(kind_names) + "---|---|"]  # fmt: skip
     for seed, split, m, seconds, exchanges in rows:
         lines.append(f"| {seed} | {split} | {m['precision']:.3f} | {m['recall']:.3f} | {m['fp_rate']:.2%} | {m['flagged_groups']} | "
                      f"{m['operators_found']} | {m['merged_groups']} | {m['split_operators']} | "
                      f"{m['benign_named']}/{m['benign_accounts']} | {m['infrastructure_only']} | "
+                     f"{'-' if m['largest_null_p'] is None else format(m['largest_null_p'], '.2g')} | "
                      + " | ".join(m["by_kind"].get(k, "-") for k in kind_names) + f" | {exchanges} | {seconds:.1f} |")
     table = "\n".join(lines) + "\n"
     print(table)

@@ -187,3 +187,14 @@ def test_lockstep_is_judged_against_the_pairs_own_shifted_times() -> None:
     hourly = np.arange(200) * 3600.0  # two customers' cron jobs on the hour: aligned at every whole-hour shift too
     assert lockstep(hourly + rng.uniform(0, 4, 200), hourly + rng.uniform(0, 4, 200)) is None
     assert lockstep(first, np.sort(np.cumsum(rng.uniform(60, 900, 200)))) is None  # independent accounts
+
+
+def test_null_probability_is_small_only_for_groups_ordinary_accounts_do_not_reach() -> None:
+    from provenance.traffic.calibration import null_probability
+
+    totals = np.random.default_rng(7).exponential(1.0, 5000)  # ordinary accounts' behaviour: mostly near zero
+    typical, draws = null_probability(totals, 4, 2.0, 2.0 + float(np.mean(totals)))
+    assert 0.2 < typical < 0.8 and draws == 10_000  # a group of four average accounts is nothing unusual
+    extreme, _ = null_probability(totals, 4, 2.0, 2.0 + 12.0)
+    assert extreme == 1 / (draws + 1)  # four accounts that all look like automation: never drawn by chance
+    assert null_probability(totals, 4, 2.0, 2.0 + 2.5)[0] < typical  # monotone in the score

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from provenance.traffic import minhash
+from provenance.traffic.calibration import null_probability
 from provenance.traffic.features import NUM_PERM, AccountFeatures, robust_z
 
 #: Estimated Jaccard similarity of two accounts' frames above which one script wrote both (operators that share
@@ -57,11 +58,14 @@ MIN_TEMPLATED_PROMPTS = 10
 PAYER_WEIGHT = 5.0
 #: Cap of one feature's contribution, in robust z units.
 Z_CAP = 6.0
-#: An account has behaviour of its own when its robust z over the automation features (``OWN_FEATURES``) sum to at
-#: least this (one capped feature's worth) over at least ``MIN_TEMPLATED_PROMPTS`` distinct prompts: an ordinary
-#: user's handful of prompts drawn from everyday phrasings can look a little templated by chance (seed 3 of the bench
-#: had one at z 3.8 behind a campaign's /24, named under a first rule of 4.0 with no minimum).
+#: An account has behaviour of its own when at least two of the automation features (``OWN_FEATURES``) reach a robust
+#: z of ``OWN_Z`` each and ``OWN_BEHAVIOUR`` together (one capped feature's worth), over at least
+#: ``MIN_TEMPLATED_PROMPTS`` distinct prompts. One statistic alone is not enough: an ordinary user who words
+#: everyday requests alike looks templated by chance (bench seed 3 had one at z 3.8 and seed 14 one at z 5.8, both
+#: behind a campaign's /24 and browser, named under the earlier rules of this round; their pacing, hours and
+#: request types were ordinary).
 OWN_BEHAVIOUR = 6.0
+OWN_Z = 2.0
 OWN_FEATURES = ("templatedness", "request_focus", "regularity", "round_the_clock")
 #: A group looks like extraction only if its members ask for request types the population does not (mean robust z of
 #: ``request_focus`` at least this) ...
@@ -72,6 +76,8 @@ NEW_ANSWERS = 0.5
 #: ... and do not fire on the clock (mean share of requests in the first seconds of a minute under this; a cron job
 #: fires there, an extraction script has no reason to wait for the minute).
 ON_THE_CLOCK = 0.5
+#: Groups (besides every flagged one) whose null probability is estimated (``calibration``), by rank.
+CALIBRATED_TOP = 50
 #: Flagging threshold on the campaign score: chosen on the tuning seed of the traffic bench (docs/traffic.md).
 DEFAULT_THRESHOLD = 21.4
 
@@ -112,12 +118,15 @@ class Campaign:
     members: list[dict[str, Any]] = field(default_factory=list)
     infrastructure_only: list[dict[str, Any]] = field(default_factory=list)
     asks_for_reasoning_or_code: bool = False
+    null_probability: float | None = None  # estimated chance ordinary accounts, linked the same way, score as high
+    null_draws: int = 0
 
     def to_dict(self, rank: int) -> dict[str, Any]:
         return {"rank": rank, "score": round(self.score, 3), "flagged": self.flagged, "extracts": self.extracts,
                 "asks_for_reasoning_or_code": self.asks_for_reasoning_or_code, "accounts": self.accounts,
                 "account_count": len(self.accounts), "requests": self.requests, "separate_payers": self.payers,
                 "first_seen": self.first_seen, "last_seen": self.last_seen, "links": self.links, "evidence": self.evidence,
+                "estimated_chance_ordinary_accounts_score_as_high": self.null_probability, "null_draws": self.null_draws,
                 "members": self.members, "shares_infrastructure_no_behaviour_of_its_own": self.infrastructure_only}  # fmt: skip
 
 
@@ -155,9 +164,10 @@ def own_z(features: dict[str, AccountFeatures]) -> tuple[dict[str, tuple[float, 
 
 
 def has_own_behaviour(z: dict[str, float], prompts: int = MIN_TEMPLATED_PROMPTS) -> bool:
-    """Whether an account's own traffic is anomalous (``OWN_BEHAVIOUR`` over ``OWN_FEATURES``, ``prompts`` distinct
-    prompts sampled, at least ``MIN_TEMPLATED_PROMPTS``)."""
-    return prompts >= MIN_TEMPLATED_PROMPTS and sum(z[name] for name in OWN_FEATURES) >= OWN_BEHAVIOUR
+    """Whether an account's own traffic is anomalous: two or more of ``OWN_FEATURES`` at ``OWN_Z``, ``OWN_BEHAVIOUR``
+    together, over ``prompts`` distinct prompts sampled (at least ``MIN_TEMPLATED_PROMPTS``)."""
+    strong = [z[name] for name in OWN_FEATURES if z[name] >= OWN_Z]
+    return prompts >= MIN_TEMPLATED_PROMPTS and len(strong) >= 2 and sum(strong) >= OWN_BEHAVIOUR
 
 
 def link_accounts(features: dict[str, AccountFeatures], behaviour: list[tuple[str, str, str, str]] | None = None,
@@ -306,6 +316,12 @@ def score_campaigns(features: dict[str, AccountFeatures], *, threshold: float = 
             infrastructure_only=infrastructure, asks_for_reasoning_or_code=values["reasoning_or_code"] >= 0.5,
         ))  # fmt: skip
     campaigns.sort(key=lambda c: (-c.score, c.accounts[0]))
+    suspect = {a for c in campaigns if c.score >= threshold for a in c.accounts}  # the null is drawn from the rest
+    totals = np.array([sum(z[a].values()) for a in sorted(features) if a not in suspect] or [0.0])
+    for rank, campaign in enumerate(campaigns):
+        if campaign.flagged or rank < CALIBRATED_TOP:
+            payer_term = PAYER_WEIGHT * math.log2(campaign.payers)
+            campaign.null_probability, campaign.null_draws = null_probability(totals, len(campaign.accounts), payer_term, campaign.score)
     return campaigns
 
 

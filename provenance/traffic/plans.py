@@ -2,9 +2,14 @@
 
 A careful operator deals the items of one generated space (tasks over topics, one template
 over many texts) to a few accounts, each with its own wording, paced under any limit. Their
-prompts share no template, but they share the plan's *items*: terms that few accounts in
-the whole log use (``RARE_SHARE`` of accounts, at least ``RARE_MIN`` ...), and they share
-them with each other far more than with anyone else. Two such accounts are linked when
+prompts share no template, but they share the plan's *items*: words (stop words and numbers
+dropped) that few accounts in the whole log use (at most ``RARE_SHARE`` of accounts, or
+``RARE_MIN`` in a small log, and at least two), and they share them with each other far more
+than with anyone else. Single words, not word pairs: a pair joins an account's own wording to
+an item ("explain photosynthesis"), so at scale, where other operators' accounts use the same
+pairs, an account's rare pairs say more about its wording than about its plan (on the tuning
+seed's million-exchange log, one plan's accounts fell to a Jaccard of 0.08-0.17 over pairs,
+0.49-0.70 over words). Two such accounts are linked when
 
 * each sent at least ``MIN_PROMPTS`` distinct prompts, nearly all single-shot;
 * the Jaccard similarity of their rare-term sets is at least ``PLAN_JACCARD``;
@@ -28,13 +33,15 @@ import numpy as np
 from provenance.traffic.features import AccountFeatures
 
 MIN_PROMPTS = 30
+#: Sampled prompts per account read for its terms (bounded cost; at least ``MIN_PROMPTS``).
+PLAN_SAMPLE = 120
 SINGLE_SHOT = 0.9
 #: A term is rare when at most this share of accounts (and at most ``RARE_MIN`` accounts in a small log) use it.
 RARE_SHARE = 0.01
 RARE_MIN = 8
 #: An account needs this many rare terms to be compared.
 MIN_RARE_TERMS = 10
-PLAN_JACCARD = 0.2
+PLAN_JACCARD = 0.45
 SPAN_OVERLAP = 0.7
 #: Complementary coverage: two accounts of one plan ask the same prompt at most this share of their sampled prompts
 #: (one plan deals each item once; operators that share wording and topics ask some of the same things).
@@ -49,10 +56,10 @@ def plan_pairs(con: Any, features: dict[str, AccountFeatures]) -> list[tuple[str
     eligible = sorted(a for a, f in features.items() if f.template_prompts >= MIN_PROMPTS and f.single_shot_share >= SINGLE_SHOT)
     if len(eligible) < 2:
         return []
-    rows = con.execute("SELECT account_id, string_agg(regexp_replace(lower(prompt), '\\d+', ' ', 'g'), ' \n ') FROM sampled "
-                       "GROUP BY account_id").fetchall()  # fmt: skip
+    rows = con.execute(f"SELECT account_id, string_agg(regexp_replace(lower(prompt), '\\d+', ' ', 'g'), ' \n ') FROM sampled "
+                       f"WHERE i <= {PLAN_SAMPLE} GROUP BY account_id").fetchall()  # fmt: skip
     everyone = [a for a, _ in rows]
-    vectorizer = CountVectorizer(ngram_range=(1, 2), stop_words=sorted(ENGLISH_STOP_WORDS), binary=True, token_pattern=r"(?u)\b[a-z][a-z]+\b")
+    vectorizer = CountVectorizer(stop_words=sorted(ENGLISH_STOP_WORDS), binary=True, token_pattern=r"(?u)\b[a-z][a-z]+\b")
     try:
         matrix = vectorizer.fit_transform([t for _, t in rows]).tocsc()
     except ValueError:

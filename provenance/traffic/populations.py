@@ -92,9 +92,9 @@ def careful_populations(log: sim._Log, rng: random.Random, n: Callable[[float], 
     for operator in range(n(2)):
         _careful_sweep(log, rng, f"careful sweep {operator + 1}")
     for operator in range(n(1)):
-        _jittered_lockstep(log, rng, f"jittered lock-step {operator + 1}", max(2, n(6)))
+        _jittered_lockstep(log, rng, f"jittered lock-step {operator + 1}", max(2, min(6, n(6))))
     for operator in range(n(1)):
-        _translation_harvest(log, rng, f"translation harvest {operator + 1}", max(2, n(8)))
+        _translation_harvest(log, rng, f"translation harvest {operator + 1}", max(2, min(8, n(8))))
     _translation_app(log, rng)
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from provenance.files import atomic_open, atomic_write
-from provenance.traffic.campaigns import DEFAULT_THRESHOLD, Campaign, score_campaigns
+from provenance.traffic.campaigns import DEFAULT_THRESHOLD, Campaign, link_accounts, score_campaigns
 from provenance.traffic.features import account_features, templatedness
 from provenance.traffic.logs import (
     DEFAULT_YEARS,
@@ -118,8 +118,9 @@ def scan(
         types = request_types(con, features)
     with step("timing and content-plan links"):
         activity(con, features)
+        grouped = {a: rep for rep, members in link_accounts(features).groups.items() for a in members}
         behaviour = [(a, b, "lock-step activity", f"lock-step activity ({link.share:.0%} of requests within {link.window:g} s, "
-                      f"{link.null:.0%} at best when shifted by whole minutes or hours)") for a, b, link in lockstep_pairs(features)]
+                      f"{link.null:.0%} at best when shifted by whole minutes or hours)") for a, b, link in lockstep_pairs(features, grouped)]
         behaviour += [(a, b, "content plan", f"one content plan ({e['rare_terms_shared']} rare terms shared, Jaccard {e['jaccard']}, "
                        f"e.g. {', '.join(e['examples'][:3])}; spans overlap {e['span_overlap']:.0%}; "
                        f"{e['identical_prompts']} identical prompts)") for a, b, e in plan_pairs(con, features)]  # fmt: skip
@@ -237,8 +238,11 @@ _PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Traffic scan<
 </head><body><h1>Suspected extraction campaigns</h1>
 <p>{{ read.rows }} exchanges read; skipped: {{ read.skipped or "none" }}; out-of-order timestamps: {{ read.out_of_order_timestamps }}.</p>
 {{ figure|safe }}
-<table><tr><th>rank</th><th>score</th><th>flagged</th><th>accounts</th><th>requests</th><th>what made it stand out</th></tr>
-{% for rank, c in campaigns %}<tr><td>{{ rank }}</td><td>{{ '%.1f'|format(c.score) }}</td><td>{{ 'yes' if c.flagged else 'no' }}</td>
+<p>Chance ordinary accounts score as high: the share of random groups of this log's benign-looking accounts (outside every group at the threshold), linked the same way (same
+size and separate payers), that score at least the group's score; it does not judge the links themselves.</p>
+<table><tr><th>rank</th><th>score</th><th>chance ordinary accounts score as high</th><th>flagged</th><th>accounts</th><th>requests</th><th>what made it stand out</th></tr>
+{% for rank, c in campaigns %}<tr><td>{{ rank }}</td><td>{{ '%.1f'|format(c.score) }}</td>
+<td>{{ '%.2g'|format(c.null_probability) if c.null_probability is not none else '' }}</td><td>{{ 'yes' if c.flagged else 'no' }}</td>
 <td>{{ c.accounts|length }}</td><td>{{ c.requests }}</td><td>{% for e in c.evidence %}{{ e.words }}: {{ e.value }}{% if e.z is defined %}
 (population median {{ e.population_median }}, z {{ e.z }}){% elif e.population_median is defined %} (population median {{ e.population_median }})
 {% endif %}<br>{% endfor %}</td></tr>{% endfor %}

@@ -11,7 +11,8 @@ both ways. Clock-driven jobs (cron at the top of the hour or minute) and dense o
 bursts stay aligned under those shifts and score as high shifted as unshifted, so they
 are not linked; a dispatcher firing at irregular moments is aligned only at shift zero.
 
-Candidates come from MinHash LSH over each account's coarse time bins on two staggered
+Accounts that send every minute or so (``DENSE_GAP``) or on the clock (``ON_THE_CLOCK``) are
+not compared: at every shift they coincide with everyone active at the time. Candidates come from MinHash LSH over each account's coarse time bins on two staggered
 grids (``BIN_SECONDS``), so two requests less than half a bin apart always share a bin;
 each candidate pair is then tested exactly on the request times.
 """
@@ -30,6 +31,13 @@ from provenance.traffic.features import NUM_PERM, AccountFeatures
 MIN_EVENTS = 20
 #: Requests kept per account (the first ones in time; bounds the cost of a very busy account).
 MAX_EVENTS = 4000
+#: An account whose median gap between requests is under this (seconds) is active in nearly every window at every
+#: shift: co-activity cannot single out a dispatcher there (the shift null rejects every such pair), so it is not
+#: compared. Twice the widest window.
+DENSE_GAP = 120.0
+#: An account firing mostly in the first seconds of a minute (a cron job) is not compared either: clock schedules
+#: align under every whole-minute shift, and thousands of them would crowd every candidate bucket.
+ON_THE_CLOCK = 0.5
 #: Coarse bins for candidates: two grids staggered by half a bin.
 BIN_SECONDS = 240
 #: Bin-set Jaccard similarity from which a pair is a candidate.
@@ -72,10 +80,9 @@ def activity(con: Any, features: dict[str, AccountFeatures]) -> None:  # noqa: A
 def _nearest(x: np.ndarray, y: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """For each offset (rows) and each time of ``x`` (columns), the distance to the nearest time of ``y + offset``."""
     targets = x[None, :] - offsets[:, None]  # y + offset near x  <=>  y near x - offset
-    index = np.searchsorted(y, targets)
-    left = np.abs(targets - y[np.clip(index - 1, 0, len(y) - 1)])
-    right = np.abs(y[np.clip(index, 0, len(y) - 1)] - targets)
-    return np.minimum(left, right)
+    padded = np.concatenate([[-np.inf], y, [np.inf]])
+    index = np.searchsorted(padded, targets)
+    return np.minimum(targets - padded[index - 1], padded[index] - targets)
 
 
 def coincidence(a: np.ndarray, b: np.ndarray, window: float, shifts: np.ndarray) -> np.ndarray:
@@ -106,11 +113,16 @@ def _bins(times: np.ndarray) -> np.ndarray:
     return (tokens.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) >> np.uint64(32)).astype(np.uint64)
 
 
-def lockstep_pairs(features: dict[str, AccountFeatures]) -> list[tuple[str, str, Lockstep]]:
-    """Pairs of accounts in lock-step (``lockstep``), found among LSH candidates over their time bins."""
+def lockstep_pairs(features: dict[str, AccountFeatures], group: dict[str, str] | None = None) -> list[tuple[str, str, Lockstep]]:
+    """Pairs of accounts in lock-step (``lockstep``), found among LSH candidates over their time bins.
+
+    ``group``: each account's group by the other links, if known; a pair already in one group is not
+    tested (the link would join nothing: a proxy swarm's hundreds of accounts, active together, are
+    linked by their template already and would cost hundreds of thousands of tests)."""
     from provenance.traffic.campaigns import similar_pairs
 
-    names = sorted(a for a, f in features.items() if f.activity_signature is not None)
+    names = sorted(a for a, f in features.items() if f.activity_signature is not None and f.clock_aligned_share < ON_THE_CLOCK
+                   and float(np.median(np.diff(f.activity_signature))) >= DENSE_GAP)  # fmt: skip
     if len(names) < 2:
         return []
     sets = [_bins(features[a].activity_signature) for a in names]
@@ -118,6 +130,8 @@ def lockstep_pairs(features: dict[str, AccountFeatures]) -> list[tuple[str, str,
     signature = minhash.signatures(np.concatenate(sets), starts, NUM_PERM)
     found = []
     for first, second in similar_pairs(names, list(signature.T), CANDIDATE_JACCARD):
+        if group is not None and group.get(first) == group.get(second):
+            continue
         link = lockstep(features[first].activity_signature, features[second].activity_signature)
         if link is not None:
             found.append((first, second, link))
