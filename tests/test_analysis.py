@@ -201,7 +201,7 @@ def test_analysis_refuses_tampered_evidence(student_case, tmp_path: Path) -> Non
 def test_findings_json_states_rule_hypotheses_and_sample_sizes(student_case) -> None:  # noqa: ANN001
     root, _ = student_case
     data = json.loads((root / "findings.json").read_text())
-    assert data["schema_version"] == "1.2" and data["correction"] == "holm" and "Holm" in data["decision_rule"]
+    assert data["schema_version"] == "1.3" and data["correction"] == "holm" and "Holm" in data["decision_rule"]
     for test in data["tests"]:
         result = test["result"]
         for key in ("null_hypothesis", "alternative_hypothesis", "statistic", "p_value", "effect", "n", "method"):
