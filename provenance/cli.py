@@ -358,6 +358,10 @@ def keygen(
     p12 = keyfile.with_name(keyfile.name + ".p12")
     if certificate and p12.exists() and not force:
         raise ProvenanceError(f"{p12} already exists", hint="choose another KEYFILE, or pass --force to replace both")
+    if certificate:  # all that the certificate would refuse, before the key is written
+        from provenance.report.certificates import check_certificate_inputs
+
+        check_certificate_inputs(p12, name=name or "", organisation=organisation or "", force=force)
     public = api.generate_key(keyfile, force=force)
     typer.echo(f"wrote {keyfile} (private, mode 0600: keep it secret) and {keyfile}.pub")
     typer.echo(f"fingerprint {fingerprint(public)}: publish it so others can check your reports")

@@ -107,6 +107,13 @@ def _one_line(message: str) -> bool:
     return "\n" not in message.strip() and "Traceback" not in message
 
 
+def _one_cli_error(stderr: str) -> bool:
+    """What the CLI prints on a refusal: one ``error:`` line, and at most one ``hint:`` line after it."""
+    lines = stderr.strip().splitlines()
+    return ("Traceback" not in stderr and len(lines) in (1, 2) and lines[0].startswith("error:")
+            and (len(lines) == 1 or lines[1].startswith("hint:")))  # fmt: skip
+
+
 # ------------------------------------------------------------------ case files
 
 
@@ -502,3 +509,250 @@ def test_fuzz_parquet_traffic_log_reader_keeps_or_counts_every_row(log, damage, 
         assert kept[0] == report.rows and kept[3] == 0  # a kept row has every required field
         assert datetime(1970, 1, 1) <= kept[1] <= kept[2] < datetime(2101, 1, 1)
     assert path.read_bytes() == data
+
+
+# ------------------------------------------------------------------ keys and certificates
+
+_PASSPHRASE = "fuzz passphrase"
+
+
+@pytest.fixture(scope="module")
+def signing_files(tmp_path_factory: pytest.TempPathFactory, report_case: Path) -> dict[str, object]:
+    """Real signing material from ``keygen`` (key, .pub, PKCS#12 with and without a passphrase, certificate in PEM
+    and DER), and the report case without its evidence store: ``report --key`` then stops after loading the keys."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from provenance import api
+    from provenance.report.keys import public_bytes
+
+    folder = tmp_path_factory.mktemp("keys")
+    public = api.generate_key(folder / "k.key")
+    api.generate_certificate(folder / "k.key.p12", name="Fuzz Analyst", organisation="Fuzz Org", passphrase=None,
+                             ed25519_public_key=public_bytes(public))  # fmt: skip
+    api.generate_certificate(folder / "locked.p12", name="Fuzz Analyst", organisation="Fuzz Org",
+                             passphrase=_PASSPHRASE.encode(), ed25519_public_key=public_bytes(public))  # fmt: skip
+    pem = (folder / "k.key.p12.crt").read_bytes()
+    case = folder / "case"
+    case.mkdir()
+    for name in ("case.toml", "findings.json"):
+        shutil.copy2(report_case / name, case / name)
+    return {
+        "key": (folder / "k.key").read_bytes(), "pub": (folder / "k.key.pub").read_bytes(),
+        "p12": (folder / "k.key.p12").read_bytes(), "locked-p12": (folder / "locked.p12").read_bytes(),
+        "crt": pem, "der": x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER),
+        "key-path": folder / "k.key", "case": case,
+    }  # fmt: skip
+
+
+def _mutated_bytes(draw: st.DrawFn, data: bytes) -> bytes:
+    """``data`` made hostile (see ``_mutate``), or left whole now and then so the accepting side is tried too."""
+    return data if draw(st.integers(0, 9)) == 0 else _mutate(draw, data)
+
+
+def _loads(kind: str, data: bytes, passphrase: str | None) -> bool:
+    """Whether the ``cryptography`` library itself reads ``data`` as what ``kind`` names: the oracle."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    try:
+        if kind == "key":
+            return isinstance(serialization.load_pem_private_key(data, None), Ed25519PrivateKey)
+        if kind == "pub":
+            return isinstance(serialization.load_pem_public_key(data), Ed25519PublicKey)
+        if kind in ("p12", "locked-p12"):
+            key, cert, _ = pkcs12.load_key_and_certificates(data, passphrase.encode() if passphrase else None)
+            return key is not None and cert is not None
+        return bool(x509.load_pem_x509_certificates(data) if b"-----BEGIN" in data else x509.load_der_x509_certificate(data))
+    except Exception:  # noqa: BLE001 - any refusal by the library is "does not load"
+        return False
+
+
+@FUZZ
+@given(data=st.data(), kind=st.sampled_from(["key", "pub", "p12", "locked-p12", "crt", "der"]),
+       passphrase=st.sampled_from([None, _PASSPHRASE, "wrong"]), mode=st.sampled_from([0o600, 0o600, 0o600, 0o644]))  # fmt: skip
+def test_fuzz_key_and_certificate_files_load_or_give_one_line(signing_files, data, kind: str, passphrase, mode: int, capsys) -> None:  # noqa: ANN001
+    """Corrupt keys and certificates given to ``report --key``/``--pkcs12``, ``verify --trust`` and ``--public-key``."""
+    from provenance.report.errors import KeyFileError
+    from provenance.report.keys import load_public_key
+
+    from test_cli import run_cli
+
+    folder = _scratch("keys")
+    path = folder / {"key": "given.key", "pub": "given.pub", "p12": "given.p12", "locked-p12": "given.p12", "crt": "given.crt",
+                     "der": "given.cer"}[kind]  # fmt: skip
+    content = _mutated_bytes(data.draw, signing_files[kind])
+    path.write_bytes(content)
+    path.chmod(mode)
+    case = signing_files["case"]
+    loads = _loads(kind, content, passphrase)
+    if kind == "pub":  # read after a signed report's checks (seconds a report): the reader `verify --public-key` calls
+        try:
+            load_public_key(path)
+        except KeyFileError as exc:
+            assert _one_line(exc.message) and str(path) in exc.message and not loads
+        else:
+            assert loads
+        assert path.read_bytes() == content
+        return
+    if kind == "key":
+        args = ["report", str(case), "--key", str(path)]
+    elif kind in ("p12", "locked-p12"):
+        args = ["report", str(case), "--key", str(signing_files["key-path"]), "--pkcs12", str(path)]
+    else:
+        args = ["verify", str(folder / "report.pdf"), "--trust", str(path)]  # the anchors are read before the report
+    old = os.environ.pop("PROVENANCE_PKCS12_PASSPHRASE", None)
+    if passphrase:
+        os.environ["PROVENANCE_PKCS12_PASSPHRASE"] = passphrase
+    try:
+        code, out, err = run_cli(capsys, *args)
+    finally:
+        os.environ.pop("PROVENANCE_PKCS12_PASSPHRASE", None)
+        if old is not None:
+            os.environ["PROVENANCE_PKCS12_PASSPHRASE"] = old
+    assert code == 2 and _one_cli_error(err) and "internal error" not in err, err  # past the keys, the next refusal
+    past_keys = "no evidence store" in err or "no report at" in err
+    assert past_keys == (loads and (kind != "key" or mode == 0o600)), err  # refused exactly when the library refuses it
+    assert sorted(p.name for p in case.iterdir()) == ["case.toml", "findings.json"]  # no report written
+    assert sorted(p.name for p in folder.iterdir()) == [path.name] and path.read_bytes() == content
+
+
+_KEYGEN_FILES = ("k.key", "k.key.pub", "k.key.p12", "k.key.p12.crt", "k.key.tmp")
+
+
+def _tree(folder: Path) -> dict[str, object]:
+    """Every entry under ``folder``: a link's target, a file's bytes and mode, or 'folder'."""
+    seen: dict[str, object] = {}
+    for entry in sorted(folder.rglob("*")):
+        name = str(entry.relative_to(folder))
+        if entry.is_symlink():
+            seen[name] = ("link", os.readlink(entry))
+        elif entry.is_dir():
+            seen[name] = "folder"
+        else:
+            seen[name] = (entry.read_bytes(), entry.stat().st_mode & 0o777)
+    return seen
+
+
+_ENV_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=20)
+
+
+_NOTHING_PLANTED = dict.fromkeys(_KEYGEN_FILES, "absent")
+
+
+@FUZZ
+@example(planted={**_NOTHING_PLANTED, "k.key.pub": "folder"}, junk=b"", force=False, certificate=False, name=None, organisation=None,
+         passphrase=None)  # found by the property: the private key was written, then the .pub refused (half a key pair)
+@example(planted={**_NOTHING_PLANTED, "k.key.p12.crt": "folder"}, junk=b"", force=False, certificate=True, name="a",
+         organisation="o", passphrase=None)  # the same for the certificate: key and .pub written, then the .crt refused
+@example(planted=_NOTHING_PLANTED, junk=b"", force=False, certificate=True, name=" ", organisation="o",
+         passphrase=None)  # a blank name: refused only after the key was written
+@given(planted=st.fixed_dictionaries({name: st.sampled_from(["absent"] * 3 + ["file", "link", "folder"]) for name in _KEYGEN_FILES}),
+       junk=st.binary(max_size=50), force=st.booleans(), certificate=st.booleans(),
+       name=st.one_of(st.none(), ODD_TEXT), organisation=st.one_of(st.none(), ODD_TEXT), passphrase=st.one_of(st.none(), _ENV_TEXT))  # fmt: skip
+def test_fuzz_keygen_writes_a_whole_key_or_nothing(planted, junk: bytes, force: bool, certificate: bool, name, organisation,  # noqa: ANN001
+                                                   passphrase, capsys) -> None:  # noqa: ANN001
+    """``keygen`` over planted files, links and folders, with odd names and passphrases: a whole key, or one line and nothing."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    from test_cli import run_cli
+
+    root = _scratch("keygen")
+    keys, victims = root / "keys", root / "victims"
+    keys.mkdir()
+    victims.mkdir()
+    for entry, how in planted.items():
+        if how == "file":
+            (keys / entry).write_bytes(junk)
+        elif how == "link":
+            (victims / entry).write_bytes(b"victim")
+            (keys / entry).symlink_to(victims / entry)
+        elif how == "folder":
+            (keys / entry).mkdir()
+    before, victims_before = _tree(keys), _tree(victims)
+    args = ["keygen", str(keys / "k.key"), *(["--force"] if force else []), *(["--certificate"] if certificate else [])]
+    for option, value in (("--name", name), ("--organisation", organisation)):
+        if value is not None:
+            args += [option, value]
+    old = os.environ.pop("PROVENANCE_PKCS12_PASSPHRASE", None)
+    if passphrase is not None:
+        os.environ["PROVENANCE_PKCS12_PASSPHRASE"] = passphrase
+    try:
+        code, out, err = run_cli(capsys, *args)
+    finally:
+        os.environ.pop("PROVENANCE_PKCS12_PASSPHRASE", None)
+        if old is not None:
+            os.environ["PROVENANCE_PKCS12_PASSPHRASE"] = old
+    assert _tree(victims) == victims_before  # no planted link followed
+    assert code in (0, 2) and "Traceback" not in err and "internal error" not in err, err
+    if code == 2:
+        assert _one_cli_error(err), err
+        assert _tree(keys) == before, err  # refused: nothing written, nothing replaced
+        return
+    key_path = keys / "k.key"
+    assert not key_path.is_symlink() and key_path.stat().st_mode & 0o777 == 0o600
+    key = serialization.load_pem_private_key(key_path.read_bytes(), None)
+    assert isinstance(key, Ed25519PrivateKey)
+    assert serialization.load_pem_public_key((keys / "k.key.pub").read_bytes()).public_bytes_raw() == key.public_key().public_bytes_raw()
+    after = _tree(keys)
+    if certificate:
+        p12 = (keys / "k.key.p12").read_bytes()
+        loaded_key, cert, _ = pkcs12.load_key_and_certificates(p12, passphrase.encode() if passphrase else None)
+        assert loaded_key is not None and cert is not None and after["k.key.p12"][1] == 0o600
+    else:
+        assert all(after.get(n) == before.get(n) for n in ("k.key.p12", "k.key.p12.crt"))
+    assert after.get("k.key.tmp") == before.get("k.key.tmp")  # a planted temporary is never written through
+
+
+# ------------------------------------------------------------------ analyze and report on a damaged store
+
+
+@pytest.fixture(scope="module")
+def analysed_case(report_case: Path) -> dict[str, bytes]:
+    """The report case's files: case.toml, findings.json (made from the intact store) and evidence.sqlite."""
+    return {name: (report_case / name).read_bytes() for name in ("case.toml", "findings.json", "evidence.sqlite")}
+
+
+def _case_copy(name: str, files: dict[str, bytes], store: bytes, *, findings: bool) -> Path:
+    folder = _scratch(name)
+    (folder / "case.toml").write_bytes(files["case.toml"])
+    (folder / "evidence.sqlite").write_bytes(store)
+    if findings:
+        (folder / "findings.json").write_bytes(files["findings.json"])
+    return folder
+
+
+@FUZZ
+@given(steps=damage())
+def test_fuzz_analyze_and_report_on_a_damaged_store_are_one_line_and_write_nothing(analysed_case, steps, capsys) -> None:  # noqa: ANN001
+    """``case analyze`` and ``report`` on a store with bytes overwritten, cut, inserted or a page zeroed.
+
+    ``analyze`` gives findings (exit 0) or one line (exit 2) and then writes no findings.json and leaves
+    the store's bytes alone. ``report`` is tried where ``analyze`` refused (a store it would render from
+    costs a full render, about 10 s, and the report tests render intact ones): one line, exit 2, no report.
+    """
+    from hypothesis import event
+
+    from test_cli import run_cli
+
+    store = _damaged(analysed_case["evidence.sqlite"], steps)
+    case = _case_copy("analyze", analysed_case, store, findings=False)
+    code, _, err = run_cli(capsys, "case", "analyze", str(case))
+    assert code in (0, 2) and "Traceback" not in err and "internal error" not in err, err
+    if code == 0:
+        event("analyze: findings from a damaged store that still verifies")
+        json.loads((case / "findings.json").read_text())
+        return
+    event("analyze: refused")
+    assert _one_cli_error(err), err
+    assert sorted(p.name for p in case.iterdir()) == ["case.toml", "evidence.sqlite"], err  # no findings, no journal file
+    assert (case / "evidence.sqlite").read_bytes() == store  # a refusal writes nothing into the store either
+    case = _case_copy("report", analysed_case, store, findings=True)
+    code, _, err = run_cli(capsys, "report", str(case))
+    assert code == 2 and _one_cli_error(err) and "internal error" not in err, err
+    assert sorted(p.name for p in case.iterdir()) == ["case.toml", "evidence.sqlite", "findings.json"], err
+    assert (case / "evidence.sqlite").read_bytes() == store

@@ -106,6 +106,23 @@ def bound_ed25519_key(certificate: x509.Certificate) -> str | None:
     return None
 
 
+def check_certificate_inputs(path: Path, *, name: str, organisation: str, force: bool) -> None:
+    """What ``make_self_signed`` would refuse, checked before anything is written (``keygen`` writes the key first)."""
+    from provenance.report.keys import refuse_unwritable
+
+    if not name.strip() or not organisation.strip():
+        raise KeyFileError("a certificate needs the analyst's name and organisation", hint="pass --name and --organisation")
+    for label, text in (("--name", name), ("--organisation", organisation)):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise KeyFileError(f"{label} holds a character UTF-8 cannot encode (U+{ord(text[exc.start]):04X} at {exc.start})",
+                               hint="give the name as text") from None  # fmt: skip
+    refuse_unwritable(path, path.with_name(path.name + ".crt"))
+    if path.exists() and not force:
+        raise KeyFileError(f"{path} already exists", hint="choose another path, or pass --force to replace it")
+
+
 def make_self_signed(
     path: str | Path,
     *,
@@ -124,10 +141,7 @@ def make_self_signed(
     with this certificate and another keygen's Ed25519 key is refused, and verify checks it.
     """
     path = Path(path)
-    if not name.strip() or not organisation.strip():
-        raise KeyFileError("a certificate needs the analyst's name and organisation", hint="pass --name and --organisation")
-    if path.exists() and not force:
-        raise KeyFileError(f"{path} already exists", hint="choose another path, or pass --force to replace it")
+    check_certificate_inputs(path, name=name, organisation=organisation, force=force)
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name(
         [x509.NameAttribute(NameOID.COMMON_NAME, name.strip()), x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation.strip())]

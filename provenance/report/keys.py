@@ -48,14 +48,25 @@ def write_public(path: Path, data: bytes) -> None:
     atomic_write(path, data, file_mode=PUBLIC_MODE)
 
 
+def refuse_unwritable(*targets: Path) -> None:
+    """Refuse, before anything is written, a target that is a symbolic link or a folder.
+
+    Checked for every file a key or certificate is written to before the first is written:
+    otherwise a refusal of the second leaves the first behind (a private key without its .pub).
+    """
+    for target in targets:
+        if target.is_symlink():  # --force or not: a link may point anywhere
+            raise KeyFileError(f"{target} is a symbolic link (to {os.readlink(target)})",
+                               hint="remove it and choose a key path that is a plain file")  # fmt: skip
+        if target.is_dir():
+            raise KeyFileError(f"{target} is a folder, not a file", hint="choose a key path that is not a folder")
+
+
 def generate_key(path: str | Path, *, force: bool = False) -> Ed25519PublicKey:
     """Write a new Ed25519 private key (PEM, PKCS#8, mode 0600) and its ``.pub`` beside it."""
     path = Path(path)
     public_path = path.with_name(path.name + ".pub")
-    for target in (path, public_path):
-        if target.is_symlink():  # --force or not: a link may point anywhere
-            raise KeyFileError(f"{target} is a symbolic link (to {os.readlink(target)})",
-                               hint="remove it and choose a key path that is a plain file")  # fmt: skip
+    refuse_unwritable(path, public_path)
     if path.exists() and not force:
         raise KeyFileError(f"{path} already exists", hint="choose another path, or pass --force to replace the key")
     key = Ed25519PrivateKey.generate()
