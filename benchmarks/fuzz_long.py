@@ -2,8 +2,8 @@
 
 CI runs 50 derandomized examples per boundary (``tests/test_fuzz_boundaries.py``). This runs
 each boundary's property with ``PROVENANCE_FUZZ_EXAMPLES=CHUNK`` in a process of its own, chunk
-after chunk on different seeds (``--hypothesis-seed``) until ``--examples`` are reached, so a
-run cut short keeps every finished chunk. Each chunk appends one JSON line to ``--record``
+after chunk on different seeds (``--hypothesis-seed``), the boundaries taking turns, until
+``--examples`` are reached: a run cut short keeps every finished chunk of every boundary. Each chunk appends one JSON line to ``--record``
 (boundary, seed, examples run, invalid, whether it failed and the falsifying example, wall
 time); ``--table`` rewrites the table in docs/boundary.md's "Fuzz runs" section from every
 recorded chunk. One chunk runs at a time: the machine's two cores are shared.
@@ -117,18 +117,22 @@ def main() -> None:
     parser.add_argument("--table", action="store_true", help="only rewrite docs/boundary.md's table from the record")
     args = parser.parse_args()
     if not args.table:
-        for boundary in args.boundary or list(BOUNDARIES):
-            done, seed = 0, args.seed
-            while done < args.examples:
-                chunk = run_chunk(boundary, min(args.chunk, args.examples - done), seed, args.limit_s)
+        # Chunks take turns across the boundaries, so a run cut short has some of every boundary.
+        done = dict.fromkeys(args.boundary or list(BOUNDARIES), 0)
+        seed = args.seed
+        while done:
+            for boundary in list(done):
+                chunk = run_chunk(boundary, min(args.chunk, args.examples - done[boundary]), seed, args.limit_s)
                 with args.record.open("a") as handle:
                     handle.write(json.dumps(chunk) + "\n")
                 print(f"{boundary} seed {seed}: {chunk['examples']} examples, {chunk['invalid']} invalid, "
                       f"{'FAILED' if chunk['failed'] else 'ok'}, {chunk['wall_s']:.0f} s", flush=True)  # fmt: skip
-                if chunk["failed"] or chunk["examples"] == 0:  # fix it first; or the property cannot run at all
-                    print(chunk["failure"], flush=True)
-                    break
-                done, seed = done + chunk["examples"], seed + 1
+                done[boundary] += chunk["examples"]
+                if chunk["failed"] or chunk["examples"] == 0 or done[boundary] >= args.examples:
+                    if chunk["failed"] or chunk["examples"] == 0:  # fix it first; or the property cannot run at all
+                        print(chunk["failure"], flush=True)
+                    del done[boundary]
+            seed += 1
     write_table(args.record, DOC)
     print(table(args.record))
 

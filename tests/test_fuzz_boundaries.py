@@ -10,6 +10,7 @@ change the input file. CI runs a bounded number of examples per boundary (``FUZZ
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import math
 import os
@@ -456,10 +457,12 @@ def _write_parquet(path: Path, columns: list[str], types: list[str], rows: list[
     return True
 
 
-def _jsonl_schema(folder: Path) -> list[tuple[str, str]]:
+@functools.cache
+def _jsonl_schema() -> list[tuple[str, str]]:
     """Column names and types of a normalised JSON Lines log: a Parquet log must normalise to the same."""
     import duckdb
 
+    folder = _scratch("parquet-schema")
     log = folder / "good.jsonl"
     log.write_text(json.dumps(TRAFFIC) + "\n")
     parquet, _ = normalise([log], folder / "work-jsonl")
@@ -503,7 +506,7 @@ def test_fuzz_parquet_traffic_log_reader_keeps_or_counts_every_row(log, damage, 
             assert report.rows + sum(report.skipped.values()) == len(rows) + with_jsonl  # every row kept or counted
         con = duckdb.connect()
         described = [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_path(parquet)})").fetchall()]
-        assert described == _jsonl_schema(_scratch("parquet-schema"))  # the later stages see one shape, whatever the log's
+        assert described == _jsonl_schema()  # the later stages see one shape, whatever the log's
         missing = " OR ".join(f"{c} IS NULL" for c in ("ts", "account_id", "api_key_id", "source_ip", "user_agent", "model", "prompt", "response"))
         kept = con.execute(f"SELECT count(*), min(ts), max(ts), count(*) FILTER (WHERE {missing}) FROM read_parquet({sql_path(parquet)})").fetchone()
         assert kept[0] == report.rows and kept[3] == 0  # a kept row has every required field
