@@ -24,7 +24,7 @@ import random
 from collections.abc import Callable
 from datetime import timedelta
 
-from provenance.traffic import simulate as sim
+from provenance.traffic import simkit as sim
 
 #: The jittered dispatcher's largest per-account delay, in seconds.
 JITTER = 45.0
