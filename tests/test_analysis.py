@@ -152,6 +152,33 @@ def test_one_control_gives_no_verdict_but_not_decidable(student_case) -> None:  
             assert t.result["details"]["floor"] == pytest.approx(0.5)  # rank form, one panel model
 
 
+def test_without_a_suite_the_verdict_is_the_one_an_analysis_without_that_suite_gives(student_case, tmp_path: Path) -> None:  # noqa: ANN001
+    """Lines of evidence (issue 27, item 5): each leave-one-suite-out line is what analysing without that suite gives."""
+    root, findings = student_case
+    [verdict] = findings.verdicts
+    assert verdict.decision == "supports" and verdict.lines and verdict.lines_text
+    assert sum(len(line.tests) for line in verdict.lines) == len(verdict.rejected_tests)
+    family_suites = {t.suite for t in findings.tests if t.in_family}
+    suite_cf = {c.without: c for c in verdict.counterfactuals if c.kind == "suite"}
+    assert set(suite_cf) == family_suites
+    text = (root / "case.toml").read_text()
+    for suite, counterfactual in suite_cf.items():
+        copy = tmp_path / f"without-{suite}"
+        copy.mkdir()
+        shutil.copy(root / "evidence.sqlite", copy / "evidence.sqlite")
+        start = text.index(f"[suites.{suite}]")
+        end = text.find("[suites.", start + 1)
+        (copy / "case.toml").write_text(text[:start] + (text[end:] if end != -1 else ""))
+        again, _ = api.analyze(copy)
+        assert again.verdicts[0].decision == counterfactual.decision, suite
+        assert again.verdicts[0].rejected_tests == counterfactual.rejected_tests, suite
+    # The student repeats its teacher's canned refusals to open prompts: they are removed, and the line says so.
+    content = {c.without: c for c in verdict.counterfactuals if c.kind == "content"}
+    assert content["refusals"].removed.get("distribution", 0) > 0
+    saved = json.loads((root / "findings.json").read_text())["verdicts"][0]
+    assert saved["lines"] and saved["counterfactuals"] and saved["lines_text"] == verdict.lines_text
+
+
 def test_stripped_student_shows_the_lost_guardrail_signature(lab, tmp_path: Path, student_case) -> None:  # noqa: ANN001
     assert lab.derived("student-stripped", "teacher")
     findings = _run_reusing(_case(tmp_path, lab, "student-stripped", list(LAB_CONTROLS)), student_case)

@@ -58,7 +58,7 @@ def _demo_case(root: Path, lab_root: Path) -> Path:
     text = (REPO / "casefiles" / "demo" / "case.toml").read_text(encoding="utf-8")
     text = text.replace("../../.lab-cache/tiny-seed0", str(lab_root))
     for suite in ("identity", "refusal", "distribution", "errors"):
-        text = text.replace(f"[suites.{suite}]\n", f"[suites.{suite}]\nlimit = 24\n")
+        text = text.replace(f"[suites.{suite}]\n", f"[suites.{suite}]\nlimit = 8\n")
     root.mkdir(parents=True)
     (root / "case.toml").write_text(text, encoding="utf-8")
     return root

@@ -2,17 +2,13 @@
 
 Fast tests build the decision's inputs directly (test results with known p-values,
 a view with known answers), where what the verdict rests on is known by construction;
-the lab test checks the leave-one-suite-out lines against the analysis re-run with
-that suite taken out of the case file.
+the lab test (tests/test_analysis.py, on its student case) checks the leave-one-suite-out
+lines against the analysis re-run with that suite taken out of the case file.
 """
 
 from __future__ import annotations
 
-import json
-import shutil
-from pathlib import Path
 
-import pytest
 
 from provenance.analysis import run
 from provenance.analysis.findings import TestFinding as Finding, Verdict
@@ -176,40 +172,7 @@ def test_warnings_that_weaken_an_assumption_become_sentences_that_qualify_the_ve
                                                                        "suspect", 0.01))
 
 
-# ---------------------------------------------------------------------- on the lab, against a re-run analysis
-
-
-@pytest.mark.slow
-def test_without_a_suite_the_verdict_is_the_one_an_analysis_without_that_suite_gives(lab, tmp_path: Path) -> None:  # noqa: ANN001
-    from conftest import LAB_CONTROLS
-    from provenance import api
-    from test_analysis import _case
-
-    root = _case(tmp_path / "full", lab, "student", list(LAB_CONTROLS))
-    findings = api.run_case(root).findings
-    [verdict] = findings.verdicts
-    assert verdict.decision == "supports" and verdict.lines and verdict.lines_text
-    assert sum(len(line.tests) for line in verdict.lines) == len(verdict.rejected_tests)
-    family_suites = {t.suite for t in findings.tests if t.in_family}
-    suite_cf = {c.without: c for c in verdict.counterfactuals if c.kind == "suite"}
-    assert set(suite_cf) == family_suites
-    text = (root / "case.toml").read_text()
-    for suite, counterfactual in suite_cf.items():
-        copy = tmp_path / f"without-{suite}"
-        copy.mkdir()
-        shutil.copy(root / "evidence.sqlite", copy / "evidence.sqlite")
-        start = text.index(f"[suites.{suite}]")
-        end = text.find("[suites.", start + 1)
-        (copy / "case.toml").write_text(text[:start] + (text[end:] if end != -1 else ""))
-        again, _ = api.analyze(copy)
-        assert again.verdicts[0].decision == counterfactual.decision, suite
-        assert again.verdicts[0].rejected_tests == counterfactual.rejected_tests, suite
-    # The student repeats its teacher's canned refusals to open prompts: they are removed, and the line says so.
-    content = {c.without: c for c in verdict.counterfactuals if c.kind == "content"}
-    assert content["refusals"].removed.get("distribution", 0) > 0
-    saved = json.loads((root / "findings.json").read_text())["verdicts"][0]
-    assert saved["lines"] and saved["counterfactuals"] and saved["lines_text"] == verdict.lines_text
-
+# The lab test (leave one suite out against a re-run analysis) is in test_analysis.py, on its student case.
 
 def test_findings_of_schema_1_2_are_still_read() -> None:
     """The 1.3 fields (lines, counterfactuals, qualifications) have defaults: an older findings.json loads."""
