@@ -759,3 +759,20 @@ def test_fuzz_analyze_and_report_on_a_damaged_store_are_one_line_and_write_nothi
     assert code == 2 and _one_cli_error(err) and "internal error" not in err, err
     assert sorted(p.name for p in case.iterdir()) == ["case.toml", "evidence.sqlite", "findings.json"], err
     assert (case / "evidence.sqlite").read_bytes() == store
+
+
+def test_traffic_times_are_normalised_to_utc_whatever_the_machines_time_zone(tmp_path: Path) -> None:
+    """A line at 10:00Z is 10:00 in the normalised log on a machine in Tokyo too (it was 19:00: DuckDB's
+    TIMESTAMPTZ-to-TIMESTAMP cast used the machine's zone). Its own process: the zone is read at start."""
+    import subprocess
+    import sys
+
+    log = tmp_path / "log.jsonl"
+    log.write_text(json.dumps(TRAFFIC) + "\n" + json.dumps({**TRAFFIC, "timestamp": "2026-03-02T12:00:00+02:00"}) + "\n")
+    script = ("import sys, duckdb; from pathlib import Path; from provenance.traffic.logs import normalise, sql_path; "
+              "p, _ = normalise([Path(sys.argv[1])], Path(sys.argv[2])); "
+              "print(duckdb.connect().execute(f'SELECT list(strftime(ts, \\'%H:%M\\') ORDER BY line) FROM read_parquet({sql_path(p)})').fetchone()[0])")  # fmt: skip
+    for zone in ("Asia/Tokyo", "America/Los_Angeles"):
+        out = subprocess.run([sys.executable, "-c", script, str(log), str(tmp_path / zone.replace("/", "-"))], check=True,
+                             capture_output=True, text=True, env={**os.environ, "TZ": zone}).stdout  # fmt: skip
+        assert out.strip() == "['10:00', '10:00']", (zone, out)

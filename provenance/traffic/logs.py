@@ -207,6 +207,7 @@ def normalise(logs: list[Path], work: Path, *, strict: bool = False, memory_limi
     report = ReadReport()
     con = duckdb.connect()  # in memory, spilling to work/spill past memory_limit: a log bigger than memory still loads
     con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute("SET TimeZone = 'UTC'")  # casts to TIMESTAMP are in UTC, not in the zone of the analyst's machine
     con.execute(f"SET temp_directory = {sql_path(work / 'spill')}")
     con.execute("SET preserve_insertion_order = true")  # row n of a loaded file is its line n (checked on samples)
     selects = []
