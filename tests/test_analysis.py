@@ -177,6 +177,12 @@ def test_without_a_suite_the_verdict_is_the_one_an_analysis_without_that_suite_g
     assert content["refusals"].removed.get("distribution", 0) > 0
     saved = json.loads((root / "findings.json").read_text())["verdicts"][0]
     assert saved["lines"] and saved["counterfactuals"] and saved["lines_text"] == verdict.lines_text
+    # Both errors tests share one informativeness gate: never one in the family while the other is uninformative.
+    errors = {u.test_id: u for u in findings.uninformative if u.suite == "errors"}
+    in_family = {t.test_id for t in findings.tests if t.suite == "errors" and t.in_family}
+    assert not (errors and in_family), (errors, in_family)
+    if "error-consistency" in errors:
+        assert errors["shared-wrong-answers"].reason.startswith("shares the gate of error-consistency")
 
 
 def test_stripped_student_shows_the_lost_guardrail_signature(lab, tmp_path: Path, student_case) -> None:  # noqa: ANN001
