@@ -73,7 +73,8 @@ try:  # the previous release's verdicts have no decision (supports / does not su
 except ImportError:
     NO_PANEL_VERDICT = True
 
-TUNING_SEEDS = (0, 1)
+#: Seeds any choice was made on (0, 1: tuning; 7: development, where the attribution test's fault was found).
+TUNING_SEEDS = (0, 1, 7)
 #: The suites whose tests are in the family (the verdict's). The style suite is descriptive (outside the
 #: family: it never changes a verdict), so the bench collects its inputs but does not run it.
 SUITES = ("identity", "refusal", "distribution", "errors")
@@ -141,7 +142,7 @@ def panel_case_text(lab: LabManifest, seed: int, smollm2: bool, leave_out: tuple
         claims = {json.dumps(CLAIMS['teacher'])}
 
         """
-    ) + controls + suites + "[suites.style]\n"
+    ) + controls + suites + "[suites.style]\n\n[budget]\nmax_requests = 1000000  # a seed's panel with panel controls asks about 100,500\n"
 
 
 def panel_dir(workdir: Path, seed: int) -> Path:
@@ -447,15 +448,18 @@ or by a random-effects prediction interval where the panel has at least 5 models
 of a normal spread. The rule, its levels and its panel sizes were fixed before any bench seed was
 collected, on simulated panels (`tests/test_stats_panel.py`: the level holds at 20 to 5,000 prompts,
 where the prompt-level test's rejection rate passes 0.3) and from the design's reasons
-(`provenance/stats/panel.py`); no bench seed was used to tune anything this round. Lab seed 6, never
-built before, is the held-back part, analysed once with the final code; the table comparing rules for
-which form enters the family is computed on it as a check, not used to choose. (A tuning seed was
-started and stopped: with SmolLM2 as a second teacher a seed takes over an hour on these 2 cores.
-Seed 6 was built without the second teacher, and its collection was cut for time:
-`collect --seeds 6 --no-second-teacher --leave-out student-mix3 student-n1000` after SmolLM2 had
-answered and scored part of the panel, `analyze --leave-out smollm2`. So this round's figures
-have no stronger released model, no released teacher, no 3 % and no 1,000-exchange student; the
-"panel+stronger" and "lab+stronger" panels are empty.)
+(`provenance/stats/panel.py`). Seeds. Lab seed 6 was the held-back part of the previous round
+(0/24 independent runs found derived at every budget; its evidence is not kept, and its figures
+are in git history). This round built two new seeds without SmolLM2, each with four more
+independent controls (`collect --panel-controls 4`: the recommended panel grows to 8 to 18
+models). **Seed 7** was meant as held back and was analysed once: with every probe, 1 of 40
+independent runs was found derived (the raw base `base-b` against Aurora, at 50, 100 and all
+probes, both access modes), by the attribution test alone: its log-odds counted the absence of
+the other models' writing as evidence for the teacher, so a raw base, whose text is unlike every
+instruction-tuned model's, sat at the classifier's prior (parametric p 9e-7; rank 1/9). The test
+now counts only evidence for the teacher's writing (`features.attribution.teacher_evidence`),
+and seed 7 is a *development* seed, reported below with the tuning seeds. **Seed 8**, built after
+that change and analysed once with the final code, is the held-back part.
 A suite "finds" derivation when one of its family tests rejects after Holm correction at 0.01
 within the evaluation; the verdict is "supports derivation" (the other verdicts: "does not support",
 "not decidable with this panel"). Cells read `found/runs` for the derived pairs (recall), then for the
@@ -489,12 +493,8 @@ student alone). Every lab model's instruction set comes from one generator
 wording): the lab's independent models share training data the way two models tuned on one public
 dataset do.
 
-Not built (issue 30, item 6): Gemma-3-270M as a real released base fine-tuned on a teacher's answers
-and on human text (fine-tuning a 270M-parameter model per recipe, about 17 s per step of 8
-sequences on 2 cores, and having it answer and score every panel's probes, did not fit this
-round's 2 CPU cores beside the two lab seeds). The figures are for tiny lab models, one small real
-model and its tiny student.
-
+A real released base (issue 30, item 6): Gemma-3-270M as released and fine-tuned three ways on
+lab seed 7's teacher, in its own world (`benchmarks/real_base_bench.py`, docs/bench-real-base.md).
 """
 
 
@@ -504,7 +504,7 @@ def report(results: list[Evaluation]) -> str:
     record = build_record(results)
     out = [f"What an evidence report quotes for a case with open weights and every probe ({record['source']}): "
            f"{record['overall']}.\n"]
-    for name, part in (("Held-back", held), ("Tuning", tune)):
+    for name, part in (("Held-back", held), ("Tuning and development", tune)):
         if part:
             pairs_ = {(r.seed, r.suspect, r.teacher): r.derived for r in part}
             runs = {(r.seed, r.suspect, r.teacher, r.panel) for r in part}
@@ -529,7 +529,7 @@ def report(results: list[Evaluation]) -> str:
             out.append(f"| {seeds} | {access} | {panel} | {rate(tp, tp + fp)} | {rate(tp, pos)} | {rate(fp, neg)} | "
                        f"{nd_pos}/{pos} · {nd_neg}/{neg} |")
     out.append("")
-    for name, part in (("held-back seeds", held), ("tuning seeds", tune)):
+    for name, part in (("held-back seeds", held), ("tuning and development seeds", tune)):
         if not part:
             continue
         seeds = sorted({r.seed for r in part})
@@ -567,7 +567,7 @@ def build_record(results: list[Evaluation]) -> dict:
     rates over independent pairs of both control panels, recall over derived pairs.
     """
     held = [r for r in results if r.seed not in TUNING_SEEDS]
-    part = "held-back" if held else "tuning (no held-back seed measured yet)"
+    part = "held-back" if held else "development (no held-back seed measured with this code)"
     held = held or results
     # The rates a report quotes are those of the panel the README recommends (the previous release's small
     # panels are in the bench for the comparison only).
@@ -602,18 +602,20 @@ def build_record(results: list[Evaluation]) -> dict:
                                 f"(95 % CI {ci_text(tp, len(pos))})"),
                 })
     default = next(c for c in conditions if c["access"] == "open" and c["budget"] is None and c["controls"] is None)
+    smollm2 = any("smollm2" in (r.suspect, r.teacher, *r.controls) for r in held)
+    sizes = f"{min(len(r.controls) for r in held)} to {max(len(r.controls) for r in held)}"
     record = {
         "source": f"docs/bench.md: benchmarks/provenance_bench.py, {part} lab seeds {', '.join(map(str, seeds))}",
         "how": (f"{len({(r.seed, r.suspect, r.teacher) for r in held})} (suspect, teacher) pairs of known truth "
                 f"({len({(r.seed, r.suspect, r.teacher) for r in held if r.derived})} derived) from the realistic lab "
                 "family (students at teacher shares of 3 to 100 % and 100 to 1,000 teacher exchanges; raw bases, "
-                "human-text models and students of other teachers as independent suspects) with a real released "
-                "model (SmolLM2-135M-Instruct) as a second teacher, each tested against a panel of every other model "
-                f"of its lab seed independent of the teacher (5 to 14 models; {RECOMMENDED!r}); a finding is a family "
-                f"test rejecting after Holm correction at {ALPHA}. "
-                "Measured on tiny laboratory models and one small real model; a real case's rate may differ."),
+                "human-text models and students of other teachers as independent suspects)"
+                + (" with a real released model (SmolLM2-135M-Instruct) as a second teacher" if smollm2 else "")
+                + f", each tested against a panel of every other model of its lab seed independent of the teacher "
+                f"({sizes} models; {RECOMMENDED!r}); a finding is a family test rejecting after Holm correction at "
+                f"{ALPHA}. Measured on tiny laboratory models; a real case's rate may differ."),
         "full_probe_sets_from": 73,
-        "panel": "the bench's recommended panel: every lab model independent of the teacher, 5 to 14 models",
+        "panel": f"the bench's recommended panel: every lab model independent of the teacher, {sizes} models",
         "suites": default["suites"],
         "overall": default["overall"],
         "conditions": conditions,
