@@ -149,6 +149,27 @@ def panel_dir(workdir: Path, seed: int) -> Path:
     return workdir / f"realistic-panel-seed{seed}"
 
 
+def collect_case(root: Path, workdir: Path, label: str) -> None:
+    """Collect the case in ``root`` with progress every 30 s, copying identical requests from the other stores.
+
+    Identical requests (SmolLM2's answers, which do not depend on the lab seed; a lab model's answers
+    when an earlier panel examined the same weights) are copied, with their origin, from the other
+    cases under ``workdir``.
+    """
+    started = time.perf_counter()
+    last = [0.0]
+
+    def progress(done: int, total: int, what: str) -> None:
+        if time.perf_counter() - last[0] > 30 or done == total:
+            last[0] = time.perf_counter()
+            print(f"  {label}: {done}/{total} ({what}, {last[0] - started:.0f}s)", flush=True)
+
+    others = sorted(p for p in workdir.glob("*/evidence.sqlite") if p.parent != root)
+    summary = api.collect(root, on_progress=progress, reuse_from=others)
+    print(f"{label}: collected {summary.stored} new ({summary.copied} copied), {summary.cached} stored, "
+          f"complete={summary.complete} in {time.perf_counter() - started:.0f}s", flush=True)
+
+
 def collect(args: argparse.Namespace) -> None:
     for seed in args.seeds:
         lab = build_lab(lab_dir(seed), size="tiny", seed=seed, profile="realistic", progress=print,
@@ -157,21 +178,7 @@ def collect(args: argparse.Namespace) -> None:
         root = panel_dir(args.workdir, seed)
         root.mkdir(parents=True, exist_ok=True)
         (root / "case.toml").write_text(panel_case_text(lab, seed, args.smollm2, tuple(args.leave_out)))
-        started = time.perf_counter()
-        last = [0.0]
-
-        def progress(done: int, total: int, label: str) -> None:
-            if time.perf_counter() - last[0] > 30 or done == total:
-                last[0] = time.perf_counter()
-                print(f"  seed {seed}: {done}/{total} ({label}, {last[0] - started:.0f}s)", flush=True)
-
-        # Identical requests (SmolLM2's answers, which do not depend on the lab seed; a lab model's answers
-        # when an earlier panel examined the same weights) are copied, with their origin, from other panels.
-        others = sorted(p for p in args.workdir.glob("*/evidence.sqlite") if p.parent != root)
-        summary = api.collect(root, on_progress=progress, reuse_from=others)
-        print(f"seed {seed}: collected {summary.stored} new ({summary.copied} copied), {summary.cached} stored, "
-              f"complete={summary.complete} "
-              f"in {time.perf_counter() - started:.0f}s", flush=True)
+        collect_case(root, args.workdir, f"seed {seed}")
 
 
 # --------------------------------------------------------------------------- analysis

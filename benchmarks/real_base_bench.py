@@ -51,7 +51,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import provenance_bench as bench  # noqa: E402
 
-from provenance import api  # noqa: E402
 from provenance.analysis.run import evaluate  # noqa: E402
 from provenance.analysis.view import EvidenceView  # noqa: E402
 from provenance.evidence import EvidenceStore  # noqa: E402
@@ -285,18 +284,7 @@ def collect(args: argparse.Namespace) -> None:
     root = case_dir(args.workdir, args.seed)
     root.mkdir(parents=True, exist_ok=True)
     (root / "case.toml").write_text(case_text(lab, args.seed, args.limit))
-    started = time.perf_counter()
-    last = [0.0]
-
-    def progress(done: int, total: int, label: str) -> None:
-        if time.perf_counter() - last[0] > 30 or done == total:
-            last[0] = time.perf_counter()
-            print(f"  seed {args.seed}: {done}/{total} ({label}, {last[0] - started:.0f}s)", flush=True)
-
-    others = sorted(p for p in args.workdir.glob("*/evidence.sqlite") if p.parent != root)
-    summary = api.collect(root, on_progress=progress, reuse_from=others)
-    print(f"seed {args.seed}: collected {summary.stored} new ({summary.copied} copied), complete={summary.complete} "
-          f"in {time.perf_counter() - started:.0f}s", flush=True)
+    bench.collect_case(root, args.workdir, f"real base, seed {args.seed}")
 
 
 # --------------------------------------------------------------------------- analysis
