@@ -267,6 +267,10 @@ class EvidenceStore:
                     f"no space to create evidence store {path}", hint="free disk space or choose another disk"
                 ) from None
             raise EvidenceStoreError(f"cannot open evidence store {path}: {exc}", hint=unwritable_hint) from None
+        except BaseException:  # e.g. a schema whose text is not UTF-8: no connection (and its -wal file) outlives the error
+            if conn is not None:
+                conn.close()
+            raise
 
     @classmethod
     def open_existing(cls, path: str | Path, case_id: str | None = None) -> EvidenceStore:
