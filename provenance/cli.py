@@ -522,7 +522,8 @@ def main() -> None:
     except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # Python's sqlite3 decodes TEXT columns as UTF-8
         if debug:
             raise
-        _say(f"a SQLite file cannot be read ({exc}): damaged, or not an evidence store",
+        reason = " ".join(str(exc).split())  # the message quotes the damaged text, line breaks included: one line
+        _say(f"a SQLite file cannot be read ({reason}): damaged, or not an evidence store",
              "check it with `provenance verify`; restore it from a copy")  # fmt: skip
         sys.exit(2)
     except OSError as exc:
