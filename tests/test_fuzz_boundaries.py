@@ -14,6 +14,7 @@ import functools
 import json
 import math
 import os
+import warnings
 import shutil
 import tempfile
 from datetime import datetime
@@ -566,7 +567,9 @@ def _loads(kind: str, data: bytes, passphrase: str | None) -> bool:
         if kind == "pub":
             return isinstance(serialization.load_pem_public_key(data), Ed25519PublicKey)
         if kind in ("p12", "locked-p12"):
-            key, cert, _ = pkcs12.load_key_and_certificates(data, passphrase.encode() if passphrase else None)
+            with warnings.catch_warnings():  # the BER fallback's warning would be read as the CLI's output
+                warnings.simplefilter("ignore", UserWarning)
+                key, cert, _ = pkcs12.load_key_and_certificates(data, passphrase.encode() if passphrase else None)
             return key is not None and cert is not None
         return bool(x509.load_pem_x509_certificates(data) if b"-----BEGIN" in data else x509.load_der_x509_certificate(data))
     except Exception:  # noqa: BLE001 - any refusal by the library is "does not load"

@@ -239,3 +239,19 @@ def test_bad_signing_inputs_are_refused_before_rendering(report_case: Path, pki:
     assert code == 2 and "PROVENANCE_PKCS12_PASSPHRASE" in err and not (tmp_path / "report.pdf").exists()
     code, _, err = run_cli(capsys, "keygen", str(tmp_path / "x.key"), "--certificate")
     assert code == 2 and "--name" in err
+
+
+def test_a_pkcs12_bundle_with_trailing_bytes_loads_without_a_warning_on_stderr(tmp_path: Path) -> None:
+    # Found by the key-file fuzz property: cryptography falls back from DER to BER on such a bundle and warns on
+    # stderr, which turned the CLI's one-line refusal of the next problem into three lines.
+    import warnings
+
+    from provenance.report.certificates import load_pkcs12
+
+    root = make_root("Warn Root")
+    path = write_pkcs12(issue(root, "Warn Analyst"), root, tmp_path / "a.p12")
+    path.write_bytes(path.read_bytes() + b"\n\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails the test
+        loaded = load_pkcs12(path)
+    assert loaded.certificate is not None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -189,7 +190,11 @@ def load_pkcs12(path: str | Path, passphrase: bytes | None = None) -> SigningIde
     if not path.is_file():
         raise KeyFileError(f"no PKCS#12 file at {path}", hint="make one with `provenance keygen KEYFILE --certificate ...`")
     try:
-        key, certificate, chain = pkcs12.load_key_and_certificates(path.read_bytes(), passphrase)
+        with warnings.catch_warnings():
+            # A bundle that is BER, not DER (some exporters write it) loads through cryptography's fallback,
+            # which warns on stderr: the user's one line must stay one line (found by the key-file fuzz property).
+            warnings.simplefilter("ignore", UserWarning)
+            key, certificate, chain = pkcs12.load_key_and_certificates(path.read_bytes(), passphrase)
     except ValueError:
         hint = f"set {PASSPHRASE_ENV} to its passphrase" if passphrase is None else f"check {PASSPHRASE_ENV}"
         raise KeyFileError(f"{path} cannot be opened: not a PKCS#12 file, or the passphrase is wrong", hint=hint) from None
