@@ -497,10 +497,16 @@ def _print_summary(summary: api.CollectionSummary, as_json: bool) -> None:
 EXIT_INTERNAL = 70
 
 
+def _one_line(text: str) -> str:
+    """``text`` on one line: any character a terminal or ``str.splitlines`` breaks on, or that does not print,
+    shown as ``[U+XXXX]`` (messages quote damaged files and model output: a record separator is a line break)."""
+    return "".join(c if c.isprintable() else f"[U+{ord(c):04X}]" for c in text)
+
+
 def _say(message: str, hint: str | None = None) -> None:
-    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    err.print(f"[red]error:[/red] {escape(_one_line(message))}", highlight=False, soft_wrap=True)
     if hint:
-        err.print(f"hint: {escape(hint)}", highlight=False, soft_wrap=True)
+        err.print(f"hint: {escape(_one_line(hint))}", highlight=False, soft_wrap=True)
 
 
 def main() -> None:

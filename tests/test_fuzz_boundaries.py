@@ -735,6 +735,7 @@ def _case_copy(name: str, files: dict[str, bytes], store: bytes, *, findings: bo
 @FUZZ
 @example(steps=[("overwrite", 189, b"\x80")])  # found by the long run (seed 201, after 40 examples)
 @example(steps=[("overwrite", 8070, b"\n\x80")])  # found by the long run (seed 301): the message quoted a line break
+@example(steps=[("overwrite", 370, b"\x1c")])  # found by the long run (seed 602)
 @given(steps=damage())
 def test_fuzz_analyze_and_report_on_a_damaged_store_are_one_line_and_write_nothing(analysed_case, steps, capsys) -> None:  # noqa: ANN001
     """``case analyze`` and ``report`` on a store with bytes overwritten, cut, inserted or a page zeroed.

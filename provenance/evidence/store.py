@@ -266,6 +266,11 @@ class EvidenceStore:
                 raise EvidenceStoreError(
                     f"no space to create evidence store {path}", hint="free disk space or choose another disk"
                 ) from None
+            if name.startswith(("SQLITE_CORRUPT", "SQLITE_ERROR")) or "malformed" in str(exc):
+                raise EvidenceStoreError(
+                    f"cannot open evidence store {path}: {exc}: damaged, or not an evidence store",
+                    hint="check it with `provenance verify`; restore it from a copy",
+                ) from None
             raise EvidenceStoreError(f"cannot open evidence store {path}: {exc}", hint=unwritable_hint) from None
         except BaseException:  # e.g. a schema whose text is not UTF-8: no connection (and its -wal file) outlives the error
             if conn is not None:
