@@ -457,16 +457,15 @@ collected, on simulated panels (`tests/test_stats_panel.py`: the level holds at 
 where the prompt-level test's rejection rate passes 0.3) and from the design's reasons
 (`provenance/stats/panel.py`). Seeds. Lab seed 6 was the held-back part of the previous round
 (0/24 independent runs found derived at every budget; its evidence is not kept, and its figures
-are in git history). This round built two new seeds without SmolLM2, each with four more
-independent controls (`collect --panel-controls 4`: the recommended panel grows to 8 to 18
-models). **Seed 7** was meant as held back and was analysed once: with every probe, 1 of 40
+are in git history). This round built seed 7 without SmolLM2 and with four more independent
+controls (`collect --panel-controls 4`: the recommended panel has 8 to 15 models). **Seed 7** was meant as held back and was analysed once: with every probe, 1 of 40
 independent runs was found derived (the raw base `base-b` against Aurora, at 50, 100 and all
 probes, both access modes), by the attribution test alone: its log-odds counted the absence of
 the other models' writing as evidence for the teacher, so a raw base, whose text is unlike every
 instruction-tuned model's, sat at the classifier's prior (parametric p 9e-7; rank 1/9). The test
 now counts only evidence for the teacher's writing (`features.attribution.teacher_evidence`),
 and seed 7 is a *development* seed, reported below with the tuning seeds (its evaluations before
-the change: docs/bench-seed7-before-attribution-fix.json). **Seed 8**, built after
+the change: docs/bench-seed7-before-attribution-fix.json). **Seed 8**, started after
 that change, was to be the held-back part; its build was stopped for time (the shared cores also
 ran the Gemma world below and the test suite), so no held-back seed was measured with this code,
 and the error rates the report quotes say they are development figures.
