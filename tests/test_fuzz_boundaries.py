@@ -576,6 +576,21 @@ def _loads(kind: str, data: bytes, passphrase: str | None) -> bool:
         return False
 
 
+def _run_cli_with_passphrase(capsys, passphrase: str | None, args: list[str]):  # noqa: ANN001, ANN202
+    """``run_cli`` with PROVENANCE_PKCS12_PASSPHRASE set to ``passphrase`` (unset for None), restored after."""
+    from test_cli import run_cli
+
+    old = os.environ.pop("PROVENANCE_PKCS12_PASSPHRASE", None)
+    if passphrase is not None:
+        os.environ["PROVENANCE_PKCS12_PASSPHRASE"] = passphrase
+    try:
+        return run_cli(capsys, *args)
+    finally:
+        os.environ.pop("PROVENANCE_PKCS12_PASSPHRASE", None)
+        if old is not None:
+            os.environ["PROVENANCE_PKCS12_PASSPHRASE"] = old
+
+
 @FUZZ
 @given(data=st.data(), kind=st.sampled_from(["key", "pub", "p12", "locked-p12", "crt", "der"]),
        passphrase=st.sampled_from([None, _PASSPHRASE, "wrong"]), mode=st.sampled_from([0o600, 0o600, 0o600, 0o644]))  # fmt: skip
@@ -584,7 +599,6 @@ def test_fuzz_key_and_certificate_files_load_or_give_one_line(signing_files, dat
     from provenance.report.errors import KeyFileError
     from provenance.report.keys import load_public_key
 
-    from test_cli import run_cli
 
     folder = _scratch("keys")
     path = folder / {"key": "given.key", "pub": "given.pub", "p12": "given.p12", "locked-p12": "given.p12", "crt": "given.crt",
@@ -609,15 +623,7 @@ def test_fuzz_key_and_certificate_files_load_or_give_one_line(signing_files, dat
         args = ["report", str(case), "--key", str(signing_files["key-path"]), "--pkcs12", str(path)]
     else:
         args = ["verify", str(folder / "report.pdf"), "--trust", str(path)]  # the anchors are read before the report
-    old = os.environ.pop("PROVENANCE_PKCS12_PASSPHRASE", None)
-    if passphrase:
-        os.environ["PROVENANCE_PKCS12_PASSPHRASE"] = passphrase
-    try:
-        code, out, err = run_cli(capsys, *args)
-    finally:
-        os.environ.pop("PROVENANCE_PKCS12_PASSPHRASE", None)
-        if old is not None:
-            os.environ["PROVENANCE_PKCS12_PASSPHRASE"] = old
+    code, out, err = _run_cli_with_passphrase(capsys, passphrase or None, args)
     assert code == 2 and _one_cli_error(err) and "internal error" not in err, err  # past the keys, the next refusal
     past_keys = "no evidence store" in err or "no report at" in err
     assert past_keys == (loads and (kind != "key" or mode == 0o600)), err  # refused exactly when the library refuses it
@@ -665,7 +671,6 @@ def test_fuzz_keygen_writes_a_whole_key_or_nothing(planted, junk: bytes, force: 
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import pkcs12
 
-    from test_cli import run_cli
 
     root = _scratch("keygen")
     keys, victims = root / "keys", root / "victims"
@@ -684,15 +689,7 @@ def test_fuzz_keygen_writes_a_whole_key_or_nothing(planted, junk: bytes, force: 
     for option, value in (("--name", name), ("--organisation", organisation)):
         if value is not None:
             args += [option, value]
-    old = os.environ.pop("PROVENANCE_PKCS12_PASSPHRASE", None)
-    if passphrase is not None:
-        os.environ["PROVENANCE_PKCS12_PASSPHRASE"] = passphrase
-    try:
-        code, out, err = run_cli(capsys, *args)
-    finally:
-        os.environ.pop("PROVENANCE_PKCS12_PASSPHRASE", None)
-        if old is not None:
-            os.environ["PROVENANCE_PKCS12_PASSPHRASE"] = old
+    code, out, err = _run_cli_with_passphrase(capsys, passphrase, args)
     assert _tree(victims) == victims_before  # no planted link followed
     assert code in (0, 2) and "Traceback" not in err and "internal error" not in err, err
     if code == 2:
