@@ -361,7 +361,7 @@ def analyse(args: argparse.Namespace) -> list[Evaluation]:
         # Holm in statsmodels calls gc.collect() on every correction; with the panel's views frozen out of
         # the collector's reach that is cheap, and the forked workers share the pages instead of copying them.
         gc.freeze()
-        tasks = pairs(models, lab)
+        tasks = [t for t in pairs(models, lab) if not getattr(args, "panels", None) or t[4] in args.panels]
         with multiprocessing.get_context("fork").Pool(args.workers) as pool:
             for done, evaluations in enumerate(pool.imap(evaluate_pair, tasks), 1):
                 results.extend(evaluations)
@@ -880,6 +880,8 @@ def main() -> None:
             p.add_argument("--before", type=Path, help="evaluations of the previous release (--json-out of a legacy run)")
             p.add_argument("--record", type=Path, help="write the error rates the report quotes (reports/assets/calibration.json)")
             p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes evaluating assignments")
+            p.add_argument("--panels", nargs="+", choices=PANELS, metavar="PANEL",
+                           help="evaluate these control panels only (default: every panel the seed allows)")
     args = parser.parse_args()
     if args.command == "collect":
         collect(args)
