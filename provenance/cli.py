@@ -254,6 +254,8 @@ def traffic_scan(
     threshold: Annotated[float | None, typer.Option("--threshold", help="campaign score to flag (default: the bench's)")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="stop at the first bad line instead of skipping and counting it")] = False,
     years: Annotated[str, typer.Option("--years", help="FIRST-LAST: a line dated outside these years is skipped and counted")] = "1970-2100",
+    log_format: Annotated[str | None, typer.Option("--format", help="canonical, otel, litellm or mapped (default: detected)")] = None,
+    field_map: Annotated[Path | None, typer.Option("--map", help="TOML field mapping for another JSONL/Parquet schema")] = None,
 ) -> None:
     """Rank suspected extraction campaigns, with their evidence, and export their exchanges as transcripts."""
     from datetime import datetime
@@ -270,7 +272,7 @@ def traffic_scan(
         raise ProvenanceError(f"--years {years!r} is not FIRST-LAST", hint="e.g. --years 1970-2100")
     started = time.perf_counter()
     result = scan(logs, out, release_dates=releases, threshold=DEFAULT_THRESHOLD if threshold is None else threshold, strict=strict,
-                  years=(int(span[1]), int(span[2])), on_step=lambda name: err.print(f"[{time.perf_counter() - started:6.1f} s] {name}"))  # fmt: skip
+                  years=(int(span[1]), int(span[2])), log_format=log_format, field_map=field_map, on_step=lambda name: err.print(f"[{time.perf_counter() - started:6.1f} s] {name}"))  # fmt: skip
     skipped = sum(result.read.skipped.values())
     typer.echo(f"read {result.exchanges} exchanges from {result.accounts} accounts in {result.seconds:.1f} s"
                + (f"; skipped {skipped} bad lines ({dict(result.read.skipped)})" if skipped else ""))  # fmt: skip

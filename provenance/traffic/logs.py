@@ -49,6 +49,8 @@ class ReadReport:
     examples: dict[str, list[int]] = field(default_factory=dict)
     out_of_order: int = 0
     time_zones: Counter = field(default_factory=Counter)
+    formats: dict[str, str] = field(default_factory=dict)  # log file name -> format it was read as
+    unavailable: dict[str, str] = field(default_factory=dict)  # degraded feature -> why (``formats.Conversion``)
 
     def skip(self, reason: str, line: int) -> None:
         self.skipped[reason] += 1
@@ -63,6 +65,8 @@ class ReadReport:
             "skipped_examples": self.examples,
             "out_of_order_timestamps": self.out_of_order,
             "time_zone_offsets": {k: v for k, v in sorted(self.time_zones.items())},
+            "formats": self.formats,
+            "unavailable_features": self.unavailable,
         }
 
 
@@ -225,7 +229,8 @@ def normalise(logs: list[Path], work: Path, *, strict: bool = False, memory_limi
                            f"prompt, user_turns, messages, response, prompt_tokens, completion_tokens, "
                            f"{sql_text(log.name)} AS source FROM {table} WHERE reason IS NULL")  # fmt: skip
         if not report.rows:
-            raise TrafficLogError("the logs hold no readable exchange", hint=f"skipped lines by reason: {dict(report.skipped)}")
+            raise TrafficLogError("the logs hold no readable exchange",
+                                  hint=f"skipped lines by reason: {dict(report.skipped)}; another schema needs --map FILE.toml")
         target = work / "exchanges.parquet"
         target.unlink(missing_ok=True)  # DuckDB would write through a planted link
         con.execute(f"COPY ({' UNION ALL BY NAME '.join(selects)}) TO {sql_path(target)} (FORMAT parquet)")

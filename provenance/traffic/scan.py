@@ -69,6 +69,8 @@ def scan(
     memory_limit: str = "2GB",
     on_step: Callable[[str], None] | None = None,
     years: tuple[int, int] = DEFAULT_YEARS,
+    log_format: str | None = None,
+    field_map: str | Path | None = None,
 ) -> ScanResult:
     """Find suspected extraction campaigns in exchange logs (JSON Lines or Parquet).
 
@@ -105,7 +107,8 @@ def scan(
         timings[name] = round(time.perf_counter() - begun, 2)
 
     with step("reading and validating the logs"):
-        parquet, report = normalise([Path(p) for p in logs], out / "work", strict=strict, memory_limit=memory_limit, years=years)
+        parquet, report = _read_logs([Path(p) for p in logs], out / "work", strict=strict, memory_limit=memory_limit,
+                                     years=years, log_format=log_format, field_map=field_map)  # fmt: skip
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute(f"SET temp_directory = {sql_path(out / 'work' / 'spill')}")
@@ -138,6 +141,26 @@ def scan(
         "campaigns": [dict(c.to_dict(rank), transcript=exports.get(rank)) for rank, c in enumerate(campaigns, start=1)],
     })  # fmt: skip
     return ScanResult(out, campaigns, report, int(exchanges), len(features), time.perf_counter() - started, timings)
+
+
+def _read_logs(logs: list[Path], work: Path, *, strict: bool, memory_limit: str, years: tuple[int, int],
+               log_format: str | None, field_map: str | Path | None) -> tuple[Path, ReadReport]:  # fmt: skip
+    """Logs in other formats (OTel, LiteLLM, mapped) converted to canonical lines first, then validated as one."""
+    from provenance.traffic.formats import convert, load_map
+
+    fields = load_map(Path(field_map)) if field_map is not None else None
+    canonical, formats, unavailable = [], {}, {}
+    for index, log in enumerate(logs):
+        if not log.is_file():
+            raise TrafficLogError(f"no log at {log}", hint="give JSON Lines (.jsonl), Parquet, OTel JSON or LiteLLM files")
+        conversion = convert(log, work, index, fmt=log_format, fields=fields)
+        formats[log.name] = conversion.source_format if conversion else "canonical"
+        canonical.append(conversion.path if conversion else log)
+        for name, why in (conversion.unavailable() if conversion else {}).items():
+            unavailable[name] = why if name not in unavailable else unavailable[name]
+    parquet, report = normalise(canonical, work, strict=strict, memory_limit=memory_limit, years=years)
+    report.formats, report.unavailable = formats, unavailable
+    return parquet, report
 
 
 def _plain(features: Any) -> dict[str, Any]:  # noqa: ANN401
@@ -236,6 +259,8 @@ _PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Traffic scan<
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
 <style>body{font-family:sans-serif;max-width:1000px;margin:auto}td,th{border-bottom:1px solid #ddd;padding:3px;text-align:left;font-size:13px}</style>
 </head><body><h1>Suspected extraction campaigns</h1>
+{% if read.unavailable_features %}<p><b>Features unavailable in this log:</b></p><ul>
+{% for name, why in read.unavailable_features.items() %}<li>{{ name }}: {{ why }}</li>{% endfor %}</ul>{% endif %}
 <p>{{ read.rows }} exchanges read; skipped: {{ read.skipped or "none" }}; out-of-order timestamps: {{ read.out_of_order_timestamps }}.</p>
 {{ figure|safe }}
 <p>Chance ordinary accounts score as high: the share of random groups of this log's benign-looking accounts (outside every group at the threshold), linked the same way (same
