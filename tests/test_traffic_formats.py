@@ -58,6 +58,23 @@ def _lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+def test_otel_details_event_and_older_message_events(tmp_path: Path) -> None:
+    doc = _otel_doc(2)
+    spans = doc["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    moved = [a for a in spans[0]["attributes"] if a["key"] in ("gen_ai.input.messages", "gen_ai.output.messages")]
+    spans[0]["attributes"] = [a for a in spans[0]["attributes"] if a not in moved]
+    spans[0]["events"] = [{"name": "gen_ai.client.inference.operation.details", "timeUnixNano": "1", "attributes": moved}]
+    kept = [a for a in spans[1]["attributes"] if a["key"] not in ("gen_ai.input.messages", "gen_ai.output.messages")]
+    spans[1]["attributes"] = kept
+    spans[1]["events"] = [{"name": "gen_ai.user.message", "attributes": [_attr("content", "older prompt")]},
+                          {"name": "gen_ai.choice", "attributes": [_attr("content", "older answer")]}]
+    log = tmp_path / "t.json"
+    log.write_text(json.dumps(doc, indent=1))  # pretty-printed: one document over many lines
+    rows = _lines(convert(log, tmp_path / "w", 0).path)
+    assert rows[0]["messages"][-1]["content"] == "Solve task 0 step by step" and rows[0]["response"] == "answer 0"
+    assert rows[1]["messages"] == [{"role": "user", "content": "older prompt"}] and rows[1]["response"] == "older answer"
+
+
 def test_otel_spans_read_as_exchanges(tmp_path: Path) -> None:
     log = tmp_path / "traces.json"
     log.write_text(json.dumps(_otel_doc(10)) + "\n" + json.dumps(_otel_doc(3)) + "\n")  # collector file exporter: one a line
@@ -181,3 +198,21 @@ def test_mapped_parquet_and_the_cli_flags(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "o" / "campaigns.json").read_text())["read"]["formats"] == {"vendor.parquet": "mapped"}
     wrong = CliRunner().invoke(app, ["traffic", "scan", str(log), "--out", str(tmp_path / "p"), "--format", "otel"])
     assert wrong.exit_code != 0 and f"{log}, line 1: not JSON" in str(wrong.exception)  # forced format, one-line error
+
+
+@pytest.mark.parametrize("hostile", [
+    {"resourceSpans": [None, 3, {"scopeSpans": [None, {"spans": [7]}]}]},
+    {"resourceSpans": [{"scopeSpans": [{"spans": [{"startTimeUnixNano": "soon", "attributes": [_attr("gen_ai.request.model", "m")]}]}]}]},
+    {"resourceSpans": [{"scopeSpans": [{"spans": [{"startTimeUnixNano": "9" * 40, "attributes": [_attr("gen_ai.x", "m")]}]}]}]},
+    {"resourceSpans": [{"scopeSpans": [{"spans": [{"startTimeUnixNano": "1767225600000000000", "attributes": [
+        _attr("enduser.id", "a"), {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "many"}},
+        _attr("gen_ai.input.messages", '[{"role": "user", "parts": [{"content": "hi"}]}]')]}]}]}]},
+    {"resourceSpans": "nope"},
+    [[[[[[[[[[[[]]]]]]]]]]]],
+])  # fmt: skip
+def test_hostile_otel_is_refused_with_one_line_never_a_crash(tmp_path: Path, hostile: object) -> None:
+    log = tmp_path / "h.json"
+    log.write_text(json.dumps(hostile))
+    with pytest.raises(TrafficLogError) as caught:
+        convert(log, tmp_path / "w", 0, fmt="otel")
+    assert "\n" not in str(caught.value) and str(log) in str(caught.value)

@@ -305,8 +305,11 @@ def _otel_value(value: Any) -> Any:  # noqa: ANN401
     for kind in ("stringValue", "boolValue", "doubleValue"):
         if kind in value:
             return value[kind]
-    if "intValue" in value:
-        return int(value["intValue"])
+    if "intValue" in value:  # a string in OTLP/JSON; a bad one stays text and is refused where a number is needed
+        try:
+            return int(value["intValue"])
+        except (TypeError, ValueError):
+            return value["intValue"]
     if "arrayValue" in value:
         return [_otel_value(v) for v in (value["arrayValue"] or {}).get("values", [])]
     if "kvlistValue" in value:
@@ -352,6 +355,11 @@ def _otel_span(where: str, span: dict[str, Any], attrs: dict[str, Any], writer: 
         if not isinstance(event, dict):
             continue
         name, body = event.get("name", ""), _otel_attrs(event.get("attributes"))
+        if body.get("gen_ai.input.messages") and not prompt:  # gen_ai.client.inference.operation.details
+            prompt = _messages(body["gen_ai.input.messages"])
+        if body.get("gen_ai.output.messages") and response is None:
+            response = _response_text(body["gen_ai.output.messages"])
+        system = system or body.get("gen_ai.system_instructions")
         content = _first(body, "gen_ai.prompt", "gen_ai.completion", "content")
         if name in ("gen_ai.user.message", "gen_ai.system.message", "gen_ai.content.prompt") and content and not prompt:
             role = "system" if name == "gen_ai.system.message" else "user"
