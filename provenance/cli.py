@@ -248,7 +248,7 @@ app.add_typer(traffic_app, name="traffic")
 
 @traffic_app.command("scan")
 def traffic_scan(
-    logs: Annotated[list[Path], typer.Argument(help="exchange logs: JSON Lines (.jsonl) or Parquet (.parquet)")],
+    logs: Annotated[list[Path], typer.Argument(help="exchange logs: JSON Lines, Parquet, OTel GenAI spans (OTLP/JSON) or LiteLLM spend logs")],
     out: Annotated[Path, typer.Option("--out", help="folder for campaigns.json, accounts.json, traffic.html, campaigns/")],
     release: Annotated[list[str] | None, typer.Option("--release", help="a model release time (ISO 8601, UTC); repeatable")] = None,
     threshold: Annotated[float | None, typer.Option("--threshold", help="campaign score to flag (default: the bench's)")] = None,

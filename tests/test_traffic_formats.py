@@ -79,6 +79,9 @@ def test_otel_spans_read_as_exchanges(tmp_path: Path) -> None:
     log = tmp_path / "traces.json"
     log.write_text(json.dumps(_otel_doc(10)) + "\n" + json.dumps(_otel_doc(3)) + "\n")  # collector file exporter: one a line
     assert detect(log) == "otel"
+    long = tmp_path / "long.json"
+    long.write_text(json.dumps({**_otel_doc(400), "x": 1}) + "\n")  # first record far past the 64 KiB read ahead
+    assert len(long.read_bytes()) > 1 << 16 and detect(long) == "otel"
     conversion = convert(log, tmp_path / "work", 0)
     rows = _lines(conversion.path)
     assert len(rows) == 13 and conversion.records == 13  # the health-check span is not an exchange

@@ -90,18 +90,30 @@ def _first_record(path: Path) -> tuple[str, Any]:
         return "parquet", None
     with open(path, "rb") as handle:
         head = handle.read(1 << 16).lstrip()
+        handle.seek(0)
+        line = b""
+        while not line.strip():
+            line = handle.readline(_FIRST_LINE)
+            if not line:
+                break
     if head.startswith(b"["):
         return "json", None
-    for line in head.splitlines():
-        if line.strip():
-            try:
-                return "json", json.loads(line)
-            except ValueError:
-                try:
-                    return "json", json.loads(path.read_bytes())  # one pretty-printed document
-                except ValueError:
-                    return "json", None
+    if head.startswith(b"{") and b'"resourceSpans"' in head[:4096]:
+        return "json", {"resourceSpans": []}  # an OTLP export whose first record is long or pretty-printed
+    try:
+        return "json", json.loads(line)
+    except ValueError:
+        pass
+    if path.stat().st_size <= _FIRST_LINE:
+        try:
+            return "json", json.loads(path.read_bytes())  # one pretty-printed document
+        except ValueError:
+            pass
     return "json", None
+
+
+#: The most bytes read to detect a format from a first line (or a one-document file).
+_FIRST_LINE = 64 << 20
 
 
 def detect(path: Path) -> str:

@@ -72,7 +72,7 @@ def scan(
     log_format: str | None = None,
     field_map: str | Path | None = None,
 ) -> ScanResult:
-    """Find suspected extraction campaigns in exchange logs (JSON Lines or Parquet).
+    """Find suspected extraction campaigns in exchange logs (JSON Lines, Parquet, OTel GenAI, LiteLLM; ``field_map``: any other).
 
     ``on_step`` is told the name of each stage as it starts (the CLI prints them: a scan of
     millions of exchanges takes minutes); each stage's seconds are in the result and in
