@@ -369,6 +369,11 @@ def _figures(suite: str, tests: Sequence[TestFinding], view: EvidenceView, case:
         figures.append({"title": "Each family test's statistic, the quantity it tests: the suspect against the independent "
                                  "panel models, with the bounds the suspect must pass to reject",
                         "svg": panel})
+    path = plots.evidence_path_figure(tests)
+    if path:
+        figures.append({"title": "The sequential test's evidence: log e-value against exchanges tested, the threshold "
+                                 "1/alpha it had to reach, where it stopped and why",
+                        "svg": path})
     effect = plots.effects_figure(tests)
     if effect:
         figures.append({"title": "Effect sizes with confidence intervals, each test on its own axis and in its own unit",

@@ -287,3 +287,45 @@ def power_figure(record: dict[str, Any], alpha: float | None = None) -> str | No
         ax.set_ylim(-0.03, 1.03)
         ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.01, 0.5))
         return _svg(fig)
+
+
+def evidence_path_figure(tests: Sequence[TestFinding]) -> str | None:
+    """Per sequential test: log e-value against exchanges tested, the 1/alpha line, the stop and its reason.
+
+    Drawn from the stored path (``details.sequential``), so it shows what the stopping rule
+    saw at every look; the guard on the controls is drawn when it ran.
+    """
+    shown = [t for t in tests if isinstance(t.result.get("details", {}).get("sequential"), dict)
+             and t.result["details"]["sequential"].get("path")]
+    if not shown:
+        return None
+    with plt.rc_context(_RC):
+        fig, axes = plt.subplots(len(shown), 1, figsize=(6.4, 2.0 * len(shown) + 0.3), squeeze=False)
+        for ax, t in zip(axes[:, 0], shown):
+            s = t.result["details"]["sequential"]
+            path = np.array([_number(v) for v in s["path"]], dtype=float)
+            steps = np.arange(1, path.size + 1)
+            ax.plot(steps, np.log10(np.maximum(path, 1e-300)), color=_SUSPECT, lw=1.2, label="suspect: log10 e")
+            guard = [_number(v) for v in s.get("guard_path") or []]
+            if guard:
+                ax.plot(np.arange(1, len(guard) + 1), np.log10(np.maximum(guard, 1e-300)), color=_CONTROL, lw=0.9,
+                        label="guard on the controls: log10 e")
+            threshold = _number(s.get("threshold"))
+            if threshold > 0:
+                ax.axhline(math.log10(threshold), color="#444", lw=0.8, ls="--",
+                           label=f"threshold 1/alpha = {threshold:.4g}")
+            stop = int(s.get("stopped_at") or path.size)
+            ax.axvline(stop, color=_TEACHER, lw=0.8, ls=":", label="stop")
+            reason = plain(f"{s.get('reason', '')}: {s.get('why', '')}".strip(": "))
+            ax.annotate("\n".join(textwrap.wrap(f"stopped after {stop}: {reason}", 60)), xy=(stop, 0),
+                        xytext=(4, 4), textcoords="offset points", fontsize=6, color=_TEACHER)
+            ax.set_xlabel(plain(f"{t.test_id}: exchanges tested ({s.get('pairs_available', path.size)} available)"),
+                          fontsize=7)
+            ax.set_ylabel("log10 e-value", fontsize=7)
+        handles: dict[str, Any] = {}
+        for ax in axes[:, 0]:
+            for handle, label in zip(*ax.get_legend_handles_labels()):
+                handles.setdefault(label, handle)
+        axes[0, 0].legend(handles.values(), handles.keys(), fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        fig.tight_layout()
+        return _svg(fig)
