@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from provenance.stats import StatsInputError
 from provenance.stats.panel import (
     MIN_PANEL_PARAMETRIC,
     ModelStatistic,
+    cube_root_scale,
     models_needed,
     panel_outlier_test,
     rank_p_value,
@@ -102,3 +104,49 @@ def test_a_panel_without_spread_uses_the_sampling_error_and_still_rejects_a_far_
     assert far.p_value < 1e-3
     near = run(ModelStatistic.proportion(1, 40), panel)
     assert near.p_value > 0.05  # one claim in 40 is within sampling error of never
+
+
+def _gamma_rate_panels(scale: str, *, shape: float, k: int, sims: int, shift: float = 1.0, seed: int = 11) -> float:
+    """Rejection rate at alpha = 1 % of a suspect among k models whose marker-like rates have a gamma spread."""
+    rng = np.random.default_rng(seed)
+
+    def model(lam: float) -> ModelStatistic:  # 50 answers of ~60 n-grams, Poisson counts at the model's rate
+        return ModelStatistic.mean_of(rng.poisson(lam * 60, size=50) / 60)
+
+    hits = 0
+    for _ in range(sims):
+        lams = rng.gamma(shape, 0.004 / shape, size=k + 1)
+        stats = [model(lam * (shift if i == 0 else 1.0)) for i, lam in enumerate(lams)]
+        r = panel_outlier_test(stats[0], {f"m{i}": s for i, s in enumerate(stats[1:])}, name="t", quantity="rate",
+                               unit="share", null_words="n", alt_words="a", scale=scale)
+        hits += r.p_value <= 0.01
+    return hits / sims
+
+
+def test_rates_with_a_skewed_spread_hold_the_level_on_the_cube_root_scale():
+    """A rate of rare phrases is bounded at zero and skewed between models (gamma, shape 0.5): a normal
+    model on the raw scale rejects an exchangeable suspect about 3 times as often as alpha, the cube root
+    (Wilson-Hilferty) holds it; a suspect at 8 times its model's rate is still found."""
+    raw = _gamma_rate_panels("raw", shape=0.5, k=8, sims=1500)
+    cbrt = _gamma_rate_panels("cbrt", shape=0.5, k=8, sims=1500)
+    assert raw > 0.02, raw
+    assert cbrt <= 0.012, cbrt
+    assert _gamma_rate_panels("cbrt", shape=3.0, k=8, sims=300, shift=8.0) >= 0.6  # 0.73 measured
+
+
+def test_cube_root_scale_keeps_rank_and_reports_both_scales():
+    panel = {"a": ModelStatistic(0.0, 0.0, 50), "b": ModelStatistic(0.002, 0.001, 50), "c": ModelStatistic(0.004, 0.0015, 50),
+             "d": ModelStatistic(0.001, 0.0008, 50), "e": ModelStatistic(0.003, 0.001, 50)}
+    suspect = ModelStatistic(0.02, 0.003, 50)
+    raw = panel_outlier_test(suspect, panel, name="t", quantity="rate", unit="share", null_words="n", alt_words="a")
+    cbrt = panel_outlier_test(suspect, panel, name="t", quantity="rate", unit="share", null_words="n", alt_words="a",
+                              scale="cbrt")
+    assert raw.details["rank_p"] == cbrt.details["rank_p"] == 1 / 6
+    assert cbrt.details["scale"] == "cbrt" and cbrt.details["raw_suspect_value"] == 0.02
+    assert cbrt.details["suspect_value"] == pytest.approx(0.02 ** (1 / 3))
+    assert cube_root_scale(ModelStatistic(0.0, 0.001, 5)).se == pytest.approx(0.1)
+    with pytest.raises(StatsInputError):
+        panel_outlier_test(suspect, panel, name="t", quantity="rate", unit="share", null_words="n", alt_words="a",
+                           scale="log")
+    with pytest.raises(StatsInputError):
+        cube_root_scale(ModelStatistic(-0.1, 0.01, 5))

@@ -134,6 +134,7 @@ class DistributionSuite(Suite):
             ctx, self.name, "teacher-markers", stats, quantity="marker rate", unit="share of n-grams",
             rows=setup.rows, what="use of the teacher's marker phrases",
             assumptions=("each model's markers are chosen against the other models, never against itself",),
+            scale="cbrt",  # a rate of rare phrases: bounded at zero, skewed between models
         )
         if isinstance(test_result, SuiteTest):
             test_result = replace(test_result, summary=(

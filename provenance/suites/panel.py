@@ -29,6 +29,7 @@ def panel_finding(
     left_out: Mapping[str, str] | None = None,
     assumptions: tuple[str, ...] = (),
     fmt: str = ".3f",
+    scale: str = "raw",
 ) -> SuiteTest | Uninformative:
     """The panel test of ``stats[ctx.suspect]`` against the panel models' values, with a plain summary.
 
@@ -51,7 +52,7 @@ def panel_finding(
         null_words=(f"the suspect is one more model independent of the teacher: its {what} is drawn from the same "
                     "distribution as the panel models'"),
         alt_words=f"the suspect's {what} is larger than independent models' (it is closer to the teacher)",
-        assumptions=assumptions,
+        assumptions=assumptions, scale=scale,
     )
     if left_out:
         result = replace(result, details={**result.details, "left_out": left_out})
@@ -60,7 +61,9 @@ def panel_finding(
     summary = (
         f"The suspect's {what} was {stats[ctx.suspect].value:{fmt}} ({unit}; over {stats[ctx.suspect].n} items); "
         f"the {len(panel)} independent panel models' ranged from {values[0]:{fmt}} to {values[-1]:{fmt}} "
-        f"(mean {d['panel_mean']:{fmt}}, between-model sd {d['between_model_sd']:{fmt}}). "
+        + (f"(mean {d['panel_mean']:{fmt}}, between-model sd {d['between_model_sd']:{fmt}}). " if scale == "raw" else
+           f"(mean {d['raw_panel_mean']:{fmt}}; tested on the cube-root scale, where a rate's spread between "
+           f"models is closer to normal: between-model sd {d['between_model_sd']:{fmt}}). ")
         + (f"Parametric p = {d['parametric_p']:.3g} (prediction interval, t with {d['df']} df); exact rank p = "
            f"{d['rank_p']:.3g}." if d["form"] == "parametric"
            else f"Exact rank p = {d['rank_p']:.3g}; the smallest a panel of {len(panel)} can give is {d['rank_floor']:.3g}.")
