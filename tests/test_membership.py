@@ -286,3 +286,39 @@ def test_stopping_early_never_changes_stored_evidence_and_the_whole_log_gives_th
     seq, mine = likelihood(replayed)["details"]["sequential"], first["details"]["sequential"]
     assert (seq["stopped_at"], seq["reason"]) == (mine["stopped_at"], mine["reason"])
     assert np.allclose(seq["path"], mine["path"], rtol=1e-3)
+
+
+def test_case_run_resumes_a_sequential_case_stopped_by_its_budget_without_asking_anything_twice(membership_world) -> None:  # noqa: ANN001
+    """`case run` stopped by a small query budget, then re-run with a larger one: the stored rows stay as they were,
+    no request is stored twice, and the re-run goes on to a decision (issue 31, item 4)."""
+    from typer.testing import CliRunner
+
+    from provenance.cli import EXIT_BUDGET, app
+    from provenance.evidence import EvidenceStore
+
+    directory = membership_world["root"] / "resume"
+    directory.mkdir()
+    text = _case_text(directory, membership_world["campaign-student"], membership_world["teacher"],
+                      [membership_world["same-teacher-student"]], membership_world["campaign"])
+    (directory / "case.toml").write_text(text + "\n[budget]\nmax_requests = 25\n", encoding="utf-8")
+
+    def rows() -> list[tuple[int, str, str]]:
+        case = load_case(directory)
+        with EvidenceStore.open_existing(case.evidence_path, case.id) as store:
+            return [(r.id, r.request_key, r.row_hash) for r in store.rows()]
+
+    stopped = CliRunner().invoke(app, ["case", "run", str(directory)])
+    assert stopped.exit_code == EXIT_BUDGET, stopped.output
+    before = rows()
+    assert 0 < len(before) <= 25 + 60  # the logged exchanges may be stored besides the asked requests
+    (directory / "case.toml").write_text(text, encoding="utf-8")  # the default budget
+    resumed = CliRunner().invoke(app, ["case", "run", str(directory)])
+    assert resumed.exit_code in (0, 1), resumed.output  # a verdict either way; not stopped by the budget
+    after = rows()
+    assert after[: len(before)] == before  # stored evidence unchanged, in place
+    keys = [key for _, key, _ in after]
+    assert len(keys) == len(set(keys)) and len(after) > len(before)  # nothing asked twice; it went on
+    case = load_case(directory)
+    findings = json.loads((case.directory / "findings.json").read_text(encoding="utf-8"))
+    sequential = next(t for t in findings["tests"] if t["test_id"] == "logged-vs-twin-likelihood")["result"]["details"]["sequential"]
+    assert sequential["reason"] in {"evidence", "futility", "exhausted"}
