@@ -209,6 +209,8 @@ def test_a_student_of_the_campaign_is_found_and_the_report_shows_logged_answer_t
     assert "the campaign tested" in text and "30.5" in text  # the campaign and its scan score
     assert "logged by the campaign" in text and "fresh twin from teacher" in text  # the exhibits side by side
     assert "<b>acct-1</b>" not in report.html_path.read_text(encoding="utf-8")  # log content is escaped
+    squeezed = text.replace(" ", "")  # the evidence-path figure: SVG text reads back without its spaces
+    assert "threshold1/alpha=100" in squeezed and f"stoppedafter{sequential['stopped_at']}" in squeezed
 
 
 def test_a_student_of_the_same_teachers_other_answers_is_not_found(membership_world) -> None:  # noqa: ANN001
