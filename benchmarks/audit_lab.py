@@ -100,7 +100,7 @@ def main() -> None:
         verdict = row["status"] if row["supports_derivation"] is None else ("derived" if row["supports_derivation"] else "not derived")
         seconds = max((p["seconds"] or 0.0) for run in (first, third) for p in run.pairs if p["suspect"] == name)
         print(f"| {name} | {truth.get(name, '(the teacher)')} | {verdict} | {' / '.join(statuses[name])} | {seconds:.0f} |")
-    print(f"\n| run | pairs run | reused | wall s | exit |\n|---|---:|---:|---:|---:|")
+    print("\n| run | pairs run | reused | wall s | exit |\n|---|---:|---:|---:|---:|")
     for label, result, wall in (("first", first, first_wall), ("second (nothing changed)", second, second_wall),
                                 (f"third ({HELD_BACK} added)", third, third_wall)):  # fmt: skip
         print(f"| {label} | {result.ran} | {result.reused} | {wall:.1f} | {result.exit_code} |")

@@ -48,6 +48,17 @@ def _svg(fig: Any) -> str:
     return text[text.index("<svg") :]
 
 
+def _column_svg(fig: Any, axes: Any) -> str:
+    """One legend beside a column of panels: each label once, however many panels draw it."""
+    handles: dict[str, Any] = {}
+    for ax in axes[:, 0]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    axes[0, 0].legend(handles.values(), handles.keys(), fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return _svg(fig)
+
+
 def _number(value: Any) -> float:
     if isinstance(value, str):
         return {"Infinity": math.inf, "-Infinity": -math.inf}.get(value, math.nan)
@@ -233,13 +244,7 @@ def panel_figure(tests: Sequence[TestFinding], *, alpha: float | None = None, fa
             form = ("parametric p" if d.get("form") == "parametric"
                     else f"rank p: beyond every panel model gives at best 1/(K+1) = {1 / (len(values) + 1):.2g}")
             ax.set_xlabel(plain(f"{t.test_id}: {unit}, K = {len(values)} ({form})"), fontsize=7)
-        handles: dict[str, Any] = {}
-        for ax in axes[:, 0]:
-            for handle, label in zip(*ax.get_legend_handles_labels()):
-                handles.setdefault(label, handle)
-        axes[0, 0].legend(handles.values(), handles.keys(), fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-        fig.tight_layout()
-        return _svg(fig)
+        return _column_svg(fig, axes)
 
 
 def power_figure(record: dict[str, Any], alpha: float | None = None) -> str | None:
@@ -322,10 +327,4 @@ def evidence_path_figure(tests: Sequence[TestFinding]) -> str | None:
             ax.set_xlabel(plain(f"{t.test_id}: exchanges tested ({s.get('pairs_available', path.size)} available)"),
                           fontsize=7)
             ax.set_ylabel("log10 e-value", fontsize=7)
-        handles: dict[str, Any] = {}
-        for ax in axes[:, 0]:
-            for handle, label in zip(*ax.get_legend_handles_labels()):
-                handles.setdefault(label, handle)
-        axes[0, 0].legend(handles.values(), handles.keys(), fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-        fig.tight_layout()
-        return _svg(fig)
+        return _column_svg(fig, axes)
