@@ -172,6 +172,27 @@ def test_warnings_that_weaken_an_assumption_become_sentences_that_qualify_the_ve
                                                                        "suspect", 0.01))
 
 
+def test_a_panel_model_that_names_the_teacher_qualifies_the_verdict_either_way() -> None:
+    """A control answering "I am <teacher>" stands for no independent model; the verdict says so, and which one."""
+    panel = {"c1": {"value": 0.85, "se": 0.05, "n": 20}, "c2": {"value": 0.0, "se": 0.0, "n": 20},
+             "c3": {"value": 0.45, "se": 0.1, "n": 20}}
+    identity = Finding(suite="identity", test_id="teacher-identity-claims", teacher="teacher", in_family=True,
+                       result={"n": {"panel_models": 3}, "details": {"form": "rank", "panel": panel}},
+                       reject=False, summary="", evidence_rows=[1])
+    view = EvidenceView()
+    for decision in ("does-not-support", "not-decidable", "supports"):
+        verdict = Verdict(teacher="teacher", supports_derivation=decision == "supports", decision=decision,
+                          rejected_tests=[], text="")
+        text = " ".join(qualifications(verdict, [identity], {}, view, "suspect", 0.01))
+        assert "'c1' names the teacher in 85% of its identity answers" in text
+        assert "'c2'" not in text and "'c3'" not in text  # below half its answers: not a claimant
+    # Another teacher's test does not qualify this verdict, and the suspect itself is never a "panel model".
+    other = identity.model_copy(update={"teacher": "other"})
+    assert not qualifications(verdict, [other], {}, view, "suspect", 0.01)
+    mine = identity.model_copy(update={"result": {"details": {"panel": {"suspect": {"value": 1.0}}}}})
+    assert not qualifications(verdict, [mine], {}, view, "suspect", 0.01)
+
+
 # The lab test (leave one suite out against a re-run analysis) is in test_analysis.py, on its student case.
 
 def test_findings_of_schema_1_2_are_still_read() -> None:

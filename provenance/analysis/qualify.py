@@ -117,6 +117,33 @@ def _left_out(mine: Sequence[TestFinding], suspect: str) -> list[str]:
     return out
 
 
+#: A panel model naming the teacher in at least this share of its identity answers answers as the teacher does.
+CLAIMANT_SHARE = 0.5
+
+
+def _teacher_claimants(mine: Sequence[TestFinding], suspect: str) -> list[str]:
+    """Panel models that answer "who are you?" with the teacher's name: trained on the teacher's answers or on
+    its own instruction data, they stand for no independent model, and a derived suspect looks less unusual
+    among them (in the bench, a stand-in teacher's own student was not decidable beside two such models)."""
+    out = []
+    for t in mine:
+        if t.suite != "identity" or t.test_id != "teacher-identity-claims":
+            continue
+        details = t.result.get("details") or {}
+        panel = details.get("raw_panel") or details.get("panel") or {}
+        claimants = {m: float(e["value"]) for m, e in panel.items()
+                     if m != suspect and e.get("value") is not None and float(e["value"]) >= CLAIMANT_SHARE}
+        if claimants:
+            one = len(claimants) == 1
+            out.append(
+                "The method assumes that every panel model is independent of the teacher. "
+                + _names([f"'{m}' names the teacher in {v:.0%} of its identity answers" for m, v in claimants.items()])
+                + (", as a model trained on the teacher's answers or on its own instruction data does. The tests counted "
+                   f"{'it' if one else 'them'} as independent; if {'it is' if one else 'they are'} not, a suspect derived "
+                   f"from the teacher looks less unusual beside {'it' if one else 'them'} than among independent models."))
+    return out
+
+
 def _view(view: EvidenceView) -> list[str]:
     out = [f"The model '{m}' changed during collection (its recorded identity is not the same in all its evidence); only "
            "the answers of its latest version were analysed, so the finding concerns that version."
@@ -137,5 +164,6 @@ def qualifications(verdict: Verdict, family: Sequence[TestFinding], capability: 
     if verdict.decision == "supports":
         out += _parametric(rejecting, alpha / max(1, len(family)))
     out += _left_out(mine, suspect)
+    out += _teacher_claimants(mine, suspect)
     out += _view(view)
     return out
