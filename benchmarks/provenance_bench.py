@@ -57,6 +57,7 @@ from provenance.analysis.view import EvidenceView
 from provenance.evidence import EvidenceStore
 from provenance.lab import LabManifest, build_lab, realistic
 from provenance.lab.build import PANEL_CONTROLS
+from provenance.stats.sequential_panel import group_sequential
 from provenance.suites import SuiteContext
 from provenance.suites.identity import case_aliases
 
@@ -237,6 +238,15 @@ def related_in(lab: LabManifest, a: str, b: str) -> bool:
     return a in lab.models and b in lab.models and a != b and lab.pair(a, b).related
 
 
+def shares_instructions_in(lab: LabManifest, a: str, b: str) -> bool:
+    """Were ``a`` and ``b`` fine-tuned on the same instruction set (the same persona's answers, the same
+    identity statements)? Such a model is neither distilled from the other nor independent of its data:
+    it claims the other's name, so as a panel model for that teacher it stands for no independent model."""
+    a, b = LAB_NAMES.get(a, a), LAB_NAMES.get(b, b)
+    return (a in lab.models and b in lab.models and a != b
+            and any(s.startswith("instruction set") for s in lab.pair(a, b).shares))
+
+
 def pairs(models: list[str], lab: LabManifest) -> list[tuple[str, str, tuple[str, ...], tuple[str, ...], str]]:
     """(suspect, teacher, controls, references, panel) for every ordered pair and control panel the panel store allows.
 
@@ -251,9 +261,12 @@ def pairs(models: list[str], lab: LabManifest) -> list[tuple[str, str, tuple[str
     models only, as an analyst's panel would be. Reference text never comes from a model
     related to the teacher or to a control (a control distilled from the reference model
     would prefer the reference text, and the suspect would look closer to the teacher).
+    A model fine-tuned on the teacher's own instruction set (a panel control with Zephyr's persona,
+    against Zephyr) is neither: it is no suspect of that teacher's pairs (neither count fits it) and
+    no panel model for it (it answers as the teacher does, so it stands for no independent model).
     """
-    def derived(a: str, b: str) -> bool:
-        return derived_in(lab, a, b)
+    def kin(m: str, teacher: str) -> bool:  # no panel model for this teacher
+        return derived_in(lab, m, teacher) or derived_in(lab, teacher, m) or shares_instructions_in(lab, m, teacher)
 
     def related(a: str, b: str) -> bool:
         return related_in(lab, a, b)
@@ -265,12 +278,12 @@ def pairs(models: list[str], lab: LabManifest) -> list[tuple[str, str, tuple[str
         if teacher not in models or (teacher == "smollm2" and LAB_NAMES[teacher] not in lab.models):
             continue  # SmolLM2 is a candidate teacher only where the lab distilled a student from it
         for suspect in models:
-            if suspect in (teacher, "teacher"):
+            if suspect in (teacher, "teacher") or shares_instructions_in(lab, suspect, teacher):
                 continue
             lab_controls = tuple(m for m in standard if m not in (suspect, teacher, "teacher", "smollm2")
-                                 and not derived(m, teacher) and not derived(teacher, m))
+                                 and not kin(m, teacher))
             independent = tuple(m for m in models if m not in (suspect, teacher, "teacher", "smollm2")
-                                and not derived(m, teacher) and not derived(teacher, m))
+                                and not kin(m, teacher))
             panels = {"panel": independent}
             if "smollm2" in models and "smollm2" not in (suspect, teacher):
                 panels["panel+stronger"] = (*independent, "smollm2")
@@ -497,7 +510,10 @@ human-text models, students of other teachers among them); **panel+stronger**: t
 SmolLM2, far stronger than the rest. The previous release's small panels on the same evidence, for
 the comparison: **lab** (the standard lab models independent of the teacher: 1 to 3),
 **lab+stronger** (and SmolLM2) and **student-of-another-teacher** (against Aurora, Zephyr's
-student alone). Every lab model's instruction set comes from one generator
+student alone). A panel control fine-tuned on a stand-in teacher's own instruction set (control-panel-1
+and -4 have Zephyr's persona, -2 and -3 Orion's) is no panel model for that teacher and no suspect of
+its pairs (from seed 10 on: before, it stood in the panel for an independent model while answering "I
+am Zephyr", so Zephyr's own student was not the panel's outlier). Every lab model's instruction set comes from one generator
 (`provenance/lab/datagen.py`: the same prompts, facts and harmful/benign labels, other personas and
 wording): the lab's independent models share training data the way two models tuned on one public
 dataset do.
@@ -550,6 +566,7 @@ def report(results: list[Evaluation]) -> str:
         out.append(table(recommended, f"By kind of pair and query budget, recommended panel ({RECOMMENDED})",
                          lambda r: (r.access, kind(r), r.budget), ["access", "kind", "budget"]))
         out.append(form_rules(part))
+        out.append(sequential_section(part))
         full = [r for r in part if r.budget is None]
         derived = [r for r in full if r.derived]
         out.append(table(derived, "Derived pairs by teacher share (all probes, every panel)",
@@ -716,6 +733,56 @@ def form_rules(results: list[Evaluation]) -> str:
                 neg, pos = sum(not r.derived for r in sub), sum(r.derived for r in sub)
                 label = "all" if budget is None else budget
                 lines.append(f"| {name} | {access} | {label} | {rate(fp, neg)} | {rate(tp, pos)} |")
+    return "\n".join(lines) + "\n"
+
+
+def sequential_section(results: list[Evaluation]) -> str:
+    """Issue 31, item 3 on the bench: the group-sequential plan of :mod:`provenance.stats.sequential_panel`
+    with the bench's budgets as its looks, fixed before any seed was collected, against the fixed design.
+
+    Look ``j`` reads the first ``BUDGETS[j]`` probes of every suite (the evaluation at that budget) and the
+    verdict's family p there is Holm's smallest step, min(1, m * min p); the plan stops at the first look
+    where it is at most alpha / L (Bonferroni over the L looks: valid whatever the looks' dependence). A
+    suspect more capable than every panel model is not decided at that look.
+    """
+    rs = [r for r in results if r.family is not None and r.panel == RECOMMENDED]
+    if not rs:
+        return ""
+    looks = [b if b is not None else math.inf for b in BUDGETS]
+    by_pair: dict[tuple, dict[float, Evaluation]] = defaultdict(dict)
+    for r in rs:
+        by_pair[(r.seed, r.suspect, r.teacher, r.access)][r.budget if r.budget is not None else math.inf] = r
+    lines = ["## Deciding with fewer queries: the group-sequential plan (issue 31)", "",
+             f"Looks at {', '.join('all' if b is None else str(b) for b in BUDGETS)} probes per suite, each at alpha / "
+             f"{len(BUDGETS)} = {ALPHA / len(BUDGETS):g} (`provenance.stats.sequential_panel.group_sequential`; the "
+             "looks were the bench's budgets before any seed was collected). Queries: the suspect's answers read "
+             f"up to the stop, every suite together. Fixed: every probe, tested once at alpha = {ALPHA}.", "",
+             "| seeds | access | design | recall | false-positive rate | median queries, derived (decided only) | "
+             "median queries, independent |", "|---|---|---|---|---|---|---|"]
+    seeds = ", ".join(map(str, sorted({r.seed for r in rs})))
+    for access in ("open", "black-box"):
+        groups = {k: v for k, v in by_pair.items() if k[3] == access and set(looks) <= set(v)}
+        if not groups:
+            continue
+        seq: list[tuple[bool, bool, int]] = []  # (derived, rejected, queries used)
+        fixed: list[tuple[bool, bool, int]] = []
+        for evals in groups.values():
+            ordered = [evals[b] for b in looks]
+            ps = [1.0 if (e.outside_panel or not e.family) else
+                  min(1.0, len(e.family) * min(f[0] for f in e.family.values())) for e in ordered]
+            outcome = group_sequential(ps, list(range(1, len(looks) + 1)), alpha=ALPHA)
+            used = ordered[max(outcome.looks_used, 1) - 1]
+            seq.append((used.derived, outcome.reject, used.queries or 0))
+            last = ordered[-1]
+            fixed.append((last.derived, last.verdict, last.queries or 0))
+        for design, rows in (("group-sequential", seq), ("fixed, every probe", fixed)):
+            pos = [x for x in rows if x[0]]
+            neg = [x for x in rows if not x[0]]
+            tp, fp = sum(x[1] for x in pos), sum(x[1] for x in neg)
+            decided = [x[2] for x in pos if x[1]]
+            med = f"{np.median([x[2] for x in pos]):.0f} ({np.median(decided):.0f})" if decided else "-"
+            med_neg = f"{np.median([x[2] for x in neg]):.0f}" if neg else "-"
+            lines.append(f"| {seeds} | {access} | {design} | {rate(tp, len(pos))} | {rate(fp, len(neg))} | {med} | {med_neg} |")
     return "\n".join(lines) + "\n"
 
 
