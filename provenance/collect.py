@@ -106,7 +106,8 @@ def suite_probes(case: Case, suite_name: str, spec: Any, prefix: int | None = No
 
     The membership suite's probes are a seeded sample of the campaign's logged prompts:
     the whole log when sequential (``MembershipDesign``), else the first ``limit`` (100
-    by default). ``prefix``: ask only the first so many (a round of sequential collection).
+    by default). ``prefix``: ask only the first so many (a round of sequential collection, or a look of the
+    case's group-sequential plan).
     """
     if suite_name == "membership":
         campaign = case.spec.campaign
@@ -114,7 +115,8 @@ def suite_probes(case: Case, suite_name: str, spec: Any, prefix: int | None = No
         probes = suite.limited(MembershipDesign.of(case.spec).probe_limit)
         return suite, probes if prefix is None else probes[:prefix]
     suite = load_suite(spec.probes or suite_name, base=case.directory)  # a probe file's path is the case folder's
-    return suite, suite.limited(spec.limit)
+    probes = suite.limited(spec.limit)
+    return suite, probes if prefix is None else probes[:prefix]
 
 
 def case_models(case: Case) -> list[ModelSpec]:
@@ -423,6 +425,11 @@ def collect(
             reuse.append(sources.enter_context(panel))
         if _sequential(case):
             return _collect_sequentially(case, summary, on_progress, backend_factory, reuse)
+        from provenance.analysis.looks import plan_of
+
+        plan = plan_of(case)
+        if plan is not None:
+            return _collect_in_looks(case, plan, summary, on_progress, backend_factory, reuse)
         return _collect(case, summary, spec, on_progress, backend_factory, reuse)
 
 
@@ -457,8 +464,48 @@ def _collect_sequentially(case: Case, summary: CollectionSummary, on_progress: P
     exactly the first rows a longer one would have stored. After each round the
     analysis's own rule is replayed on the stored evidence (``MembershipSuite.progress``);
     collection stops once it has decided, when the log ends, or at the case's budget.
-    Backends stay loaded between rounds.
     """
+    _, probes = suite_probes(case, "membership", case.spec.enabled_suites()["membership"])
+    total = len(probes)
+    rounds = [{"membership": min(total, n)} for n in range(LOOK_EVERY, total + LOOK_EVERY, LOOK_EVERY)] or [{"membership": 0}]
+
+    def after(prefix: dict[str, int]) -> tuple[str, bool, dict[str, Any]]:
+        progress, asked = _membership_progress(case), prefix["membership"]
+        record = {"line": progress.line(), "test_id": progress.test_id, "exchanges_asked": asked, "exchanges_total": total,
+                  **({"reason": progress.outcome.reason, "e_value": progress.outcome.e_value,
+                      "threshold": progress.outcome.threshold, "stopped_at": progress.outcome.stopped_at}
+                     if progress.outcome is not None else {"reason": "running"})}
+        return progress.line(), progress.decided or asked >= total, record
+
+    return _collect_in_rounds(case, summary, on_progress, backend_factory, reuse, rounds, after,
+                              f"membership: 0 of {total} logged exchanges")
+
+
+def _collect_in_looks(case: Case, plan: Any, summary: CollectionSummary, on_progress: ProgressCallback | None,  # noqa: ANN401
+                      backend_factory: BackendFactory, reuse: list[EvidenceStore]) -> CollectionSummary:
+    """Collect a case's group-sequential plan (``[case] looks``) a look at a time until the verdict is decided.
+
+    Look ``j`` is an ordinary collection of each suite's first ``n_j`` probes (what is stored is
+    never re-asked); after it, the analysis's own rule runs on the stored evidence
+    (``analysis.run.look_outcome``), and collection stops at the first look whose verdict
+    supports derivation, after the last look, or at the case's budget.
+    """
+    from provenance.analysis.run import look_outcome
+
+    def after(prefix: dict[str, int]) -> tuple[str, bool, dict[str, Any]]:
+        outcome = look_outcome(case, plan)
+        return outcome.line(plan), outcome.reason == "decided" or prefix == plan.prefix(plan.looks - 1), outcome.to_dict(plan)
+
+    rounds = [plan.prefix(j) for j in range(plan.looks)]
+    return _collect_in_rounds(case, summary, on_progress, backend_factory, reuse, rounds, after,
+                              f"look 1 of {plan.looks}: collecting")
+
+
+def _collect_in_rounds(case: Case, summary: CollectionSummary, on_progress: ProgressCallback | None,
+                       backend_factory: BackendFactory, reuse: list[EvidenceStore], rounds: Sequence[dict[str, int]],
+                       after: Callable[[dict[str, int]], tuple[str, bool, dict[str, Any]]], first_line: str) -> CollectionSummary:
+    """Ordinary collections of growing prefixes of suites' probes; after each, ``after`` says where the evidence
+    stands (a progress line, whether to stop, the record for the summary). Backends stay loaded between rounds."""
     loaded: dict[str, Backend] = {}
 
     def factory(model: ModelSpec, path: Path, identity: ModelIdentity) -> Backend:
@@ -467,33 +514,26 @@ def _collect_sequentially(case: Case, summary: CollectionSummary, on_progress: P
             loaded[key] = backend_factory(model, path, identity)
         return loaded[key]
 
-    spec = case.spec
-    suite, probes = suite_probes(case, "membership", spec.enabled_suites()["membership"])
-    total, asked, earlier = len(probes), 0, CollectionSummary(evidence_path=case.evidence_path)
-    evidence = [f"membership: 0 of {total} logged exchanges"]
+    earlier = CollectionSummary(evidence_path=case.evidence_path)
+    evidence = [first_line]
 
     def tick(done: int, planned: int, label: str) -> None:  # the model being asked, and where the evidence stands
         if on_progress:
             on_progress(done, planned, f"{label}; {evidence[0]}")
     try:
-        while True:
-            asked = min(total, asked + LOOK_EVERY)
+        for prefix in rounds:
             round_summary = CollectionSummary(evidence_path=case.evidence_path)
-            _collect(case, round_summary, spec, tick, factory, reuse, prefix={"membership": asked})
+            _collect(case, round_summary, case.spec, tick, factory, reuse, prefix=prefix)
             summary = _merged(earlier, round_summary)
             earlier = summary
             if summary.budget_exhausted:
                 break
-            progress = _membership_progress(case)
-            summary.sequential = {"line": progress.line(), "test_id": progress.test_id,
-                                  "exchanges_asked": asked, "exchanges_total": total,
-                                  **({"reason": progress.outcome.reason, "e_value": progress.outcome.e_value,
-                                      "threshold": progress.outcome.threshold, "stopped_at": progress.outcome.stopped_at}
-                                     if progress.outcome is not None else {"reason": "running"})}
-            evidence[0] = progress.line()
+            line, done, record = after(prefix)
+            summary.sequential = record
+            evidence[0] = line
             if on_progress:
-                on_progress(summary.cached + summary.stored, summary.planned, progress.line())
-            if progress.decided or asked >= total:
+                on_progress(summary.cached + summary.stored, summary.planned, line)
+            if done:
                 break
     finally:
         loaded.clear()

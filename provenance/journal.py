@@ -28,6 +28,9 @@ from provenance.hashing import sha256_json
 
 #: Keys of ``[case]`` that describe the case without deciding any number (every other key is design).
 _CASE_DESCRIPTIVE = ("title", "analyst", "expert", "qualifications", "statement")
+#: Keys of ``[case]`` added later whose default keeps the earlier behaviour: left out of the design at that default,
+#: so a store whose design was recorded before the key existed still matches its case file.
+_NEWER_DEFAULTS = {"looks": 1}
 #: Top-level tables that never change a number of the analysis (how the report is signed).
 _NOT_DESIGN = ("report",)
 
@@ -36,7 +39,8 @@ def design_of(spec: CaseFile) -> dict[str, Any]:
     """The case's design as canonical data: every table except ``[report]``; ``[case]`` without title, analyst and expert."""
     data = spec.model_dump(mode="json")
     design = {key: value for key, value in data.items() if key not in _NOT_DESIGN and key != "case"}
-    design["case"] = {key: value for key, value in data["case"].items() if key not in _CASE_DESCRIPTIVE}
+    design["case"] = {key: value for key, value in data["case"].items()
+                      if key not in _CASE_DESCRIPTIVE and not (key in _NEWER_DEFAULTS and value == _NEWER_DEFAULTS[key])}
     return design
 
 

@@ -19,6 +19,7 @@ from conftest import LAB_CONTROLS
 from provenance import api
 from provenance.case import load_case
 from provenance.errors import EvidenceStoreError
+from provenance.evidence import EvidenceStore
 from provenance.stats.panel import CALIBRATED
 
 
@@ -199,6 +200,64 @@ def test_stripped_student_shows_the_lost_guardrail_signature(lab, tmp_path: Path
     assert findings.verdicts[0].supports_derivation
 
 
+def _looks_case(root: Path, lab, suspect: str, controls: list[str], looks: int) -> Path:  # noqa: ANN001
+    _case(root, lab, suspect, controls)
+    text = (root / "case.toml").read_text()
+    (root / "case.toml").write_text(text.replace("seed = 11\n", f"seed = 11\nlooks = {looks}\n", 1))
+    return root
+
+
+def _stored_probes(root: Path, model: str) -> dict[str, int]:
+    from provenance.analysis.view import EvidenceView
+
+    with EvidenceStore.open_existing(root / "evidence.sqlite", load_case(root).id) as store:
+        view = EvidenceView.load(store)
+    return {suite: len(by) for suite, by in view.answers.get(model, {}).items()}
+
+
+def test_a_group_sequential_plan_stops_at_the_look_that_decides_and_asks_nothing_beyond_it(
+        lab, tmp_path: Path, student_case) -> None:  # noqa: ANN001
+    """[case] looks = 3: each look at alpha / 3; the student is decided before the last look, and the suspect was
+    asked only that look's probes. Re-analysis from the stored evidence alone reaches the same look and numbers."""
+    root = _looks_case(tmp_path / "looks", lab, "student", list(LAB_CONTROLS), looks=3)
+    lines: list[str] = []
+    summary = api.collect(root, reuse_from=[student_case[0] / "evidence.sqlite"],
+                          on_progress=lambda done, total, what: lines.append(what))
+    assert summary.complete and summary.sequential["reason"] == "decided"
+    assert any("look 1 of 3" in line for line in lines)
+    findings, path = api.analyze(root)
+    looks = findings.looks
+    assert looks is not None and looks["looks"] == 3 and looks["reason"] == "decided"
+    assert looks["per_look_alpha"] == pytest.approx(0.01 / 3) and looks["stopped_at_look"] < 3
+    asked = looks["taken"][-1]["probes_per_suite"]
+    plan = looks["probes_per_look"]
+    assert asked == {suite: counts[looks["stopped_at_look"] - 1] for suite, counts in plan.items()}
+    assert any(asked[s] < plan[s][-1] for s in asked)  # fewer probes than the fixed design asks
+    stored = _stored_probes(root, "student")
+    assert all(stored[s] == asked[s] for s in asked), (stored, asked)
+    verdict = findings.verdicts[0]
+    assert verdict.decision == "supports" and "alpha = 0.00333333" in verdict.text
+    for t in findings.tests:  # every test saw the look's probes only
+        if t.suite in asked and t.in_family:
+            assert t.result["n"]["panel_models"] == len(LAB_CONTROLS)
+    first = path.read_bytes()
+    api.analyze(root)
+    assert path.read_bytes() == first
+    from pypdf import PdfReader
+
+    pages = " ".join(" ".join((p.extract_text() or "").split()) for p in PdfReader(api.render_report(root).pdf_path).pages)
+    assert "Group-sequential plan." in pages and f"look {looks['stopped_at_look']} of 3 (the verdict was decided)" in pages
+
+
+def test_a_group_sequential_plan_for_an_independent_model_takes_every_look(lab, tmp_path: Path, student_case) -> None:  # noqa: ANN001
+    panel = [c for c in LAB_CONTROLS if c != "control-same-data"]
+    root = _looks_case(tmp_path / "looks-independent", lab, "control-same-data", panel, looks=2)
+    assert api.collect(root, reuse_from=[student_case[0] / "evidence.sqlite"]).complete
+    findings = api.analyze(root)[0]
+    assert findings.looks["reason"] == "exhausted" and findings.looks["stopped_at_look"] == 2
+    assert findings.verdicts[0].decision != "supports"
+
+
 def test_reanalysis_from_evidence_alone_gives_identical_findings(student_case, tmp_path: Path) -> None:  # noqa: ANN001
     root, _ = student_case
     first = (root / "findings.json").read_bytes()
@@ -234,7 +293,7 @@ def test_analysis_refuses_tampered_evidence(student_case, tmp_path: Path) -> Non
 def test_findings_json_states_rule_hypotheses_and_sample_sizes(student_case) -> None:  # noqa: ANN001
     root, _ = student_case
     data = json.loads((root / "findings.json").read_text())
-    assert data["schema_version"] == "1.3" and data["correction"] == "holm" and "Holm" in data["decision_rule"]
+    assert data["schema_version"] == "1.4" and data["correction"] == "holm" and "Holm" in data["decision_rule"]
     for test in data["tests"]:
         result = test["result"]
         for key in ("null_hypothesis", "alternative_hypothesis", "statistic", "p_value", "effect", "n", "method"):

@@ -205,5 +205,5 @@ def test_findings_of_schema_1_2_are_still_read() -> None:
            "verdicts": [{"teacher": "t", "supports_derivation": False, "decision": "does-not-support",
                          "rejected_tests": [], "text": "v"}]}
     findings = Findings.model_validate(old)
-    assert findings.schema_version == "1.2" and SCHEMA_VERSION == "1.3"
+    assert findings.schema_version == "1.2" and SCHEMA_VERSION == "1.4"
     assert findings.verdicts[0].lines == [] and findings.verdicts[0].qualifications == []

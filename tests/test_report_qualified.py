@@ -29,7 +29,7 @@ def test_qualifications_and_lines_stand_with_the_verdict_on_the_cover_and_in_the
     folder = tmp_path / "case"
     shutil.copytree(report_case, folder, ignore=shutil.ignore_patterns("report.*"))
     findings = json.loads((folder / "findings.json").read_text())
-    assert findings["schema_version"] == "1.3"
+    assert findings["schema_version"] == "1.4"
     verdict = findings["verdicts"][0]
     verdict.update(
         lines=[{"suites": ["identity"], "tests": ["identity/teacher-identity-claims"], "joined_by": [],

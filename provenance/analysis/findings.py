@@ -11,8 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-SCHEMA_VERSION = "1.3"  # 1.1: uninformative tests, control capability; 1.2: models as the unit, not-decidable;
-# 1.3: per verdict, lines of evidence, the verdict without each suite and without shared content, qualifications
+SCHEMA_VERSION = "1.4"  # 1.1: uninformative tests, control capability; 1.2: models as the unit, not-decidable;
+# 1.3: per verdict, lines of evidence, the verdict without each suite and without shared content, qualifications;
+# 1.4: the group-sequential plan's looks (``looks``)
 
 
 class _Frozen(BaseModel):
@@ -125,4 +126,7 @@ class Findings(_Frozen):
     #: The campaign the membership suite tested (volume, time span, the scan's accounts), from its stored identity.
     campaign: dict[str, Any] | None = None
     warnings: list[str]
+    #: The case's group-sequential plan (``[case] looks``): the looks, each look's decisions, where it stopped and why
+    #: (``provenance.analysis.looks``); None for one test of every probe.
+    looks: dict[str, Any] | None = None
     software: dict[str, str]

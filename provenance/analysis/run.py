@@ -15,6 +15,7 @@ from pathlib import Path
 from provenance.analysis import lines as lines_mod
 from provenance.analysis.capability import compare_capability, panel_coverage
 from provenance.analysis.qualify import qualifications
+from provenance.analysis.looks import LookOutcome, LookPlan, only_probes, plan_of, replay
 from provenance.analysis.lines import CONTENT_KINDS, ContentKind, without_content
 from provenance.analysis.findings import Findings, ModelInfo, Skipped, TestFinding, UninformativeFinding, Verdict
 from provenance.analysis.view import EvidenceView
@@ -97,7 +98,7 @@ def _verdict(suspect: str, teacher: str, alpha: float, family: list[TestFinding]
         decision = "supports"
         text = (
             f"The evidence supports the hypothesis that the suspect '{suspect}' was derived from the teacher "
-            f"'{teacher}' at family-wise alpha = {alpha}: {len(rejected)} of {len(mine)} tests rejected their null "
+            f"'{teacher}' at family-wise alpha = {alpha:g}: {len(rejected)} of {len(mine)} tests rejected their null "
             f"after Holm correction ({', '.join(rejected)})." + rests
         )
     elif undecidable or not mine:
@@ -127,7 +128,7 @@ def _verdict(suspect: str, teacher: str, alpha: float, family: list[TestFinding]
         decision = "does-not-support"
         text = (
             f"The evidence does not support the hypothesis that the suspect '{suspect}' was derived from the teacher "
-            f"'{teacher}' at family-wise alpha = {alpha}: none of {len(mine)} tests rejected its null after Holm "
+            f"'{teacher}' at family-wise alpha = {alpha:g}: none of {len(mine)} tests rejected its null after Holm "
             "correction, against a panel able to reject. This is not proof of independence: a derived model can hide "
             "these traces."
         )
@@ -284,21 +285,20 @@ def _verified_view(case: Case) -> EvidenceView:
         return EvidenceView.load(store, keep=deployed_as_now(case.spec))
 
 
-def _analyze_view(case: Case, view: EvidenceView) -> Findings:
+def _contexts(case: Case, view: EvidenceView) -> list[SuiteContext]:
+    """One suite context per teacher of the case, on ``view``."""
     spec = case.spec
-    controls = tuple(c.name for c in spec.control)
-    references = tuple(r.name for r in spec.reference)
-    contexts = [
+    return [
         SuiteContext(
             view=view,
             suspect=spec.suspect.name,
             teacher=teacher.name,
-            controls=controls,
+            controls=tuple(c.name for c in spec.control),
             teacher_claims=tuple(teacher.claims),
             custom_aliases=case_aliases_for(spec.models(), teacher),
             seed=spec.case.seed,
             watermark=watermark_for(case, teacher.name),
-            references=references,
+            references=tuple(r.name for r in spec.reference),
             campaign=spec.campaign.name if spec.campaign else None,
             campaign_teacher=spec.campaign_teacher().name if spec.campaign else None,
             suspect_bases=tuple(m.name for m in (*spec.control, *spec.reference) if m.relation == "suspect-base"),
@@ -306,11 +306,39 @@ def _analyze_view(case: Case, view: EvidenceView) -> Findings:
         )
         for teacher in spec.teacher
     ]
-    evaluation = evaluate(contexts, list(spec.enabled_suites()), spec.case.alpha, lines=True)
+
+
+def look_outcome(case: Case, plan: LookPlan, view: EvidenceView | None = None) -> LookOutcome:
+    """Where the case's group-sequential plan stands on the stored evidence (the analysis's own rule).
+
+    Collection calls it after each look to decide whether to ask the next; analysis, to find the look it reports.
+    """
+    view = _verified_view(case) if view is None else view
+    spec = case.spec
+    suites = list(spec.enabled_suites())
+    models = (spec.suspect.name, *(t.name for t in spec.teacher), *(c.name for c in spec.control))
+    return replay(plan, view, models, lambda v, alpha: evaluate(_contexts(case, v), suites, alpha),
+                  lambda e: [v.decision for v in e.verdicts])
+
+
+def _analyze_view(case: Case, view: EvidenceView) -> Findings:
+    spec = case.spec
+    controls = tuple(c.name for c in spec.control)
+    references = tuple(r.name for r in spec.reference)
+    suites = list(spec.enabled_suites())
+    alpha, looks, plan = spec.case.alpha, None, plan_of(case)
+    if plan is not None:
+        outcome = look_outcome(case, plan, view)
+        if outcome.look < 0:
+            raise EvidenceStoreError(f"the first look of the case's plan ({plan.prefix(0)} probes per suite) is not "
+                                     "stored for every model", hint="collect the case first (provenance case collect)")
+        view = only_probes(view, plan.probe_ids(outcome.look))  # the analysis of the look the plan stopped at
+        alpha, looks = plan.per_look_alpha, outcome.to_dict(plan)
+    evaluation = evaluate(_contexts(case, view), suites, alpha, lines=True)
     capability = compare_capability(view, spec.suspect.name, controls, references, tuple(t.name for t in spec.teacher))
     family = [t for t in evaluation.tests if t.in_family]
     verdicts = [v.model_copy(update={"qualifications": qualifications(v, family, capability.to_dict(), view, spec.suspect.name,
-                                                                      spec.case.alpha)})
+                                                                      alpha)})
                 for v in evaluation.verdicts]
     models = [
         ModelInfo(name=m.name, role=spec.role_of(m.name), model_key=view.model_keys.get(m.name), identity=view.identities.get(m.name, {}))
@@ -339,6 +367,7 @@ def _analyze_view(case: Case, view: EvidenceView) -> Findings:
         capability=capability.to_dict(),
         campaign=_campaign(view, spec),
         warnings=list(view.warnings) + capability.warnings,
+        looks=looks,
         software=_software(),
     )
 

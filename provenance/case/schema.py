@@ -29,6 +29,12 @@ class CaseInfo(_Strict):
     analyst: str = Field(min_length=1)
     seed: int = Field(default=config.DEFAULT_SEED, ge=0, le=2**31 - 1)  # seed + sample index fits SQLite, numpy, torch
     alpha: float = Field(default=config.DEFAULT_ALPHA, gt=0, lt=1)
+    looks: int = Field(
+        default=1, ge=1, le=10,
+        description=("group-sequential plan: ask the suites' probes in this many pre-set looks (geometric from 10 "
+                     "probes per suite to its limit), test each look at alpha / looks, and stop at the first look "
+                     "whose verdict supports derivation (1: one test of every probe)"),
+    )
     # Who stands behind the report's opinions: printed in its "Expert's statement" section, verbatim; not part of the design.
     expert: str | None = Field(default=None, min_length=1, max_length=200, description="the expert who gives the report's statement")
     qualifications: str | None = Field(default=None, min_length=1, max_length=2000, description="the expert's qualifications, as stated")
@@ -345,6 +351,9 @@ class CaseFile(_Strict):
         sequential = sorted(name for name, suite in self.suites.items() if suite.sequential is not None and name != "membership")
         if sequential:
             raise ValueError(f"sequential is a setting of the membership suite only, not of {', '.join(sequential)}")
+        if self.case.looks > 1 and membership is not None and membership.enabled:
+            raise ValueError("looks (the group-sequential plan of the panel suites) and the membership suite exclude "
+                             "each other: the membership suite tests sequentially on its own; run it in its own case")
         if membership is not None and membership.enabled and self.campaign is None:
             raise ValueError("the membership suite needs a [campaign] table (the campaign's logged exchanges)")
         if self.campaign is None:

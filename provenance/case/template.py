@@ -18,6 +18,7 @@ title = "Is the suspect distilled from the teacher?"
 analyst = "Your Name"
 seed = 20260101                   # master seed; each sampled request derives its own from it
 alpha = 0.01                      # family-wise significance level for the verdict
+# looks = 5                       # ask the probes in 5 pre-set looks, each tested at alpha / 5; stop when decided
 # expert = "Dr. Dana Expert"      # optional: the report's "Expert's statement" section, printed verbatim
 # qualifications = "PhD in machine learning; 12 years of forensic analysis"
 # statement = "I have read the findings below; my opinion is ..."
