@@ -57,7 +57,6 @@ from provenance.analysis.view import EvidenceView
 from provenance.evidence import EvidenceStore
 from provenance.lab import LabManifest, build_lab, realistic
 from provenance.lab.build import PANEL_CONTROLS
-from provenance.stats.sequential_panel import group_sequential
 from provenance.suites import SuiteContext
 from provenance.suites.identity import case_aliases
 
@@ -74,8 +73,10 @@ try:  # the previous release's verdicts have no decision (supports / does not su
 except ImportError:
     NO_PANEL_VERDICT = True
 
-#: Seeds any choice was made on (0, 1: tuning; 7: development, where the attribution test's fault was found).
-TUNING_SEEDS = (0, 1, 7, 8)
+#: Seeds any choice was made on (0, 1: tuning; 7, 8: development, where the attribution and marker faults were
+#: found; 9: held back for the final statistics, then made development by the panel rule that leaves out a
+#: stand-in teacher's instruction siblings, whose need seed 7 showed).
+TUNING_SEEDS = (0, 1, 7, 8, 9)
 #: The suites whose tests are in the family (the verdict's). The style suite is descriptive (outside the
 #: family: it never changes a verdict), so the bench collects its inputs but does not run it.
 SUITES = ("identity", "refusal", "distribution", "errors")
@@ -468,20 +469,23 @@ or by a random-effects prediction interval where the panel has at least 5 models
 of a normal spread. The rule, its levels and its panel sizes were fixed before any bench seed was
 collected, on simulated panels (`tests/test_stats_panel.py`: the level holds at 20 to 5,000 prompts,
 where the prompt-level test's rejection rate passes 0.3) and from the design's reasons
-(`provenance/stats/panel.py`). Seeds. Lab seed 6 was the held-back part of the previous round
-(0/24 independent runs found derived at every budget; its evidence is not kept, and its figures
-are in git history). This round built seed 7 without SmolLM2 and with four more independent
-controls (`collect --panel-controls 4`: the recommended panel has 8 to 15 models). **Seed 7** was meant as held back and was analysed once: with every probe, 1 of 40
-independent runs was found derived (the raw base `base-b` against Aurora, at 50, 100 and all
-probes, both access modes), by the attribution test alone: its log-odds counted the absence of
-the other models' writing as evidence for the teacher, so a raw base, whose text is unlike every
-instruction-tuned model's, sat at the classifier's prior (parametric p 9e-7; rank 1/9). The test
-now counts only evidence for the teacher's writing (`features.attribution.teacher_evidence`),
-and seed 7 is a *development* seed, reported below with the tuning seeds (its evaluations before
-the change: docs/bench-seed7-before-attribution-fix.json). **Seed 8**, started after
-that change, was to be the held-back part; its build was stopped for time (the shared cores also
-ran the Gemma world below and the test suite), so no held-back seed was measured with this code,
-and the error rates the report quotes say they are development figures.
+(`provenance/stats/panel.py`). Seeds, in the order they were used. Lab seed 6 was the held-back part
+of the previous round (0/24 independent runs found derived at every budget; its figures are in git
+history). Seed 7 (built with `collect --panel-controls 4`: the recommended panel has 8 to 15 models)
+was meant as held back; it found the raw base `base-b` derived from Aurora by the attribution test
+(its log-odds counted the absence of other models' writing as evidence for the teacher), which was
+changed (`features.attribution.teacher_evidence`). Seed 8, then held back, found control-panel-4
+derived from Aurora at 100 probes by the marker test (the normal model on the raw scale of a rate
+understated its upper tail), now tested on the cube-root scale. Seed 9, held back for that final
+code, gave 0/40 false positives at every budget in both access modes, but Zephyr's own student
+was not decidable against Zephyr: two panel controls fine-tuned on Zephyr's instruction set (and
+two on Orion's) stood in the panel for independent models while answering "I am Zephyr" (seed 7
+had shown the cause). The bench now leaves such instruction siblings out of the teacher's panel
+and out of its pairs (below). Seeds 7, 8 and 9 are therefore *development* seeds (their evaluations:
+docs/bench-seeds78-development.json, docs/bench-seed9-held-back.json, with the earlier panel rule;
+seed 7's evaluations on the previous release's small panels: docs/bench-seed7-all-panels.json), and
+**seed 10**, built and collected after the last change (100,497 requests, 416 s) and analysed once,
+is the held-back part: the headline, and the error rates the report quotes (docs/bench.json).
 A suite "finds" derivation when one of its family tests rejects after Holm correction at 0.01
 within the evaluation; the verdict is "supports derivation" (the other verdicts: "does not support",
 "not decidable with this panel"). Cells read `found/runs` for the derived pairs (recall), then for the
@@ -652,8 +656,11 @@ def build_record(results: list[Evaluation]) -> dict:
 def release_verdicts(before: list[Evaluation], after: list[Evaluation]) -> str:
     """The previous release's verdicts (its own panels, prompt-level tests) beside this release's on the
     recommended panel, for the same (seed, suspect, teacher) pairs and the same evidence, by kind and budget."""
+    measured = {r.seed for r in before}
+    after = [r for r in after if r.seed in measured]  # the seeds the previous release was run on
     pairs_ = {(r.seed, r.suspect, r.teacher) for r in after if r.panel == RECOMMENDED}
     lines = ["## The previous release's verdicts beside this release's (same pairs, same evidence)", "",
+             f"Seeds {', '.join(map(str, sorted(measured)))}.", "",
              f"Previous: its prompt-level tests against its panels (lab, lab+stronger, student-of-another-teacher, "
              f"every run of a pair counted); now: models as the unit against the recommended panel ({RECOMMENDED}).", "",
              "| access | budget | kind | runs before | found before | runs now | found now | not decidable now |",
@@ -691,14 +698,14 @@ def before_after(before: list[Evaluation], after: list[Evaluation]) -> str:
                         return [r for r in rs if r.seed in chosen and r.access == access and r.panel == panel
                                 and r.budget is None and kind(r) == k]
                     b, a = pick(before), pick(after)
-                    if not a:
-                        continue
+                    if not a or not b:
+                        continue  # a panel only one release has
                     neg_b, neg_a = [r for r in b if not r.derived], [r for r in a if not r.derived]
                     pos_b, pos_a = [r for r in b if r.derived], [r for r in a if r.derived]
                     cell = lambda rs: f"{sum(r.verdict for r in rs)}/{len(rs)}" if rs else "-"  # noqa: E731
                     lines.append(f"| {part} ({', '.join(map(str, chosen))}) | {access} | {panel} | {k} | {cell(neg_b)} | "
                                  f"{cell(neg_a)} | {cell(pos_b)} | {cell(pos_a)} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" if len(lines) > 4 else ""
 
 
 def _holm_rejects(ps: list[float], alpha: float = ALPHA) -> bool:
@@ -747,7 +754,8 @@ def sequential_section(results: list[Evaluation]) -> str:
     """
     rs = [r for r in results if r.family is not None and r.panel == RECOMMENDED]
     if not rs:
-        return ""
+        return ""  # the previous release's evaluations (--before runs) have no family p-values
+    from provenance.stats.sequential_panel import group_sequential  # not in the previous release's package
     looks = [b if b is not None else math.inf for b in BUDGETS]
     by_pair: dict[tuple, dict[float, Evaluation]] = defaultdict(dict)
     for r in rs:
