@@ -494,7 +494,8 @@ def _collect_in_looks(case: Case, plan: Any, summary: CollectionSummary, on_prog
 
     def after(prefix: dict[str, int]) -> tuple[str, bool, dict[str, Any]]:
         outcome = look_outcome(case, plan)
-        return outcome.line(plan), outcome.reason == "decided" or prefix == plan.prefix(plan.looks - 1), outcome.to_dict(plan)
+        line = outcome.line(plan)
+        return line, outcome.reason == "decided" or prefix == plan.prefix(plan.looks - 1), {**outcome.to_dict(plan), "line": line}
 
     rounds = [plan.prefix(j) for j in range(plan.looks)]
     return _collect_in_rounds(case, summary, on_progress, backend_factory, reuse, rounds, after,

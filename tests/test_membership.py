@@ -124,6 +124,8 @@ def test_the_case_file_names_what_the_membership_suite_needs(tmp_path: Path) -> 
         _validate(_case_text(tmp_path, a, a, [a], a, extra='teacher = "nobody"'))
     with pytest.raises(ValidationError, match="scan and rank go together"):
         _validate(_case_text(tmp_path, a, a, [a], a, extra='scan = "campaigns.json"'))
+    with pytest.raises(ValidationError, match="looks .* and the membership suite exclude each other"):
+        _validate(good.replace("[case]\n", "[case]\nlooks = 3\n", 1))
 
 
 @pytest.fixture(scope="module")
