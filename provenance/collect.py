@@ -36,6 +36,7 @@ from provenance.evidence import EvidenceStore
 from provenance.journal import record_design
 from provenance.panel_reuse import open_panel_store
 from provenance.campaign import campaign_probes, campaign_summary
+from provenance.costs import cost_of, prices_of
 from provenance.planning import PlannedRequest, deployment_params, generation_params
 from provenance.probes import Probe, ProbeSuite, load_suite
 from provenance.suites import SUITES
@@ -64,6 +65,8 @@ class CollectionSummary:
     skipped: list[dict[str, str]] = field(default_factory=list)
     #: The sequential membership test where collection stopped: its e-value, why, how far into the log.
     sequential: dict[str, Any] | None = None
+    #: What the API models' answers asked so far cost at the case file's prices (copies cost nothing).
+    cost: float = 0.0
 
     @property
     def complete(self) -> bool:
@@ -80,6 +83,7 @@ class CollectionSummary:
             "complete": self.complete,
             "per_model": self.per_model,
             "skipped": self.skipped,
+            "cost": self.cost,
             **({"sequential": self.sequential} if self.sequential is not None else {}),
         }
 
@@ -230,6 +234,9 @@ class _Collector:
         self.tokens_used = sum(_tokens_of(row.extra) for row in store.rows())
         #: Rows copied from other stores (a panel's, ``reuse_from``): stored, but never asked, so not in the budget.
         self.copied_rows = sum("copied_from" in (row.extra or {}) for row in store.rows())
+        #: What the API answers stored so far cost at the case's prices (the money budget).
+        self.prices = prices_of(case.spec)
+        self.summary.cost = sum(cost_of(row.extra, self.prices) for row in store.rows()) if self.prices else 0.0
 
     def _tick(self, label: str) -> None:
         if self.on_progress:
@@ -270,8 +277,9 @@ class _Collector:
                 pending = [r for r in pending if r.subset is None]
             for batch in _batches(pending, model.batch_size):
                 room = self.case.spec.budget.max_requests - (self.store.count() - self.copied_rows)
-                max_tokens = self.case.spec.budget.max_tokens
-                if room <= 0 or (max_tokens is not None and self.tokens_used >= max_tokens):
+                max_tokens, max_cost = self.case.spec.budget.max_tokens, self.case.spec.budget.max_cost
+                if room <= 0 or (max_tokens is not None and self.tokens_used >= max_tokens) or (
+                        max_cost is not None and self.summary.cost >= max_cost):
                     self.summary.budget_exhausted = True
                     return False
                 try:
@@ -379,6 +387,9 @@ class _Collector:
             )
             self.summary.stored += 1
             self.tokens_used += _tokens_of({"response_meta": getattr(answer, "meta", None)})
+            if self.prices:
+                self.summary.cost += cost_of({"response_meta": getattr(answer, "meta", None), "model_name": model.name},
+                                             self.prices)
             counts["stored"] += 1
             self.done += 1
         self._tick(model.name)

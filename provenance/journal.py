@@ -28,19 +28,28 @@ from provenance.hashing import sha256_json
 
 #: Keys of ``[case]`` that describe the case without deciding any number (every other key is design).
 _CASE_DESCRIPTIVE = ("title", "analyst", "expert", "qualifications", "statement")
-#: Keys of ``[case]`` added later whose default keeps the earlier behaviour: left out of the design at that default,
-#: so a store whose design was recorded before the key existed still matches its case file.
-_NEWER_DEFAULTS = {"looks": 1}
+#: Keys added later whose default keeps the earlier behaviour (``[case] looks``, ``[budget] max_cost``, a model's
+#: prices): left out of the design, at any depth, while at that default, so a store whose design was recorded
+#: before the key existed still matches its case file.
+_NEWER_DEFAULTS = {"looks": 1, "max_cost": None, "input_price_per_million": None, "output_price_per_million": None}
 #: Top-level tables that never change a number of the analysis (how the report is signed).
 _NOT_DESIGN = ("report",)
 
 
+def _without_newer_defaults(value: Any) -> Any:  # noqa: ANN401 - JSON data
+    if isinstance(value, dict):
+        return {k: _without_newer_defaults(v) for k, v in value.items()
+                if not (k in _NEWER_DEFAULTS and v == _NEWER_DEFAULTS[k])}
+    if isinstance(value, list):
+        return [_without_newer_defaults(v) for v in value]
+    return value
+
+
 def design_of(spec: CaseFile) -> dict[str, Any]:
     """The case's design as canonical data: every table except ``[report]``; ``[case]`` without title, analyst and expert."""
-    data = spec.model_dump(mode="json")
+    data = _without_newer_defaults(spec.model_dump(mode="json"))
     design = {key: value for key, value in data.items() if key not in _NOT_DESIGN and key != "case"}
-    design["case"] = {key: value for key, value in data["case"].items()
-                      if key not in _CASE_DESCRIPTIVE and not (key in _NEWER_DEFAULTS and value == _NEWER_DEFAULTS[key])}
+    design["case"] = {key: value for key, value in data["case"].items() if key not in _CASE_DESCRIPTIVE}
     return design
 
 

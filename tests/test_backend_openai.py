@@ -421,6 +421,34 @@ def test_token_budget_stops_cleanly_and_a_larger_one_resumes_without_resending(
     assert len(suspect_rows(path)) == 8
 
 
+def test_money_budget_stops_at_the_case_prices_and_the_summary_says_what_it_cost(
+    tmp_path: Path, fresh: OpenAICompatServer, tiny_model_b: Path
+) -> None:
+    """[budget] max_cost at the suspect's per-token prices, from the usage the server reports."""
+    prices = "input_price_per_million = 2000.0\noutput_price_per_million = 8000.0\n"
+    path = http_case(tmp_path, fresh.base_url, tiny_model_b, limit=8, suspect_extra=prices, budget="max_cost = 0.5\n")
+    path.write_text(path.read_text().replace("batch_size = 4", "batch_size = 2", 1))
+    first = collect(load_case(path))
+    rows = suspect_rows(path)
+    spent = sum((r.extra["response_meta"]["usage"]["prompt_tokens"] * 2000.0
+                 + r.extra["response_meta"]["usage"]["completion_tokens"] * 8000.0) / 1e6 for r in rows)
+    assert first.budget_exhausted and not first.complete and len(rows) < 8
+    assert first.cost == pytest.approx(spent) and 0.5 <= spent  # stops at the first batch past the budget
+    path.write_text(path.read_text().replace("max_cost = 0.5", "max_cost = 1000.0"))
+    second = collect(load_case(path))
+    assert second.complete and len(suspect_rows(path)) == 8 and second.cost > first.cost
+    from pypdf import PdfReader
+
+    api.analyze(path.parent)
+    text = " ".join(" ".join((p.extract_text() or "").split()) for p in PdfReader(api.render_report(path.parent).pdf_path).pages)
+    assert f"{second.cost:.4g} at the case file's prices (2000 / 8000 per million prompt / completion tokens)" in text
+    assert "8 requests asked by this case" in text
+    # An API model without prices cannot be held to a money budget: refused before any request.
+    bare = http_case(tmp_path / "bare", fresh.base_url, tiny_model_b, limit=8, budget="max_cost = 1.0\n")
+    with pytest.raises(CaseFileError, match="max_cost needs input_price_per_million"):
+        load_case(bare)
+
+
 def _count_suspect_rows(db: Path) -> int:
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:

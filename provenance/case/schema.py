@@ -56,7 +56,8 @@ _BACKEND_KEYS = {
     "hf": ("allow_pickle", "trust_remote_code", "device"),
     "openai": (
         "base_url", "model", "api_key_env", "api", "prompt_template", "concurrency",
-        "requests_per_minute", "tokens_per_minute", "timeout_s", "max_retries",
+        "requests_per_minute", "tokens_per_minute", "timeout_s", "max_retries", "input_price_per_million",
+        "output_price_per_million",
     ),
     "transcript": (),
 }  # fmt: skip
@@ -126,6 +127,10 @@ class ModelSpec(_Strict):
         pattern=r"\{prompt\}",
         description="how the server formats a user message as raw text ({prompt} marks it); needed to score",
     )
+    input_price_per_million: float | None = Field(
+        default=None, ge=0, description="what the API charges per million prompt tokens ([budget] max_cost counts it)")
+    output_price_per_million: float | None = Field(
+        default=None, ge=0, description="what the API charges per million completion tokens ([budget] max_cost counts it)")
     concurrency: int = Field(default=4, ge=1, le=256)
     requests_per_minute: int | None = Field(default=None, ge=1)
     tokens_per_minute: int | None = Field(default=None, ge=1)
@@ -222,6 +227,11 @@ class Budget(_Strict):
     max_requests: int = Field(default=100_000, ge=1)
     max_tokens: int | None = Field(
         default=None, ge=1, description="tokens (prompt + completion) that API backends report using; None = no limit"
+    )
+    max_cost: float | None = Field(
+        default=None, gt=0,
+        description=("money the API models may cost, at their input/output_price_per_million and the tokens each "
+                     "API reports; local models cost nothing; None = no limit"),
     )
 
 
@@ -344,6 +354,12 @@ class CaseFile(_Strict):
         if len(set(marked)) != len(marked):
             raise ValueError("at most one [[watermark]] table per teacher")
         self._check_membership(teachers)
+        if self.budget.max_cost is not None:
+            unpriced = [m.name for m in self.models() if m.backend == "openai"
+                        and (m.input_price_per_million is None or m.output_price_per_million is None)]
+            if unpriced:
+                raise ValueError(f"[budget] max_cost needs input_price_per_million and output_price_per_million for every "
+                                 f"API model; missing for {', '.join(unpriced)}")
         return self
 
     def _check_membership(self, teachers: list[str]) -> None:

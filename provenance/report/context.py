@@ -21,6 +21,7 @@ from typing import Any
 from provenance.analysis.findings import Findings, TestFinding
 from provenance.analysis.view import Answer, EvidenceView
 from provenance.case import Case
+from provenance.costs import cost_of, prices_of
 from provenance.evidence import EvidenceRow
 from provenance.report import plots
 from provenance.report.assets import reports_dir
@@ -405,6 +406,22 @@ def _figures(suite: str, tests: Sequence[TestFinding], view: EvidenceView, case:
     return figures, notes
 
 
+def asked_text(rows: Sequence[EvidenceRow], price: tuple[float, float] | None) -> str:
+    """How many of a model's rows this case asked (copies were asked by another case), the tokens its API
+    reported, and what they cost at the case file's prices: what the examination spent on the model."""
+    copied = sum("copied_from" in (r.extra or {}) for r in rows)
+    asked = [r for r in rows if "copied_from" not in (r.extra or {})]
+    usage = [((r.extra or {}).get("response_meta") or {}).get("usage") or {} for r in asked]
+    tokens = sum(int(u.get("total_tokens") or 0) for u in usage)
+    text = f"{len(asked)} requests asked by this case" + (f", {copied} answers copied from other stores" if copied else "")
+    if tokens:
+        text += f"; {tokens:,} tokens reported by the API"
+    if price is not None:
+        cost = sum(cost_of({**(r.extra or {}), "model_name": "this"}, {"this": price}) for r in asked)
+        text += f"; {cost:.4g} at the case file's prices ({price[0]:g} / {price[1]:g} per million prompt / completion tokens)"
+    return text
+
+
 def deployment_text(spec: Any, name: str) -> str:
     """How the case file deployed a model: its system prompt and its own sampling settings, in words."""
     model = next((m for m in spec.models() if m.name == name), None)
@@ -443,6 +460,7 @@ def build_context(findings: Findings, case: Case, rows: Sequence[EvidenceRow], v
     cut = truncated_rows(rows)
     shared = shared_content({t.name: tuple(t.claims) for t in spec.teacher})
 
+    prices = prices_of(spec)
     per_model: dict[str, list[EvidenceRow]] = defaultdict(list)
     for row in rows:
         per_model[row.model_key].append(row)
@@ -461,6 +479,7 @@ def build_context(findings: Findings, case: Case, rows: Sequence[EvidenceRow], v
                                    if k != "files" and v not in (None, "", {}, [])),
                 "files": sorted((identity.get("files") or {}).items()),
                 "rows": len(mine),
+                "asked": asked_text(mine, prices.get(info.name)),
                 "deployment": deployment_text(spec, info.name),
                 "first": min((r.created_at for r in mine), default="none"),
                 "last": max((r.created_at for r in mine), default="none"),
