@@ -66,3 +66,16 @@ def test_relation_is_declared_on_a_panel_model_only(tmp_path: Path) -> None:
     (tmp_path / "bad" / "case.toml").write_text(text)
     with pytest.raises(CaseFileError, match="relation"):
         load_case(tmp_path / "bad")
+
+
+def test_keys_added_later_stay_out_of_the_design_at_their_defaults(tmp_path: Path) -> None:
+    """A store whose design was recorded before [case] looks or the money budget existed still matches its case
+    file; set, they are design (pre-registered, and a change is reported)."""
+    from provenance.journal import design_of
+
+    path = write_case(tmp_path / "c", tmp_path / "s", tmp_path / "t")
+    plain = design_of(load_case(path).spec)
+    assert "looks" not in plain["case"] and "max_cost" not in plain["budget"]
+    assert "input_price_per_million" not in plain["suspect"]
+    path.write_text(path.read_text().replace("seed = 7\n", "seed = 7\nlooks = 3\n", 1))
+    assert design_of(load_case(path).spec)["case"]["looks"] == 3
