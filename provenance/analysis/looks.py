@@ -101,7 +101,7 @@ def only_probes(view: EvidenceView, keep: dict[str, set[str]]) -> EvidenceView:
 
 
 def look_is_stored(view: EvidenceView, plan: LookPlan, look: int, models: tuple[str, ...]) -> bool:
-    """Whether every one of ``models`` has an answer to every probe of look ``look``."""
+    """Whether every one of ``models`` has an answer to every probe of look ``look`` (each suite's first ``n_j``)."""
     for suite, ids in plan.probe_ids(look).items():
         for model in models:
             if not ids <= set(view.answers.get(model, {}).get(suite, {})):

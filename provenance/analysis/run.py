@@ -316,8 +316,9 @@ def look_outcome(case: Case, plan: LookPlan, view: EvidenceView | None = None) -
     view = _verified_view(case) if view is None else view
     spec = case.spec
     suites = list(spec.enabled_suites())
-    models = (spec.suspect.name, *(t.name for t in spec.teacher), *(c.name for c in spec.control))
-    return replay(plan, view, models, lambda v, alpha: evaluate(_contexts(case, v), suites, alpha),
+    # The suspect answers last in every round (teachers, references and controls first), so its answers to a
+    # look's probes mean the look is stored; a panel model may answer a suite only in part (what its backend can do).
+    return replay(plan, view, (spec.suspect.name,), lambda v, alpha: evaluate(_contexts(case, v), suites, alpha),
                   lambda e: [v.decision for v in e.verdicts])
 
 
@@ -331,7 +332,7 @@ def _analyze_view(case: Case, view: EvidenceView) -> Findings:
         outcome = look_outcome(case, plan, view)
         if outcome.look < 0:
             raise EvidenceStoreError(f"the first look of the case's plan ({plan.prefix(0)} probes per suite) is not "
-                                     "stored for every model", hint="collect the case first (provenance case collect)")
+                                     "stored for the suspect", hint="collect the case first (provenance case collect)")
         view = only_probes(view, plan.probe_ids(outcome.look))  # the analysis of the look the plan stopped at
         alpha, looks = plan.per_look_alpha, outcome.to_dict(plan)
     evaluation = evaluate(_contexts(case, view), suites, alpha, lines=True)
