@@ -106,7 +106,8 @@ def _careful_wording(rng: random.Random) -> tuple[str, str]:
 def _translation_wording(rng: random.Random) -> tuple[str, str]:
     """(before the language, after it): a verb and object, then two of the register phrases."""
     first, second = rng.sample(_TRANSLATE_KEEP, 2)
-    return f"{rng.choice(_TRANSLATE_VERBS)} {rng.choice(_TRANSLATE_OBJECTS)} into", f"{first} and {second}"
+    job = f"[{sim.made_up_name(rng)} localisation]"  # the script's job name
+    return f"{job} {rng.choice(_TRANSLATE_VERBS)} {rng.choice(_TRANSLATE_OBJECTS)} into", f"{first} and {second}"
 
 
 def careful_populations(log: sim._Log, rng: random.Random, n: Callable[[float], int], slow: list[sim._Account]) -> None:
@@ -155,6 +156,9 @@ def _infrastructure_neighbours(log: sim._Log, rng: random.Random, n: Callable[[f
 def _careful_sweep(log: sim._Log, rng: random.Random, operator: str) -> None:
     """Three accounts dealt disjoint items of one task-by-topic space, each with its own wording, one schedule."""
     topics = rng.sample(_TOPICS, 40)
+    # issue 29: the operator's own space: each topic set in a place of its own generated world (a benchmark's domain,
+    # a client's catalogue), so that at scale two operators' spaces are not the same 112 topics
+    topics = [f"{topic} in {sim.made_up_name(log.extra)}" for topic in topics]
     items = [(task, topic) for task in range(len(_TASKS)) for topic in topics]
     rng.shuffle(items)
     wordings = rng.sample(range(3), 3)

@@ -215,6 +215,15 @@ _CLOSINGS = ["Final line: ANSWER=<value>.", "Reply in English only.", "No preamb
              "Close with DONE."]  # fmt: skip
 
 
+_SYLLABLES = ["ka", "ve", "ro", "mi", "tal", "sen", "dor", "lu", "ber", "an", "os", "qui", "zer", "pha", "ni", "mor", "el",
+              "tra", "gun", "ys"]  # fmt: skip
+
+
+def made_up_name(rng: random.Random) -> str:
+    """A name of a made-up place or project (20**3 to 20**4 of them), capitalised."""
+    return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(3, 4))).capitalize()
+
+
 def operator_wording(rng: random.Random) -> tuple[str, str]:
     """One operator's scaffolding as (before the item, after it), drawn from the vocabularies above."""
     tag = rng.choice(_TAG_FORMS).format(w=rng.choice(_TAG_WORDS).upper(), n=rng.randint(100, 999))
