@@ -313,6 +313,10 @@ def score_campaigns(features: dict[str, AccountFeatures], *, threshold: float = 
     population, z = own_z(features)
     linked = link_accounts(features, behaviour, z)
     describe = {name: robust_z([get(f) for f in features.values()], 0.1) for name, (_, get) in _DESCRIPTIVE.items()}
+    sharing: dict[str, list[tuple[str, str]]] = {}  # member: (account sharing its infrastructure, where); one pass, not one a group
+    for account, found in linked.shares.items():
+        for other, place in found:
+            sharing.setdefault(other, []).append((account, place))
     campaigns = []
     for members in linked.groups.values():
         mean = {name: sum(z[a][name] for a in members) / len(members) for name in _FEATURES}
@@ -345,9 +349,9 @@ def score_campaigns(features: dict[str, AccountFeatures], *, threshold: float = 
                                 + " (automation, not extraction, as far as this scan can tell)", "value": None})  # fmt: skip
         member_set = set(members)
         beside: dict[str, dict[str, set[str]]] = {}
-        for account, found in linked.shares.items():
-            for other, place in found:
-                if other in member_set and account not in member_set:
+        for other in members:  # the accounts without behaviour of their own that share a member's infrastructure
+            for account, place in sharing.get(other, ()):
+                if account not in member_set:
                     beside.setdefault(account, {}).setdefault(place, set()).add(other)
         infrastructure = [{"account": a, "evidence": "; ".join(f"shares {place} with member(s) {', '.join(sorted(others)[:5])}"
                                                                + (f" and {len(others) - 5} more" if len(others) > 5 else "")
