@@ -169,13 +169,13 @@ class Addresses:
         self.datacentre_pool = [_prefix(rng) for _ in range(max(6, round(6 * scale**0.5)))]
         self.residential_pool = [_prefix(rng) for _ in range(max(120, round(120 * scale)))]
 
-    def datacentre(self, drawn: str = "") -> str:  # noqa: ARG002 - drawn from the main generator, unused
+    def datacentre(self, drawn: str = "") -> str:
         return self.rng.choice(self.datacentre_pool)
 
-    def residential(self, drawn: str = "") -> str:  # noqa: ARG002
+    def residential(self, drawn: str = "") -> str:
         return self.rng.choice(self.residential_pool)
 
-    def benign(self, drawn: str, agent: str) -> tuple[str, str]:  # noqa: ARG002
+    def benign(self, drawn: str, agent: str) -> tuple[str, str]:
         """An ordinary user's prefix and user agent: at home mostly, on a VPN or cloud machine sometimes."""
         if self.rng.random() < self.BENIGN_DATACENTRE:
             return self.datacentre(), (self.rng.choice(_SCRIPTED_AGENTS) if self.rng.random() < 0.25 else agent)
