@@ -53,6 +53,7 @@ def attribution(operators: dict[str, str], campaigns: list, threshold: float) ->
     return {
         "operators_found": f"{len(found)}/{len(set(operators.values()))}",
         "merged_groups": sum(len(g) > 1 for g in groups),
+        "operators_merged": len({o for g in groups if len(g) > 1 for o in g}),
         "split_operators": sum(sum(o in g for g in groups) > 1 for o in found),
     }
 
@@ -102,12 +103,12 @@ def main() -> None:
     kind_names = sorted(rows[0][2]["by_kind"])
     lines = [f"Threshold (chosen on seed {args.seeds[0]}): campaign score >= {threshold}.", "",
              "| seed | split | account precision | account recall | false-positive accounts | flagged groups | operators found | "
-             "merged groups | split operators | benign named | listed beside (benign/all) | largest chance ordinary accounts score as high (flagged) | "
+             "merged groups | operators merged | split operators | benign named | listed beside (benign/all) | largest chance ordinary accounts score as high (flagged) | "
              + " | ".join(f"named {k}" for k in kind_names) + " | exchanges | scan s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|" + "---|" * len(kind_names) + "---|---|"]  # fmt: skip
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|" + "---|" * len(kind_names) + "---|---|"]  # fmt: skip
     for seed, split, m, seconds, exchanges in rows:
         lines.append(f"| {seed} | {split} | {m['precision']:.3f} | {m['recall']:.3f} | {m['fp_rate']:.2%} | {m['flagged_groups']} | "
-                     f"{m['operators_found']} | {m['merged_groups']} | {m['split_operators']} | "
+                     f"{m['operators_found']} | {m['merged_groups']} | {m['operators_merged']} | {m['split_operators']} | "
                      f"{m['benign_named']}/{m['benign_accounts']} | {m['infrastructure_only']} | "
                      f"{'-' if m['largest_null_p'] is None else format(m['largest_null_p'], '.2g')} | "
                      + " | ".join(m["by_kind"].get(k, "-") for k in kind_names) + f" | {exchanges} | {seconds:.1f} |")

@@ -32,8 +32,11 @@ def attribution(campaigns: dict, operators: dict[str, str]) -> dict:
     """Flagged groups against simulated operators (as in traffic_bench.py): merged groups, split operators."""
     groups = [{operators[a] for a in c["accounts"] if a in operators} for c in campaigns["campaigns"] if c["flagged"]]
     found = {o for g in groups for o in g}
+    merged = {o for g in groups if len(g) > 1 for o in g}  # operators sharing a flagged group with another operator
     return {"flagged_groups": len(groups), "operators": len(set(operators.values())), "operators_found": len(found),
-            "merged_groups": sum(len(g) > 1 for g in groups),
+            "merged_groups": sum(len(g) > 1 for g in groups), "operators_merged": len(merged),
+            "operators_merged_share": round(len(merged) / max(1, len(found)), 4),
+            "largest_group_operators": max((len(g) for g in groups), default=0),
             "split_operators": sum(sum(o in g for g in groups) > 1 for o in found)}  # fmt: skip
 
 

@@ -7,13 +7,21 @@ Links (union-find over accounts), by strength:
 * *behaviour*: the same prompt frame (MinHash LSH over the wording a script wraps around
   every item), lock-step activity that survives per-account random delays (``timing``:
   co-activity at several windows against the pair's own time-shifted null), and one
-  content plan (``plans``: rare items shared, complementary coverage, one schedule);
+  content plan (``plans``: rare items shared, complementary coverage, one schedule). A frame
+  links two accounts only when it is *specific to them* (``FRAME_SPECIFIC``): their agreement,
+  each shared signature value weighted by how rare it is among the log's templated accounts,
+  still reaches the threshold, so wording many operators share (stock instructions, a public
+  template) counts for little beside the part that is their own;
 * *infrastructure*: the same /24 source prefix and user agent (a proxy pool run by one
   script), unless shared by a large part of the population. This is weak evidence (carrier
-  NAT, one building's network, a popular browser): it links two accounts only when **both**
-  show behaviour of their own (``OWN_BEHAVIOUR``). An account whose only tie to a group is
-  shared infrastructure is never a member: it is listed apart, with the evidence, as
-  "shares infrastructure, no behaviour of its own", and never exported or scored.
+  NAT, one building's network, a popular browser, a cloud provider's range): it links two
+  accounts only when **both** show behaviour of their own (``OWN_BEHAVIOUR``), neither is
+  already linked to another account by identity or behaviour, and the place holds no two
+  groups formed by such evidence (then it is a *shared range*, a proxy pool or provider that
+  several operators use, and links nobody: issue 29, where operators on shared datacentre and
+  residential ranges merged). Infrastructure never merges two groups. An account whose only
+  tie to a group is shared infrastructure is never a member: it is listed apart, with the
+  evidence, as "shares infrastructure, no behaviour of its own", and never exported or scored.
 
 Every member's entry says why it is there: its own anomalous behaviour (the features
 with their robust z) and each identity or behaviour link with the account at the other
@@ -47,6 +55,15 @@ from provenance.traffic.features import NUM_PERM, AccountFeatures, robust_z
 FRAME_JACCARD = 0.8
 #: LSH finds candidate pairs down to about this similarity; the thresholds above are then checked exactly.
 CANDIDATE_JACCARD = 0.5
+#: The same agreement with every shared signature value weighted by its rarity among templated accounts (log of
+#: their number over the number holding that value at that position) must reach this too: a frame most of which
+#: many accounts share (stock instructions, a public template) links only by the part specific to the pair. When
+#: no value is commoner than another the two agreements are the same, so one script's accounts (identical frames)
+#: link as before. Below ``FRAME_JACCARD`` because the few values where one script's accounts differ (a boundary
+#: shingle of an account's own items) are rare by nature and weigh heavily: in a test log of six templated accounts,
+#: one operator's frames agreeing at 0.88 weighed 0.79 (tests/test_traffic_links.py); ten operators sharing 60 of
+#: their 66 frame shingles weigh about 0.45 (tests/test_traffic_scale_operators.py).
+FRAME_SPECIFIC = 0.7
 
 #: A (prefix, user agent) pair shared by more than this share of accounts links nobody (a big ISP, a browser).
 COMMON_INFRASTRUCTURE = 0.2
@@ -205,10 +222,11 @@ def link_accounts(features: dict[str, AccountFeatures], behaviour: list[tuple[st
             pair(members[0], other, kind, value, f"same {kind} {value}")
     with_template = [a for a in accounts if features[a].template_signature is not None
                      and features[a].templatedness >= TEMPLATED and features[a].template_prompts >= MIN_TEMPLATED_PROMPTS]  # fmt: skip
-    for a, b in similar_pairs(with_template, [features[a].template_signature for a in with_template], FRAME_JACCARD):
+    for a, b in frame_pairs(with_template, [features[a].template_signature for a in with_template]):
         pair(a, b, "prompt template", f"frame of {a}", "the same prompt frame")
     for a, b, kind, words in behaviour or []:
         pair(a, b, kind, f"{a} and {b}", words)
+    strong = {a for a in accounts if why[a]}  # linked to another account by identity or behaviour
     shares: dict[str, list[tuple[str, str]]] = {}
     limit = max(2, COMMON_INFRASTRUCTURE * len(accounts))
     for (prefix, agent), members in by_infra.items():
@@ -216,8 +234,11 @@ def link_accounts(features: dict[str, AccountFeatures], behaviour: list[tuple[st
             continue
         place = f"{prefix}.0/24 with {agent}"
         behaving = [m for m in members if own[m]]
-        for other in behaving[1:]:
-            pair(behaving[0], other, "ip prefix + user agent", place, f"the same {place}, both with behaviour of their own,")
+        evidenced = {groups.find(m) for m in behaving if m in strong}
+        if len(evidenced) < 2:  # not a shared range: link the accounts with behaviour of their own and no other link
+            alone = [m for m in behaving if m not in strong]
+            for other in alone[1:]:
+                pair(alone[0], other, "ip prefix + user agent", place, f"the same {place}, both with behaviour of their own,")
         for member in members:
             if not own[member]:
                 shares.setdefault(member, []).extend((other, place) for other in behaving)
@@ -225,6 +246,32 @@ def link_accounts(features: dict[str, AccountFeatures], behaviour: list[tuple[st
     for account in accounts:
         grouped.setdefault(groups.find(account), []).append(account)
     return Links(grouped, reasons, why, shares)
+
+
+def frame_pairs(names: list[str], signatures: list[Any]) -> list[list[str]]:
+    """Pairs of accounts whose frames agree at ``FRAME_JACCARD`` and, rarity-weighted, at ``FRAME_SPECIFIC``.
+
+    A value's weight at a signature position is log((n + 1) / k), n the accounts compared and k those holding
+    that value there. The weighted agreement of a pair is the weight of the positions where they agree over the
+    mean of their total weights: a frame that many accounts share in large part agrees mostly on light values.
+    """
+    pairs = similar_pairs(names, signatures, FRAME_JACCARD)
+    if not pairs:
+        return []
+    stacked = np.stack(signatures, axis=1)
+    weights = np.empty(stacked.shape, dtype=np.float64)
+    for position in range(stacked.shape[0]):
+        _, inverse, counts = np.unique(stacked[position], return_inverse=True, return_counts=True)
+        weights[position] = np.log((len(names) + 1) / counts[inverse])
+    index = {name: k for k, name in enumerate(names)}
+    kept = []
+    for a, b in pairs:
+        i, j = index[a], index[b]
+        agree = stacked[:, i] == stacked[:, j]
+        total = (weights[:, i].sum() + weights[:, j].sum()) / 2
+        if total <= 0 or weights[agree, i].sum() / total >= FRAME_SPECIFIC:
+            kept.append([a, b])
+    return kept
 
 
 def similar_pairs(names: list[str], signatures: list[Any], threshold: float) -> list[list[str]]:
@@ -266,6 +313,10 @@ def score_campaigns(features: dict[str, AccountFeatures], *, threshold: float = 
     population, z = own_z(features)
     linked = link_accounts(features, behaviour, z)
     describe = {name: robust_z([get(f) for f in features.values()], 0.1) for name, (_, get) in _DESCRIPTIVE.items()}
+    sharing: dict[str, list[tuple[str, str]]] = {}  # member: (account sharing its infrastructure, where); one pass, not one a group
+    for account, found in linked.shares.items():
+        for other, place in found:
+            sharing.setdefault(other, []).append((account, place))
     campaigns = []
     for members in linked.groups.values():
         mean = {name: sum(z[a][name] for a in members) / len(members) for name in _FEATURES}
@@ -298,9 +349,9 @@ def score_campaigns(features: dict[str, AccountFeatures], *, threshold: float = 
                                 + " (automation, not extraction, as far as this scan can tell)", "value": None})  # fmt: skip
         member_set = set(members)
         beside: dict[str, dict[str, set[str]]] = {}
-        for account, found in linked.shares.items():
-            for other, place in found:
-                if other in member_set and account not in member_set:
+        for other in members:  # the accounts without behaviour of their own that share a member's infrastructure
+            for account, place in sharing.get(other, ()):
+                if account not in member_set:
                     beside.setdefault(account, {}).setdefault(place, set()).add(other)
         infrastructure = [{"account": a, "evidence": "; ".join(f"shares {place} with member(s) {', '.join(sorted(others)[:5])}"
                                                                + (f" and {len(others) - 5} more" if len(others) > 5 else "")

@@ -85,6 +85,31 @@ def _passage(rng: random.Random, sentences: int) -> str:
                     f" on day {rng.randint(1, 28)}." for _ in range(sentences))  # fmt: skip
 
 
+#: A careful account's own turn of phrase around each task: stop words only (the content-plan link reads rare
+#: words, and these are no item of the plan), 14 x 10 combinations per account.
+_LEADS = ["Please", "Could you please", "Would you", "Can you", "Now,", "Next,", "Again,", "Once more,", "If you can,",
+          "Now please", "Next please", "Would you please", "Can you please", "Here is one more:"]  # fmt: skip
+_CLOSES = ["", "please.", "if you can.", "for me.", "as well.", "once more.", "here.", "now.", "if you would.", "please, for me."]
+#: A translation harvest's instruction, the operator's own: 8 x 8 verbs and objects, two of 10 register phrases.
+_TRANSLATE_VERBS = ["Translate", "Render", "Convert", "Put", "Rewrite", "Carry over", "Turn", "Transfer"]
+_TRANSLATE_OBJECTS = ["the following text", "this passage", "the text below", "these sentences", "this note", "the message below",
+                      "this paragraph", "the snippet"]  # fmt: skip
+_TRANSLATE_KEEP = ["keeping its tone and register", "preserving the tone", "keeping names unchanged", "in a natural style",
+                   "word for word where possible", "keeping the formality level", "as a native speaker would",
+                   "without adding anything", "keeping punctuation", "in a neutral register"]  # fmt: skip
+
+
+def _careful_wording(rng: random.Random) -> tuple[str, str]:
+    return rng.choice(_LEADS), rng.choice(_CLOSES)
+
+
+def _translation_wording(rng: random.Random) -> tuple[str, str]:
+    """(before the language, after it): a verb and object, then two of the register phrases."""
+    first, second = rng.sample(_TRANSLATE_KEEP, 2)
+    job = f"[{sim.made_up_name(rng)} localisation]"  # the script's job name
+    return f"{job} {rng.choice(_TRANSLATE_VERBS)} {rng.choice(_TRANSLATE_OBJECTS)} into", f"{first} and {second}"
+
+
 def careful_populations(log: sim._Log, rng: random.Random, n: Callable[[float], int], slow: list[sim._Account]) -> None:
     """Every issue-29 population, in a fixed order (the order is part of a seed's log)."""
     swarm = _residential_swarm(log, rng, n)
@@ -100,7 +125,7 @@ def careful_populations(log: sim._Log, rng: random.Random, n: Callable[[float], 
 
 def _residential_swarm(log: sim._Log, rng: random.Random, n: Callable[[float], int]) -> list[sim._Account]:
     """Accounts on four residential prefixes, browsers, separate payers: one script summarising passages."""
-    prefixes = [sim._prefix(rng) for _ in range(4)]
+    prefixes = [log.addresses.residential(sim._prefix(rng)) for _ in range(4)]
     tag = f"[doc-{rng.randint(1000, 9999)}]"
     accounts = []
     start = sim.START + timedelta(days=rng.uniform(1, 8))
@@ -131,53 +156,61 @@ def _infrastructure_neighbours(log: sim._Log, rng: random.Random, n: Callable[[f
 def _careful_sweep(log: sim._Log, rng: random.Random, operator: str) -> None:
     """Three accounts dealt disjoint items of one task-by-topic space, each with its own wording, one schedule."""
     topics = rng.sample(_TOPICS, 40)
+    # issue 29: the operator's own space: each topic set in a place of its own generated world (a benchmark's domain,
+    # a client's catalogue), so that at scale two operators' spaces are not the same 112 topics
+    topics = [f"{topic} in {sim.made_up_name(log.extra)}" for topic in topics]
     items = [(task, topic) for task in range(len(_TASKS)) for topic in topics]
     rng.shuffle(items)
     wordings = rng.sample(range(3), 3)
-    accounts = [log.account("campaign: careful sweep", sim._prefix(rng), rng.choice(sim._BROWSERS), operator=operator)
-                for _ in range(3)]  # fmt: skip
+    accounts = [log.account("campaign: careful sweep", log.addresses.residential(sim._prefix(rng)), rng.choice(sim._BROWSERS),
+                            operator=operator) for _ in range(3)]  # fmt: skip
     first_day, days = rng.randrange(0, 8), 5
+    hour = log.extra.uniform(6, 11)  # the operator's own working day (issue 29)
     for k, account in enumerate(accounts):
         mine = items[k::3]
         per_day = -(-len(mine) // days)
         gap = rng.uniform(480, 720)  # the script's pace for this account: one request every 8-12 minutes
+        lead, close = _careful_wording(log.extra)  # each account's own turn of phrase around the task (issue 29)
         for day in range(days):
-            when = sim.START + timedelta(days=first_day + day, hours=8, seconds=rng.uniform(0, 1800))
+            when = sim.START + timedelta(days=first_day + day, hours=hour, seconds=rng.uniform(0, 1800))
             for task, topic in mine[day * per_day : (day + 1) * per_day]:
-                log.add(account, when, [{"role": "user", "content": _TASKS[task][wordings[k]].format(t=topic)}])
+                text = " ".join(f"{lead} {_TASKS[task][wordings[k]].format(t=topic)} {close}".split())
+                log.add(account, when, [{"role": "user", "content": text}])
                 when += timedelta(seconds=max(60.0, rng.gauss(gap, gap * 0.08)))
 
 
 def _jittered_lockstep(log: sim._Log, rng: random.Random, operator: str, accounts: int) -> None:
     """One dispatcher firing six unrelated-looking accounts together, each after its own random delay."""
-    accounts = [log.account("campaign: jittered lock-step", sim._prefix(rng), rng.choice(sim._BROWSERS), operator=operator)
-                for _ in range(accounts)]  # fmt: skip
-    sweeps = [sim._operator_sweep(rng) for _ in accounts]
-    when = sim.START + timedelta(days=rng.uniform(0, 10))
+    accounts = [log.account("campaign: jittered lock-step", log.addresses.residential(sim._prefix(rng)), rng.choice(sim._BROWSERS),
+                            operator=operator) for _ in range(accounts)]  # fmt: skip
+    sweeps = [sim._operator_sweep(rng, wording=log.extra) for _ in accounts]
+    when, pace = sim.START + timedelta(days=rng.uniform(0, 10)), log.extra.uniform(0.6, 1.4)  # the dispatcher's own pace
     for _ in range(250):
-        when += timedelta(seconds=rng.uniform(60, 900))
+        when += timedelta(seconds=rng.uniform(60, 900) * pace)
         for account, sweep in zip(accounts, sweeps):
             log.add(account, when + timedelta(seconds=rng.uniform(0, JITTER)), [{"role": "user", "content": sim._fill(rng.choice(sweep), rng)}])
 
 
 def _translation_harvest(log: sim._Log, rng: random.Random, operator: str, accounts: int) -> None:
     """Scripted accounts on two proxy prefixes, separate payers, translating distinct texts (no reasoning, no code)."""
-    prefixes = [sim._prefix(rng) for _ in range(2)]
+    prefixes = [log.addresses.datacentre(sim._prefix(rng)) for _ in range(2)]
     agent = rng.choice(sim._SCRIPTED_AGENTS)
     start = sim.START + timedelta(days=rng.uniform(0, 10))
+    ask, keep = _translation_wording(log.extra)  # the operator's own instruction (issue 29)
+    gap = 40 * log.extra.uniform(0.6, 1.6)
     for _ in range(accounts):
         account = log.account("campaign: translation harvest", rng.choice(prefixes), agent, operator=operator)
         when = start + timedelta(seconds=rng.uniform(0, 3600))
         for _ in range(rng.randint(60, 110)):
             text = _passage(rng, rng.randint(1, 2))
-            log.add(account, when, [{"role": "user", "content": f"Translate the following text into {rng.choice(_LANGUAGES)}, "
-                                                                 f"keeping its tone and register: {text}"}])  # fmt: skip
-            when += timedelta(seconds=max(1.0, rng.gauss(40, 2)))
+            log.add(account, when, [{"role": "user", "content": f"{ask} {rng.choice(_LANGUAGES)}, {keep}: {text}"}])
+            when += timedelta(seconds=max(1.0, rng.gauss(gap, gap / 20)))
 
 
 def _translation_app(log: sim._Log, rng: random.Random) -> None:
     """A customer's app translating its users' messages: one account, one organisation, users' own rhythm."""
-    account = log.account("hard negative: translation app", sim._prefix(rng), "python-httpx/0.27", organisation="chatbridge")
+    account = log.account("hard negative: translation app", log.addresses.datacentre(sim._prefix(rng)), "python-httpx/0.27",
+                          organisation="chatbridge")  # fmt: skip
     for day in range(sim.DAYS):
         for _ in range(rng.randint(20, 40)):
             when = sim._working_hours(rng, day, rng.choice([0, 8, -5]))

@@ -79,8 +79,13 @@ class _Log:
     of one stable sort of every record (the log of a seed does not depend on ``run_size``).
     """
 
-    def __init__(self, rng: random.Random, spill: Path | None = None, run_size: int = 500_000) -> None:
+    def __init__(self, rng: random.Random, spill: Path | None = None, run_size: int = 500_000, *,
+                 extra: random.Random | None = None, scale: float = 1.0) -> None:  # fmt: skip
         self.rng = rng
+        #: Issue 29's new randomness (wording, schedules, address pools): a generator of its own, so that the draws
+        #: of ``rng`` (and with them every earlier account, time and prefix draw of a seed) stay as they were.
+        self.extra = extra if extra is not None else random.Random("provenance traffic extra 0")
+        self.addresses = Addresses(self.extra, scale)
         self.records: list[dict[str, Any]] = []
         self.truth: dict[str, str] = {}
         self.operators: dict[str, str] = {}  # campaign account: which operator runs it
@@ -143,6 +148,99 @@ def _prefix(rng: random.Random) -> str:
     return f"{rng.randint(11, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}"
 
 
+class Addresses:
+    """Where accounts connect from (issue 29): shared pools, not a random /24 each.
+
+    * *datacentre* ranges (cloud and proxy providers): ``max(6, 6 * sqrt(scale))`` /24 prefixes shared by every
+      scripted campaign (hydra, small clusters, translation harvests), the hard negatives' servers, and the benign
+      users on a VPN or a cloud desktop (``BENIGN_DATACENTRE`` of them; a quarter of those run their own script);
+    * *residential* ranges (carrier NAT, one building's network): ``max(120, 120 * scale)`` prefixes, about three
+      ordinary users each at every scale, shared with the campaigns that hide on consumer lines (the slow operator,
+      lock-step dispatchers, careful sweeps, the residential swarm).
+
+    The caller still draws the old random prefix from the seed's main generator and passes it (``drawn``), so
+    that generator's stream, and every other draw of the seed, stays as it was; the pool decides the prefix.
+    """
+
+    BENIGN_DATACENTRE = 0.1
+
+    def __init__(self, rng: random.Random, scale: float) -> None:
+        self.rng = rng
+        self.datacentre_pool = [_prefix(rng) for _ in range(max(6, round(6 * scale**0.5)))]
+        self.residential_pool = [_prefix(rng) for _ in range(max(120, round(120 * scale)))]
+
+    def datacentre(self, drawn: str = "") -> str:
+        return self.rng.choice(self.datacentre_pool)
+
+    def residential(self, drawn: str = "") -> str:
+        return self.rng.choice(self.residential_pool)
+
+    def benign(self, drawn: str, agent: str) -> tuple[str, str]:
+        """An ordinary user's prefix and user agent: at home mostly, on a VPN or cloud machine sometimes."""
+        if self.rng.random() < self.BENIGN_DATACENTRE:
+            return self.datacentre(), (self.rng.choice(_SCRIPTED_AGENTS) if self.rng.random() < 0.25 else agent)
+        return self.residential(), agent
+
+
+#: What an operator's wording is composed from (issue 29). The earlier lists gave 480 combinations of tag, opener,
+#: method and style, so among thousands of operators every frame was shared by a dozen; these give about 10**12,
+#: in three layouts, with an optional role line and closing instruction.
+_TAG_WORDS = ["task", "q", "item", "req", "job", "case", "unit", "batch", "ticket", "probe", "run", "sample", "query", "node",
+              "shard", "slot", "lot", "set", "entry", "rec", "row", "doc", "ref", "step", "key", "pair", "cell", "frame",
+              "token", "seq", "chunk", "block", "line", "work", "trial", "test", "ex", "prob", "ask", "msg", "cmd", "op",
+              "part", "page", "leaf", "pack", "tag", "id"]  # fmt: skip
+_TAG_FORMS = ["[{w}-{n}]", "<{w}:{n}>", "{w}#{n} |", "({w} {n})", "{w}-{n} >>", "#{w}{n}"]
+_VERBS = ["Solve", "Work out", "Compute", "Figure out", "Determine", "Answer", "Tackle", "Resolve", "Evaluate", "Analyse",
+          "Crack", "Handle", "Address", "Complete", "Settle", "Examine", "Study", "Reason about", "Go through", "Deal with"]  # fmt: skip
+_OBJECTS = ["this problem", "the following", "the task below", "this exercise", "the item", "this question", "the next case",
+            "the prompt", "this puzzle", "the query", "this one", "the challenge"]  # fmt: skip
+_METHOD_HEADS = ["step by step", "one step at a time", "carefully", "methodically", "in small steps", "from first principles",
+                 "rigorously", "slowly", "in detail", "systematically", "thoroughly", "line by line"]  # fmt: skip
+_METHOD_TAILS = ["and explain your reasoning", "showing every step of your reasoning", "with a detailed chain of thought",
+                 "and justify each step", "writing out all intermediate results", "and check your work",
+                 "explaining each decision", "and show your work", "before giving the final answer", "with reasons for every step"]  # fmt: skip
+_STYLE_ADJECTIVES = ["concise", "precise", "formal", "clear", "brief", "exact", "rigorous", "plain", "neat", "tidy"]
+_STYLE_FORMATS = ["use numbered steps", "answer in full sentences", "put the answer last", "use bullet points", "write in prose",
+                  "end with the answer in bold", "label each step", "keep a table of values", "quote the final number",
+                  "give the answer on its own line"]  # fmt: skip
+_ROLE_ADJECTIVES = ["careful", "patient", "expert", "senior", "friendly", "meticulous", "strict", "helpful", "seasoned",
+                    "brilliant", "calm", "thorough"]  # fmt: skip
+_ROLES = ["tutor", "mathematician", "engineer", "teacher", "analyst", "programmer", "grader", "professor", "assistant",
+          "scientist", "reviewer", "examiner", "coach", "solver", "developer"]  # fmt: skip
+_CLOSINGS = ["Final line: ANSWER=<value>.", "Reply in English only.", "No preamble.", "Do not skip steps.",
+             "Keep it under 300 words.", "Return plain text.", "Avoid markdown headers.", "Double-check the arithmetic.",
+             "State any assumption.", "Finish with a one-line summary.", "Use SI units where relevant.",
+             "Write the result as a number.", "Mention edge cases.", "Number every line.", "Stay on topic.",
+             "Give only one solution.", "Explain like a textbook.", "Keep variable names short.", "Cite the rule used.",
+             "Close with DONE."]  # fmt: skip
+
+
+_SYLLABLES = ["ka", "ve", "ro", "mi", "tal", "sen", "dor", "lu", "ber", "an", "os", "qui", "zer", "pha", "ni", "mor", "el",
+              "tra", "gun", "ys"]  # fmt: skip
+
+
+def made_up_name(rng: random.Random) -> str:
+    """A name of a made-up place or project (20**3 to 20**4 of them), capitalised."""
+    return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(3, 4))).capitalize()
+
+
+def operator_wording(rng: random.Random) -> tuple[str, str]:
+    """One operator's scaffolding as (before the item, after it), drawn from the vocabularies above."""
+    tag = rng.choice(_TAG_FORMS).format(w=rng.choice(_TAG_WORDS).upper(), n=rng.randint(100, 999))
+    opener = f"{rng.choice(_VERBS)} {rng.choice(_OBJECTS)} {rng.choice(_METHOD_HEADS)} {rng.choice(_METHOD_TAILS)}:"
+    style = f"Be {rng.choice(_STYLE_ADJECTIVES)} and {rng.choice(_STYLE_FORMATS)}."
+    role = f"You are a {rng.choice(_ROLE_ADJECTIVES)} {rng.choice(_ROLES)}." if rng.random() < 0.5 else ""
+    closing = rng.choice(_CLOSINGS) if rng.random() < 0.5 else ""
+    layout = rng.randrange(3)
+    if layout == 0:
+        before, after = f"{role} {tag} {opener}", f"{style} {closing}"
+    elif layout == 1:
+        before, after = f"{tag} {role} {opener}", f"{closing} {style}"
+    else:
+        before, after = f"{opener}", f"{style} {tag} {role} {closing}"
+    return " ".join(before.split()), " ".join(after.split())
+
+
 def _working_hours(rng: random.Random, day: int, offset_h: int) -> datetime:
     hour = min(max(rng.gauss(14, 3), 7), 23)
     return START + timedelta(days=day, hours=hour - offset_h, seconds=rng.uniform(0, 3600))
@@ -152,12 +250,21 @@ def _everyday(rng: random.Random) -> str:
     return rng.choice(_ASKS).format(t=f"{rng.choice(_ADJECTIVES)} {rng.choice(_NOUNS)}")
 
 
-def _operator_sweep(rng: random.Random, problems: int = 3) -> list[str]:
-    """An operator's own templates: its wording and scaffolding around a few problem types."""
+def _operator_sweep(rng: random.Random, problems: int = 3, wording: random.Random | None = None) -> list[str]:
+    """An operator's own templates: its wording and scaffolding around a few problem types.
+
+    With ``wording`` (issue 29: ``_Log.extra``), the scaffolding is drawn from ``operator_wording``'s
+    vocabularies by that generator; the earlier tag, opener, method and style are still drawn from ``rng``
+    (and then unused), so ``rng``'s stream is as it was.
+    """
     tag = f"[{rng.choice(['TASK', 'Q', 'ITEM', 'REQ', 'JOB'])}-{rng.randint(100, 999)}]"
     style = rng.choice(["Answer in full sentences.", "Use numbered steps.", "Be rigorous and concise.", "Format: reasoning then answer."])
     opener, method = rng.choice(_OPENERS), rng.choice(_METHODS)
-    return [f"{tag} {opener} {method}: {p} {style}" for p in rng.sample(_PROBLEMS, problems)]
+    chosen = rng.sample(_PROBLEMS, problems)
+    if wording is None:
+        return [f"{tag} {opener} {method}: {p} {style}" for p in chosen]
+    before, after = operator_wording(wording)
+    return [f"{before} {p} {after}" for p in chosen]
 
 
 def _fill(template: str, rng: random.Random) -> str:

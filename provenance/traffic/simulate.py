@@ -41,23 +41,27 @@ from provenance.traffic.simkit import (
 )
 
 
-def simulate(seed: int = 0, *, scale: float = 1.0, spill: Path | None = None) -> _Log:
+def simulate(seed: int = 0, *, scale: float = 1.0, spill: Path | None = None, extra_seed: str | None = None) -> _Log:
     """Every account's exchanges (without responses) and the truth; ``scale`` multiplies the account counts.
 
-    With ``spill`` (a folder), records are kept there in sorted runs instead of memory (``_Log``).
+    With ``spill`` (a folder), records are kept there in sorted runs instead of memory (``_Log``). Issue 29's
+    wording, schedule and address draws come from a second generator (seeded by ``extra_seed``, by default
+    from ``seed``), so the main generator's stream, and every draw made from it, does not depend on them.
     """
     rng = random.Random(seed)
-    log = _Log(rng, spill)
+    log = _Log(rng, spill, extra=random.Random(extra_seed or f"provenance traffic extra {seed}"), scale=scale)
+    extra, where = log.extra, log.addresses  # issue 29: wording, schedules and address pools, off rng's stream
     n = lambda k: max(1, round(k * scale))  # noqa: E731
     for _ in range(n(400)):  # benign
-        ordinary_user(log, rng, log.account("benign", _prefix(rng), rng.choice(_BROWSERS)))
-    harness = log.account("hard negative: evaluation harness", _prefix(rng), "lm-eval-harness/0.4")
+        drawn = _prefix(rng)
+        ordinary_user(log, rng, log.account("benign", *where.benign(drawn, rng.choice(_BROWSERS))))
+    harness = log.account("hard negative: evaluation harness", where.datacentre(_prefix(rng)), "lm-eval-harness/0.4")
     for day in (1, 5, 10):
         when = START + timedelta(days=day, hours=2)
         for question in _BENCH:
             log.add(harness, when, [{"role": "user", "content": question}])
             when += timedelta(seconds=rng.gauss(30, 1))
-    app = log.account("hard negative: app backend", _prefix(rng), "python-httpx/0.27", organisation="shopco")
+    app = log.account("hard negative: app backend", where.datacentre(_prefix(rng)), "python-httpx/0.27", organisation="shopco")
     when = START
     while when < START + timedelta(days=DAYS):
         log.add(app, when, [{"role": "user", "content": f"Summarize the following customer review in one sentence: {rng.choice(_REVIEWS)}"}])
@@ -71,33 +75,34 @@ def simulate(seed: int = 0, *, scale: float = 1.0, spill: Path | None = None) ->
             if rng.random() < 0.3:
                 text = _fill(rng.choice(rng.choice(_SWEEPS)), rng) + " (for our paper's error analysis)"
             log.add(member, when, [{"role": "user", "content": text}])
-    _campaign(log, rng, "campaign: hydra", accounts=n(60), prefixes=[_prefix(rng) for _ in range(5)],
-              sweep=_operator_sweep(rng, 5), per_account=(60, 120), start=RELEASE + timedelta(hours=3), days=4, gap=20,
+    _campaign(log, rng, "campaign: hydra", accounts=n(60), prefixes=[where.datacentre(_prefix(rng)) for _ in range(5)],
+              sweep=_operator_sweep(rng, 5, extra), per_account=(60, 120), start=RELEASE + timedelta(hours=3), days=4, gap=20,
               operator="hydra")  # fmt: skip
     for cluster in range(n(6)):
-        _campaign(log, rng, "campaign: small cluster", accounts=4, prefixes=[_prefix(rng)], sweep=_operator_sweep(rng),
-                  per_account=(40, 80), start=START + timedelta(days=rng.uniform(0, 9)), days=3, gap=45,
-                  operator=f"small cluster {cluster + 1}")  # fmt: skip
-    slow = [log.account("campaign: slow operator", _prefix(rng), rng.choice(_BROWSERS), operator="slow operator") for _ in range(n(10))]
-    slow_sweep = _operator_sweep(rng)
+        _campaign(log, rng, "campaign: small cluster", accounts=4, prefixes=[where.datacentre(_prefix(rng))],
+                  sweep=_operator_sweep(rng, wording=extra), per_account=(40, 80), start=START + timedelta(days=rng.uniform(0, 9)),
+                  days=3, gap=45, operator=f"small cluster {cluster + 1}")  # fmt: skip
+    slow = [log.account("campaign: slow operator", where.residential(_prefix(rng)), rng.choice(_BROWSERS), operator="slow operator")
+            for _ in range(n(10))]  # fmt: skip
+    slow_sweep, slow_zone = _operator_sweep(rng, wording=extra), extra.randint(-6, 9)  # the operator's own time zone
     for account in slow:
         for day in range(DAYS):
             for _ in range(rng.randint(3, 6)):
-                log.add(account, _working_hours(rng, day, 0), [{"role": "user", "content": _fill(rng.choice(slow_sweep), rng)}])
+                log.add(account, _working_hours(rng, day, slow_zone), [{"role": "user", "content": _fill(rng.choice(slow_sweep), rng)}])
     # Added after the others, so the accounts and exchanges above are those of earlier versions of a seed.
     for _ in range(n(5)):  # customers' scheduled jobs: each its own report, all firing at the top of the hour (cron)
-        account = log.account("hard negative: scheduled jobs", _prefix(rng), rng.choice(["python-requests/2.31", "curl/8.5"]))
+        account = log.account("hard negative: scheduled jobs", where.datacentre(_prefix(rng)), rng.choice(["python-requests/2.31", "curl/8.5"]))
         report, every = rng.choice(_REPORTS), rng.choice([30, 60, 120])
         for tick in range(DAYS * 24 * 60 // every):
             when = START + timedelta(minutes=tick * every, seconds=rng.uniform(0, 4))
             log.add(account, when, [{"role": "user", "content": _fill(report, rng)}])
     for operator in range(n(1)):  # one dispatcher, accounts that share nothing else: own prefix, browser, payer, template
-        accounts = [log.account("campaign: lock-step", _prefix(rng), rng.choice(_BROWSERS), operator=f"lock-step {operator + 1}")
-                    for _ in range(6)]  # fmt: skip
-        sweeps = [_operator_sweep(rng) for _ in accounts]
-        when = START + timedelta(days=rng.uniform(0, 10))
+        accounts = [log.account("campaign: lock-step", where.residential(_prefix(rng)), rng.choice(_BROWSERS),
+                                operator=f"lock-step {operator + 1}") for _ in range(6)]  # fmt: skip
+        sweeps = [_operator_sweep(rng, wording=extra) for _ in accounts]
+        when, pace = START + timedelta(days=rng.uniform(0, 10)), extra.uniform(0.5, 1.5)  # the dispatcher's own pace
         for _ in range(300):
-            when += timedelta(seconds=rng.uniform(30, 600))
+            when += timedelta(seconds=rng.uniform(30, 600) * pace)
             for account, sweep in zip(accounts, sweeps):
                 log.add(account, when + timedelta(seconds=rng.uniform(0, 0.8)), [{"role": "user", "content": _fill(rng.choice(sweep), rng)}])
     careful_populations(log, rng, n, slow)  # issue 29's populations, after all of the above
@@ -107,6 +112,8 @@ def simulate(seed: int = 0, *, scale: float = 1.0, spill: Path | None = None) ->
 def _campaign(log: _Log, rng: random.Random, kind: str, *, accounts: int, prefixes: list[str], sweep: list[str],
               per_account: tuple[int, int], start: datetime, days: float, gap: float, operator: str) -> None:  # fmt: skip
     agent = rng.choice(_SCRIPTED_AGENTS)
+    gap *= log.extra.uniform(0.5, 2.0)  # the operator's own pace (issue 29), off rng's stream
+    start += timedelta(hours=log.extra.uniform(0, 6))
     for _ in range(accounts):
         account = log.account(kind, rng.choice(prefixes), agent, operator=operator)
         when = start + timedelta(seconds=rng.uniform(0, 3600))
