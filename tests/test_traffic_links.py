@@ -10,43 +10,16 @@ code is ranked but not flagged.
 
 from __future__ import annotations
 
-import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 from provenance.traffic import scan
 
-START = datetime(2026, 3, 2, tzinfo=timezone.utc)
+from traffic_log import START, Log, background, fill
+
 PROBLEMS = ["what is {a} * {b} + {c}?", "if x + {a} = {b}, what is x times {c}?", "{a} workers build a wall in {b} days; how long do {c} take?",
             "a tank fills at {a} litres per minute and drains at {c}; when is {b} litres reached?"]  # fmt: skip
-
-
-def _write(path: Path, rows: list[tuple[str, datetime, str]]) -> Path:
-    """Every account on its own prefix, user agent and payer: only templates and moments can link them."""
-    prefixes = {account: f"{10 + k // 250}.{k % 250}.7" for k, account in enumerate(sorted({r[0] for r in rows}))}
-    with open(path, "w", encoding="utf-8") as handle:
-        for n, (account, when, prompt) in enumerate(sorted(rows, key=lambda r: r[1])):
-            handle.write(json.dumps({
-                "timestamp": when.isoformat().replace("+00:00", "Z"), "account_id": account, "api_key_id": f"k-{account}",
-                "source_ip": f"{prefixes[account]}.{n % 250 + 1}", "user_agent": f"agent-{account}",
-                "payment_id": f"pay-{account}", "model": "m", "messages": [{"role": "user", "content": prompt}], "response": "ok",
-            }) + "\n")  # fmt: skip
-    return path
-
-
-def _fill(rng: random.Random, text: str) -> str:
-    return text.format(a=rng.randint(2, 999), b=rng.randint(2, 999), c=rng.randint(2, 99))
-
-
-def _background(rng: random.Random, rows: list, accounts: int = 60) -> None:
-    """Ordinary users: short everyday questions (never a template) at ordinary hours."""
-    topics = ["garden", "trip", "budget", "dinner", "cat", "piano", "letter", "move"]
-    asks = ["help with my {t}?", "ideas for a {t}", "is a {t} worth it", "{t} tips please", "my {t} went wrong, why?"]
-    for k in range(accounts):
-        for _ in range(rng.randint(3, 12)):
-            when = START + timedelta(days=rng.uniform(0, 10), hours=14 + rng.gauss(0, 3))
-            rows.append((f"user-{k:03d}", when, rng.choice(asks).format(t=rng.choice(topics))))
 
 
 def _groups(result) -> dict[str, tuple]:  # noqa: ANN001
@@ -55,21 +28,21 @@ def _groups(result) -> dict[str, tuple]:  # noqa: ANN001
 
 def test_lock_step_links_a_dispatcher_and_not_scheduled_jobs(tmp_path: Path) -> None:
     rng = random.Random(1)
-    rows: list = []
-    _background(rng, rows)
+    log = Log()
+    background(rng, log, 60)
     frames = ["[Q-0] Solve step by step: {p} Answer in full sentences.", "Work out, showing every step of your reasoning: {p}",
               "TASK: {p} Think it through step by step, then give the answer."]  # fmt: skip
     when = START + timedelta(days=2)
     for _ in range(120):  # one dispatcher, irregular times, three accounts with their own wording
         when += timedelta(seconds=rng.uniform(30, 600))
         for k, frame in enumerate(frames):
-            rows.append((f"dispatch-{k}", when + timedelta(seconds=rng.uniform(0, 0.8)), _fill(rng, frame.format(p=rng.choice(PROBLEMS)))))
+            log.add(f"dispatch-{k}", when + timedelta(seconds=rng.uniform(0, 0.8)), fill(rng, frame.format(p=rng.choice(PROBLEMS))))
     reports = ["Daily report for store {a}: summarise sales of {b} units and {c} returns for the manager.",
                "Status line for server {a}: {b} requests served, {c} errors, short and calm."]  # fmt: skip
     for k in range(4):  # unrelated customers' cron jobs: every hour on the hour, a few seconds of latency
         for hour in range(24 * 10):
-            rows.append((f"cron-{k}", START + timedelta(hours=hour, seconds=rng.uniform(0, 4)), _fill(rng, reports[k % 2])))
-    result = scan([_write(tmp_path / "log.jsonl", rows)], tmp_path / "scan")
+            log.add(f"cron-{k}", START + timedelta(hours=hour, seconds=rng.uniform(0, 4)), fill(rng, reports[k % 2]))
+    result = scan([log.write(tmp_path / "log.jsonl")], tmp_path / "scan")
     groups = _groups(result)
     dispatch = groups["dispatch-0"]
     assert set(dispatch[0]) == {"dispatch-0", "dispatch-1", "dispatch-2"} and "lock-step activity" in dispatch[1]
@@ -83,8 +56,8 @@ def test_lock_step_links_a_dispatcher_and_not_scheduled_jobs(tmp_path: Path) -> 
 
 def test_frames_separate_operators_that_sweep_the_same_problems(tmp_path: Path) -> None:
     rng = random.Random(2)
-    rows: list = []
-    _background(rng, rows)
+    log = Log()
+    background(rng, log, 60)
     wording = {"alpha": "[JOB-0] Compute this with a detailed chain of thought, step by step: {p} Format: reasoning then answer.",
                "beta": "Please answer the following exercise. Explain your reasoning in numbered steps. Exercise: {p} Be concise."}  # fmt: skip
     for operator, frame in wording.items():
@@ -92,8 +65,8 @@ def test_frames_separate_operators_that_sweep_the_same_problems(tmp_path: Path) 
             mine = rng.sample(PROBLEMS, 2)
             for i in range(40):
                 when = START + timedelta(days=3, seconds=rng.uniform(0, 86400 * 2))
-                rows.append((f"{operator}-{k}", when, _fill(rng, frame.format(p=mine[i % 2]))))
-    result = scan([_write(tmp_path / "log.jsonl", rows)], tmp_path / "scan")
+                log.add(f"{operator}-{k}", when, fill(rng, frame.format(p=mine[i % 2])))
+    result = scan([log.write(tmp_path / "log.jsonl")], tmp_path / "scan")
     # One operator's accounts share a frame; no frame is shared across operators. (Both sweep the same rare problem
     # texts over the same days, which the content-plan link reads as one plan: they end up in one group, a merge of
     # operators that docs/traffic.md counts, not a false accusation.)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,8 @@ import numpy as np
 from provenance.traffic import scan
 from provenance.traffic.timing import lockstep
 
-START = datetime(2026, 3, 2, tzinfo=timezone.utc)
+from traffic_log import START, Log, background, everyday
+
 BROWSER = "Mozilla/5.0 (Windows NT 10.0) Chrome/126"
 TOPICS = ["photosynthesis", "plate tectonics", "the water cycle", "the French Revolution", "supply and demand", "glaciers",
           "the immune system", "black holes", "the Renaissance", "compound interest", "the printing press", "tides",
@@ -38,44 +39,6 @@ TASKS = [["Explain {t} to a complete beginner in plain words.", "I am new to {t}
           "What is a concrete case of {t} in daily life?"]]  # fmt: skip
 
 
-class Log:
-    """Exchanges with the infrastructure and payer each account is given."""
-
-    def __init__(self) -> None:
-        self.rows: list[dict] = []
-        self.places: dict[str, tuple[str, str, str]] = {}
-
-    def place(self, account: str, prefix: str | None = None, agent: str | None = None, payer: str | None = None) -> None:
-        k = len(self.places)
-        self.places[account] = (prefix or f"{20 + k // 250}.{k % 250}.9", agent or f"agent-{account}", payer or f"pay-{account}")
-
-    def add(self, account: str, when: datetime, prompt: str, follow_up: bool = False) -> None:
-        if account not in self.places:
-            self.place(account)
-        prefix, agent, payer = self.places[account]
-        self.rows.append({"timestamp": when.isoformat().replace("+00:00", "Z"), "account_id": account, "api_key_id": f"k-{account}",
-                          "source_ip": f"{prefix}.{len(self.rows) % 250 + 1}", "user_agent": agent, "payment_id": payer, "model": "m",
-                          "messages": ([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}] if follow_up else [])
-                          + [{"role": "user", "content": prompt}], "response": "ok"})  # fmt: skip
-
-    def write(self, path: Path) -> Path:
-        path.write_text("".join(json.dumps(r) + "\n" for r in sorted(self.rows, key=lambda r: r["timestamp"])), encoding="utf-8")
-        return path
-
-
-def _ordinary(rng: random.Random, log: Log, account: str) -> None:
-    topics = ["garden", "trip", "budget", "dinner", "cat", "piano", "letter", "move"]
-    asks = ["help with my {t}?", "ideas for a {t}", "is a {t} worth it", "{t} tips please", "my {t} went wrong, why?"]
-    for _ in range(rng.randint(3, 12)):
-        when = START + timedelta(days=rng.uniform(0, 10), hours=14 + rng.gauss(0, 3))
-        log.add(account, when, rng.choice(asks).format(t=rng.choice(topics)), follow_up=rng.random() < 0.5)  # half are follow-ups
-
-
-def _background(rng: random.Random, log: Log, accounts: int = 80) -> None:
-    for k in range(accounts):
-        _ordinary(rng, log, f"user-{k:03d}")
-
-
 def _by_account(result) -> dict[str, object]:  # noqa: ANN001
     return {a: c for c in result.campaigns for a in c.accounts}
 
@@ -83,7 +46,7 @@ def _by_account(result) -> dict[str, object]:  # noqa: ANN001
 def test_accounts_that_only_share_a_swarms_infrastructure_are_listed_apart_never_named(tmp_path: Path) -> None:
     rng = random.Random(3)
     log = Log()
-    _background(rng, log)
+    background(rng, log, 80, follow_ups=True)
     prefixes = ["81.20.33", "81.20.34"]
     swarm = [f"swarm-{k}" for k in range(8)]
     for k, account in enumerate(swarm):  # a residential swarm: browsers, separate payers, one summarising script
@@ -96,9 +59,9 @@ def test_accounts_that_only_share_a_swarms_infrastructure_are_listed_apart_never
     neighbours = [f"neighbour-{k}" for k in range(4)]
     for k, account in enumerate(neighbours):  # ordinary users behind the same carrier prefixes, same browser
         log.place(account, prefixes[k % 2], BROWSER)
-        _ordinary(rng, log, account)
+        everyday(rng, log, account, follow_ups=True)
     log.place("card-sharer", prefixes[0], BROWSER, payer="pay-swarm-0")  # ordinary traffic, but a swarm member's card
-    _ordinary(rng, log, "card-sharer")
+    everyday(rng, log, "card-sharer", follow_ups=True)
     result = scan([log.write(tmp_path / "log.jsonl")], tmp_path / "scan")
     group = _by_account(result)["swarm-0"]
     assert group.flagged and not group.asks_for_reasoning_or_code  # found by what it asks for, not by a word list
@@ -139,7 +102,7 @@ def test_a_careful_campaign_is_linked_by_its_content_plan_and_flagged_without_a_
     for name, days in (("together", [2, 2, 2]), ("apart", [2, 2, 9])):  # apart: the third account works a week later
         rng = random.Random(4)
         log = Log()
-        _background(rng, log)
+        background(rng, log, 80, follow_ups=True)
         _careful(rng, log, "plan", days)
         scans[name] = scan([log.write(tmp_path / f"{name}.jsonl")], tmp_path / name)
     result = scans["together"]
@@ -155,7 +118,7 @@ def test_a_careful_campaign_is_linked_by_its_content_plan_and_flagged_without_a_
 def test_lock_step_survives_random_per_account_delays(tmp_path: Path) -> None:
     rng = random.Random(5)
     log = Log()
-    _background(rng, log)
+    background(rng, log, 80, follow_ups=True)
     frames = ["[Q-0] Solve step by step: what is {a} * {b}? Answer in full sentences.", "Work out {a} plus {b}, showing every step.",
               "TASK: divide {a} by {b}. Think it through, then give the answer."]  # fmt: skip
     when = START + timedelta(days=2)

@@ -11,10 +11,9 @@ unchanged by them.
 
 from __future__ import annotations
 
-import json
 import random
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -25,37 +24,12 @@ from provenance.traffic.features import NUM_PERM
 from provenance.traffic.simkit import operator_wording
 from provenance.traffic.simulate import simulate
 
-START = datetime(2026, 3, 2, tzinfo=timezone.utc)
+from traffic_log import START, Log, background, fill
+
 PROBLEMS = ["what is {a} * {b} + {c}?", "if x + {a} = {b}, what is x times {c}?", "{a} workers build a wall in {b} days; how long do {c} take?",
             "a tank fills at {a} litres per minute and drains at {c}; when is {b} litres reached?",
             "a store sells {a} apples at {b} cents each and {c} more at half price; what is the total?"]  # fmt: skip
 PROXY, SCRIPT = "52.14.77", "python-requests/2.31"
-
-
-def _fill(rng: random.Random, text: str) -> str:
-    return text.format(a=rng.randint(2, 999), b=rng.randint(2, 999), c=rng.randint(2, 99))
-
-
-def _row(account: str, when: datetime, prompt: str, prefix: str, agent: str, n: int) -> dict:
-    return {"timestamp": when.isoformat().replace("+00:00", "Z"), "account_id": account, "api_key_id": f"k-{account}",
-            "source_ip": f"{prefix}.{n % 250 + 1}", "user_agent": agent, "payment_id": f"pay-{account}", "model": "m",
-            "messages": [{"role": "user", "content": prompt}], "response": "ok"}  # fmt: skip
-
-
-def _background(rng: random.Random, rows: list, accounts: int = 80) -> None:
-    """Ordinary users at home: short everyday questions at ordinary hours, each on its own prefix and browser."""
-    topics = ["garden", "trip", "budget", "dinner", "cat", "piano", "letter", "move"]
-    asks = ["help with my {t}?", "ideas for a {t}", "is a {t} worth it", "{t} tips please", "my {t} went wrong, why?"]
-    for k in range(accounts):
-        for _ in range(rng.randint(3, 12)):
-            when = START + timedelta(days=rng.uniform(0, 10), hours=14 + rng.gauss(0, 3))
-            rows.append((f"user-{k:03d}", when, rng.choice(asks).format(t=rng.choice(topics)), f"81.{k}.3", f"browser-{k % 3}"))
-
-
-def _write(path: Path, rows: list) -> Path:
-    ordered = sorted(rows, key=lambda r: r[1])
-    path.write_text("".join(json.dumps(_row(*r, n)) + "\n" for n, r in enumerate(ordered)), encoding="utf-8")
-    return path
 
 
 def _operators(result, owner: dict[str, str]) -> list[set[str]]:  # noqa: ANN001
@@ -65,23 +39,24 @@ def _operators(result, owner: dict[str, str]) -> list[set[str]]:  # noqa: ANN001
 
 def test_operators_on_one_proxy_range_with_their_own_wording_stay_apart(tmp_path: Path) -> None:
     rng = random.Random(3)
-    rows: list = []
-    _background(rng, rows)
+    log = Log()
+    background(rng, log, 80, place=lambda k: (f"81.{k}.3", f"browser-{k % 3}"))  # at home: own prefix, one of 3 browsers
     owner = {}
     for operator in range(5):  # five operators, one proxy /24 and one script user agent, each its own wording
         before, after = operator_wording(random.Random(100 + operator))
         for k in range(4):
             account = f"op{operator}-{k}"
             owner[account] = f"op{operator}"
+            log.place(account, PROXY, SCRIPT)
             when = START + timedelta(days=operator + 0.3, seconds=rng.uniform(0, 3600))
             for _ in range(50):
-                rows.append((account, when, _fill(rng, f"{before} {rng.choice(PROBLEMS)} {after}"), PROXY, SCRIPT))
+                log.add(account, when, fill(rng, f"{before} {rng.choice(PROBLEMS)} {after}"))
                 when += timedelta(seconds=rng.gauss(40, 2))
-    for hour in range(24 * 10):  # a customer's hourly report job on the same range, with the same client library
-        rows.append(("cron-job", START + timedelta(hours=hour, seconds=rng.uniform(0, 4)),
-                     _fill(rng, "Daily report for store {a}: summarise sales of {b} units and {c} returns for the manager."),
-                     PROXY, SCRIPT))  # fmt: skip
-    result = scan([_write(tmp_path / "log.jsonl", rows)], tmp_path / "scan")
+    log.place("cron-job", PROXY, SCRIPT)  # a customer's hourly report job on the same range, with the same client library
+    for hour in range(24 * 10):
+        log.add("cron-job", START + timedelta(hours=hour, seconds=rng.uniform(0, 4)),
+                fill(rng, "Daily report for store {a}: summarise sales of {b} units and {c} returns for the manager."))
+    result = scan([log.write(tmp_path / "log.jsonl")], tmp_path / "scan")
     groups = _operators(result, owner)
     assert sorted(sorted(g) for g in groups) == [[f"op{k}"] for k in range(5)]  # one group per operator, nobody else in it
     flagged = {a for c in result.flagged for a in c.accounts}
