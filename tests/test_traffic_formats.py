@@ -162,12 +162,49 @@ def test_mapped_schema_and_its_validation(tmp_path: Path) -> None:
     ("nouser.jsonl", json.dumps({**_litellm_rows(1)[0], "user": "", "api_key": ""}) + "\n", "line 1: no account id"),
     ("bad.json", json.dumps(_otel_doc(2))[:-30], "line 1"),
 ])  # fmt: skip
-def test_malformed_input_is_one_line_naming_the_place(tmp_path: Path, name: str, body: str, where: str) -> None:
+def test_strict_stops_at_a_malformed_record_with_one_line_naming_the_place(tmp_path: Path, name: str, body: str, where: str) -> None:
     log = tmp_path / name
     log.write_text(body)
     with pytest.raises(TrafficLogError) as caught:
-        convert(log, tmp_path / "work", 0, fmt="litellm" if name.endswith("l") else "otel")
+        convert(log, tmp_path / "work", 0, fmt="litellm" if name.endswith("l") else "otel", strict=True)
     assert str(log) in str(caught.value) and where in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_bad_records_are_skipped_and_counted_by_reason_and_place(tmp_path: Path) -> None:
+    rows = [json.dumps(r) for r in _litellm_rows(4)]
+    rows[1] = '{"request_id": '  # cut off
+    rows[2] = json.dumps({**_litellm_rows(3)[2], "user": "", "api_key": ""})
+    log = tmp_path / "spend.jsonl"
+    log.write_text("\n".join(rows + ["[1, 2]", json.dumps({**_litellm_rows(5)[4], "startTime": "yesterday"})]) + "\n")
+    conversion = convert(log, tmp_path / "work", 0)
+    assert conversion.records == 2 and len(_lines(conversion.path)) == 2  # lines 1 and 4 kept
+    assert conversion.skipped == {"not JSON": 1, "no account id": 1, "a spend-log record must be an object": 1,
+                                  "timestamp is not a time": 1}  # fmt: skip
+    assert conversion.examples["not JSON"] == [f"{log}, line 2"] and conversion.examples["timestamp is not a time"] == [f"{log}, line 6"]
+    alone = tmp_path / "nothing.jsonl"  # every record bad: refused, naming the first
+    alone.write_text(rows[1] + "\n" + rows[2] + "\n")
+    with pytest.raises(TrafficLogError, match=r"no exchange in this litellm log; skipped .*line 1: not JSON and 1 more"):
+        convert(alone, tmp_path / "work", 1, fmt="litellm")
+
+
+def test_hostile_spans_among_good_ones_are_counted_on_the_page_and_the_good_ones_scanned(tmp_path: Path) -> None:
+    from provenance.traffic import scan
+
+    good = _otel_doc(40)
+    hostile = [{"resourceSpans": [{"scopeSpans": [{"spans": [7, {"startTimeUnixNano": "soon", "attributes": [_attr("gen_ai.x", "m")]}]}]}]},
+               {"resourceSpans": [{"scopeSpans": [{"spans": [{"events": 5, "attributes": [_attr("gen_ai.x", "m")]}]}]}]},
+               {"resourceSpans": "nope"}, [[[[[[]]]]]]]  # fmt: skip
+    log = tmp_path / "collector.jsonl"  # the collector's file exporter: one export document a line
+    log.write_text("\n".join([json.dumps(good)] + [json.dumps(h) for h in hostile] + ["[" * 100_000]) + "\n")
+    result = scan([log], tmp_path / "out")
+    assert result.exchanges == 40
+    skipped = json.loads((tmp_path / "out" / "campaigns.json").read_text())["read"]["skipped"]
+    assert skipped == {"otel: span is not an object": 1, "otel: timestamp is not a time": 1,
+                       "otel: no timestamp": 1,
+                       "otel: not an OTLP/JSON trace export (no resourceSpans list)": 2, "otel: not JSON": 1}  # fmt: skip
+    assert "otel: span is not an object" in (tmp_path / "out" / "traffic.html").read_text()
+    with pytest.raises(TrafficLogError, match=r"collector.jsonl, line 2, resourceSpans\[0\] span 0: span is not an object"):
+        scan([log], tmp_path / "strict", strict=True)
 
 
 def test_scan_page_says_which_features_were_unavailable(tmp_path: Path) -> None:

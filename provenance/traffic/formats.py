@@ -14,6 +14,12 @@ that can link no two accounts (``unavailable:<account>``, or a non-address for t
 features that need it are silently off rather than wrong; which ones, and why, goes into the read
 report (``Conversion.unavailable``) and from there onto the page and into campaigns.json.
 
+Bad records: a record that cannot become an exchange (a line that is not JSON, no account or prompt, a
+time that is not a time, a shape the format does not have, nesting too deep to read) is skipped and
+counted by reason, with where it was, as the canonical reader does with a bad line (``--strict``
+stops at the first instead). Only a file that cannot be read at all (an unparseable single JSON
+document, a CSV or Parquet file the reader cannot go on in) stops the scan.
+
 API keys: a key-like field (LiteLLM's ``api_key`` is already a hash, but an export may hold a raw
 one) is kept only as ``key:`` + the first 16 hex digits of its SHA-256, an identity token that links
 accounts using the same key and never reproduces the key.
@@ -25,7 +31,8 @@ import csv
 import hashlib
 import json
 import sys
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -60,6 +67,13 @@ class Conversion:
     missing: dict[str, int] = field(default_factory=dict)  # canonical field -> records lacking it
     subsecond: bool = False
     notes: list[str] = field(default_factory=list)
+    skipped: Counter = field(default_factory=Counter)  # reason -> records skipped for it
+    examples: dict[str, list[str]] = field(default_factory=dict)  # reason -> where the first few were
+
+    def skip(self, reason: str, where: str) -> None:
+        self.skipped[reason] += 1
+        if len(shown := self.examples.setdefault(reason, [])) < _EXAMPLES:
+            shown.append(where)
 
     def unavailable(self) -> dict[str, str]:
         """Each degraded feature with its reason (and how many records lacked the field)."""
@@ -71,6 +85,18 @@ class Conversion:
         if self.records and not self.subsecond:
             out["subsecond"] = DEGRADES["subsecond"]
         return out
+
+
+#: How many locations of skipped records are kept per reason.
+_EXAMPLES = 5
+
+
+class _BadRecord(Exception):
+    """One record that cannot become an exchange: skipped and counted, or (``strict``) the scan's error."""
+
+    def __init__(self, reason: str, hint: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.hint = reason, hint
 
 
 def key_token(value: str) -> str:
@@ -147,16 +173,16 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def _timestamp(value: Any, where: str) -> tuple[str, bool]:  # noqa: ANN401 - any JSON value
+def _timestamp(value: Any) -> tuple[str, bool]:  # noqa: ANN401 - any JSON value
     """An ISO 8601 UTC string and whether it has sub-second detail; naive times are UTC (as LiteLLM stores them)."""
     if isinstance(value, bool) or value is None or value == "":
-        raise TrafficLogError(f"{where}: no timestamp", hint="every record needs a time")
+        raise _BadRecord("no timestamp", hint="every record needs a time")
     try:
         if isinstance(value, int | float):
             seconds = float(value) / 1e9 if value > 1e14 else float(value)  # OTel nanoseconds or epoch seconds
             moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
         elif isinstance(value, str) and value.isdigit():
-            return _timestamp(int(value), where)
+            return _timestamp(int(value))
         elif isinstance(value, str):
             text = value.strip().replace(" ", "T", 1)
             if text.endswith(("+00", "-00")):
@@ -165,8 +191,7 @@ def _timestamp(value: Any, where: str) -> tuple[str, bool]:  # noqa: ANN401 - an
         else:
             raise ValueError(type(value).__name__)
     except (ValueError, OverflowError, OSError):
-        raise TrafficLogError(f"{where}: timestamp {str(value)[:40]!r} is not a time",
-                              hint="ISO 8601, epoch seconds or OTel nanoseconds") from None  # fmt: skip
+        raise _BadRecord("timestamp is not a time", hint="ISO 8601, epoch seconds or OTel nanoseconds") from None
     return _iso(moment), moment.microsecond != 0
 
 
@@ -223,25 +248,50 @@ def _response_text(value: Any) -> str | None:  # noqa: ANN401
 
 
 class _Writer:
-    """Writes canonical lines and counts what each record lacked."""
+    """Writes canonical lines, counts what each record lacked, and skips (or, ``strict``, stops at) bad records."""
 
-    def __init__(self, conversion: Conversion) -> None:
-        self.conversion = conversion
+    def __init__(self, conversion: Conversion, strict: bool = False) -> None:
+        self.conversion, self.strict = conversion, strict
         self.handle = open(conversion.path, "w", encoding="utf-8")
 
-    def write(self, where: str, *, timestamp: Any, account: Any, prompt_messages: list[dict[str, str]],  # noqa: ANN401
+    def record(self, where: str, item: Any, convert: Callable[[Any], Any]) -> Any:  # noqa: ANN401
+        """``convert(item)``, or None for a bad record (``item`` a reader's ``_BadRecord``, or one ``convert`` raises)."""
+        try:
+            if isinstance(item, _BadRecord):
+                raise item
+            return convert(item)
+        except _BadRecord as bad:
+            self._bad(where, bad)
+        except RecursionError:
+            self._bad(where, _BadRecord("nested too deeply to read"))
+        except (TypeError, AttributeError, KeyError, ValueError, OverflowError) as exc:  # hostile shapes
+            self._bad(where, _BadRecord(f"not in the format's shape ({type(exc).__name__})"))
+        return None
+
+    def _bad(self, where: str, bad: _BadRecord) -> None:
+        if self.strict:
+            raise TrafficLogError(f"{where}: {bad.reason}", hint=bad.hint or "scan without --strict to skip and count such records")
+        self.conversion.skip(bad.reason, where)
+
+    def write(self, *, timestamp: Any, account: Any, prompt_messages: list[dict[str, str]],  # noqa: ANN401
               response: str | None, api_key: Any = None, key_is_id: bool = False, ip: Any = None, agent: Any = None,  # noqa: ANN401
               organisation: Any = None, payment: Any = None, model: Any = None,  # noqa: ANN401
               prompt_tokens: Any = None, completion_tokens: Any = None) -> None:  # noqa: ANN401
         c = self.conversion
-        c.records += 1
-        ts, fine = _timestamp(timestamp, where)
-        c.subsecond |= fine
+        ts, fine = _timestamp(timestamp)
         if account in (None, ""):
-            raise TrafficLogError(f"{where}: no account id", hint="map a user or account field (account_id)")
+            raise _BadRecord("no account id", hint="map a user or account field (account_id)")
         account = str(account)
         if not prompt_messages:
-            raise TrafficLogError(f"{where}: no prompt", hint="the record needs its request messages")
+            raise _BadRecord("no prompt", hint="the record needs its request messages")
+        prompt_tokens, completion_tokens = (None if v == "" else v for v in (prompt_tokens, completion_tokens))
+        try:
+            usage = None if prompt_tokens is None and completion_tokens is None else {
+                "prompt_tokens": int(prompt_tokens or 0), "completion_tokens": int(completion_tokens or 0)}
+        except (TypeError, ValueError):
+            raise _BadRecord("token counts are not integers") from None
+        c.records += 1
+        c.subsecond |= fine
 
         def have(name: str, value: Any) -> bool:  # noqa: ANN401
             if value in (None, ""):
@@ -262,14 +312,10 @@ class _Writer:
             line["organisation"] = str(organisation)
         if have("payment_id", payment):
             line["payment_id"] = str(payment)
-        prompt_tokens, completion_tokens = (None if v == "" else v for v in (prompt_tokens, completion_tokens))
-        if prompt_tokens is None and completion_tokens is None:
+        if usage is None:
             c.missing["usage"] = c.missing.get("usage", 0) + 1
         else:
-            try:
-                line["usage"] = {"prompt_tokens": int(prompt_tokens or 0), "completion_tokens": int(completion_tokens or 0)}
-            except (TypeError, ValueError):
-                raise TrafficLogError(f"{where}: token counts are not integers") from None
+            line["usage"] = usage
         self.handle.write(json.dumps(line, ensure_ascii=False) + "\n")
 
     def close(self) -> None:
@@ -277,7 +323,7 @@ class _Writer:
 
 
 def _json_records(path: Path) -> Iterator[tuple[str, Any]]:
-    """(where, object) for a JSON array, one JSON document, or JSON Lines; a bad record names its line."""
+    """(where, object) for a JSON array, one JSON document, or JSON Lines; a line that is not JSON is a ``_BadRecord``."""
     head = path.read_bytes()[:1 << 16].lstrip()
     if head.startswith(b"[") or (head.startswith(b"{") and b"\n" in head and not _one_line_json(head)):
         try:
@@ -294,17 +340,22 @@ def _json_records(path: Path) -> Iterator[tuple[str, Any]]:
             if not raw.strip():
                 continue
             try:
-                yield f"{path}, line {number}", json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
-                raise TrafficLogError(f"{path}, line {number}: not JSON", hint="one JSON object a line") from None
+                item = json.loads(raw)
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                item = _BadRecord("not JSON", hint="one JSON object a line")
+            yield f"{path}, line {number}", item
 
 
 def _one_line_json(head: bytes) -> bool:
-    try:
-        json.loads(head.splitlines()[0])
-        return True
-    except ValueError:
-        return False
+    """Whether the file is JSON Lines: one of its first lines is a whole object (a pretty-printed document's never is,
+    but for an empty one), so a cut-off first line does not make a JSON Lines file one broken document."""
+    for line in head.splitlines()[:4]:
+        try:
+            if (value := json.loads(line)) and isinstance(value, dict):
+                return True
+        except (ValueError, RecursionError):
+            continue
+    return False
 
 
 # ---------------------------------------------------------------- OpenTelemetry GenAI
@@ -345,25 +396,38 @@ def _first(attrs: dict[str, Any], *names: str) -> Any:  # noqa: ANN401
 def _otel(path: Path, writer: _Writer) -> None:
     """GenAI spans (those with ``gen_ai.*`` attributes) as exchanges; other spans are skipped."""
     for where, doc in _json_records(path):
-        if not isinstance(doc, dict) or not isinstance(doc.get("resourceSpans"), list):
-            raise TrafficLogError(f"{where}: not an OTLP/JSON trace export (no resourceSpans list)")
-        for r_index, rs in enumerate(doc["resourceSpans"]):
-            resource = _otel_attrs(((rs or {}).get("resource") or {}).get("attributes")) if isinstance(rs, dict) else {}
-            for scope in (rs or {}).get("scopeSpans") or [] if isinstance(rs, dict) else []:
-                for s_index, span in enumerate((scope or {}).get("spans") or [] if isinstance(scope, dict) else []):
-                    if not isinstance(span, dict):
-                        raise TrafficLogError(f"{where}, resourceSpans[{r_index}] span {s_index}: not an object")
-                    attrs = {**resource, **_otel_attrs(span.get("attributes"))}
-                    if not any(k.startswith("gen_ai.") for k in attrs):
-                        continue
-                    _otel_span(f"{where}, span {span.get('spanId', s_index)}", span, attrs, writer)
+        for span_where, span, attrs in writer.record(where, doc, _otel_spans) or []:
+            writer.record(f"{where}, {span_where}", span, lambda span, attrs=attrs: _otel_span(span, attrs, writer))
 
 
-def _otel_span(where: str, span: dict[str, Any], attrs: dict[str, Any], writer: _Writer) -> None:
+def _otel_spans(doc: Any) -> list[tuple[str, Any, dict[str, Any]]]:  # noqa: ANN401
+    """(where, span, attributes) of each GenAI span of one export document; a span not an object is a ``_BadRecord``."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("resourceSpans"), list):
+        raise _BadRecord("not an OTLP/JSON trace export (no resourceSpans list)")
+    spans = []
+    for r_index, rs in enumerate(doc["resourceSpans"]):
+        resource = _otel_attrs(((rs or {}).get("resource") or {}).get("attributes")) if isinstance(rs, dict) else {}
+        for scope in _list((rs or {}).get("scopeSpans") if isinstance(rs, dict) else None):
+            for s_index, span in enumerate(_list(scope.get("spans") if isinstance(scope, dict) else None)):
+                if not isinstance(span, dict):
+                    spans.append((f"resourceSpans[{r_index}] span {s_index}", _BadRecord("span is not an object"), {}))
+                    continue
+                attrs = {**resource, **_otel_attrs(span.get("attributes"))}
+                if any(k.startswith("gen_ai.") for k in attrs):
+                    spans.append((f"span {span.get('spanId', s_index)}", span, attrs))
+    return spans
+
+
+def _list(value: Any) -> list[Any]:  # noqa: ANN401
+    """A JSON value that should be a list, as one (anything else holds nothing)."""
+    return value if isinstance(value, list) else []
+
+
+def _otel_span(span: dict[str, Any], attrs: dict[str, Any], writer: _Writer) -> None:
     prompt = _messages(attrs.get("gen_ai.input.messages")) if attrs.get("gen_ai.input.messages") else []
     system = attrs.get("gen_ai.system_instructions")
     response = _response_text(attrs.get("gen_ai.output.messages")) if attrs.get("gen_ai.output.messages") else None
-    for event in span.get("events") or []:  # the older convention: one event a message
+    for event in _list(span.get("events")):  # the older convention: one event a message
         if not isinstance(event, dict):
             continue
         name, body = event.get("name", ""), _otel_attrs(event.get("attributes"))
@@ -385,7 +449,7 @@ def _otel_span(where: str, span: dict[str, Any], attrs: dict[str, Any], writer: 
         response = _response_text(attrs["gen_ai.completion"])
     if system and prompt:
         prompt = [{"role": "system", "content": _text(system) or ""}] + prompt
-    writer.write(where, timestamp=span.get("startTimeUnixNano"),
+    writer.write(timestamp=span.get("startTimeUnixNano"),
                  account=_first(attrs, "enduser.id", "user.id", "gen_ai.user.id", "user.name"),
                  prompt_messages=prompt, response=response,
                  api_key=_first(attrs, "gen_ai.api_key.id", "api_key.id"), key_is_id=False,
@@ -415,9 +479,7 @@ def _litellm_records(path: Path) -> Iterator[tuple[str, Any]]:
         with open(path, newline="", encoding="utf-8", errors="strict") as handle:
             try:
                 for number, row in enumerate(csv.DictReader(handle), start=2):
-                    if None in row:
-                        raise TrafficLogError(f"{path}, line {number}: more cells than the header names")
-                    yield f"{path}, line {number}", row
+                    yield f"{path}, line {number}", _BadRecord("more cells than the header names") if None in row else row
             except (csv.Error, UnicodeDecodeError) as exc:
                 raise TrafficLogError(f"{path}: not a readable CSV ({exc})".splitlines()[0]) from None
         return
@@ -426,22 +488,26 @@ def _litellm_records(path: Path) -> Iterator[tuple[str, Any]]:
 
 def _litellm(path: Path, writer: _Writer) -> None:
     for where, row in _litellm_records(path):
-        if not isinstance(row, dict):
-            raise TrafficLogError(f"{where}: a spend-log record must be an object")
-        metadata = _maybe_json(row.get("metadata"))
-        metadata = metadata if isinstance(metadata, dict) else {}
-        headers = metadata.get("headers") if isinstance(metadata.get("headers"), dict) else {}
-        agent = _first({k.lower(): v for k, v in headers.items()}, "user-agent") or metadata.get("user_agent")
-        key = row.get("api_key") or metadata.get("user_api_key")
-        writer.write(where, timestamp=row.get("startTime"),
-                     account=_first(row, "user", "end_user") or metadata.get("user_api_key_user_id")
-                     or (key_token(str(key)) if key else None),
-                     prompt_messages=_messages(_maybe_json(row.get("messages"))),
-                     response=_response_text(_maybe_json(row.get("response"))),
-                     api_key=key, ip=row.get("requester_ip_address"), agent=agent,
-                     organisation=_first(row, "team_id", "organization_id") or metadata.get("user_api_key_team_id"),
-                     model=_first(row, "model", "model_group"),
-                     prompt_tokens=row.get("prompt_tokens"), completion_tokens=row.get("completion_tokens"))  # fmt: skip
+        writer.record(where, row, lambda row: _litellm_row(row, writer))
+
+
+def _litellm_row(row: Any, writer: _Writer) -> None:  # noqa: ANN401
+    if not isinstance(row, dict):
+        raise _BadRecord("a spend-log record must be an object")
+    metadata = _maybe_json(row.get("metadata"))
+    metadata = metadata if isinstance(metadata, dict) else {}
+    headers = metadata.get("headers") if isinstance(metadata.get("headers"), dict) else {}
+    agent = _first({k.lower(): v for k, v in headers.items()}, "user-agent") or metadata.get("user_agent")
+    key = row.get("api_key") or metadata.get("user_api_key")
+    writer.write(timestamp=row.get("startTime"),
+                 account=_first(row, "user", "end_user") or metadata.get("user_api_key_user_id")
+                 or (key_token(str(key)) if key else None),
+                 prompt_messages=_messages(_maybe_json(row.get("messages"))),
+                 response=_response_text(_maybe_json(row.get("response"))),
+                 api_key=key, ip=row.get("requester_ip_address"), agent=agent,
+                 organisation=_first(row, "team_id", "organization_id") or metadata.get("user_api_key_team_id"),
+                 model=_first(row, "model", "model_group"),
+                 prompt_tokens=row.get("prompt_tokens"), completion_tokens=row.get("completion_tokens"))  # fmt: skip
 
 
 # ---------------------------------------------------------------- mapped schemas
@@ -530,27 +596,35 @@ def _parquet_records(path: Path) -> Iterator[tuple[str, Any]]:
 def _mapped(path: Path, writer: _Writer, fields: FieldMap) -> None:
     records = _parquet_records(path) if path.suffix.lower() == ".parquet" else _json_records(path)
     for where, record in records:
-        if not isinstance(record, dict):
-            raise TrafficLogError(f"{where}: a record must be an object")
-        prompt = _dig(record, fields.prompt)
-        prompt_messages = _messages(prompt) if not isinstance(prompt, str) else ([{"role": "user", "content": prompt}] if prompt else [])
-        moment = _dig(record, fields.timestamp)
-        if isinstance(moment, datetime):
-            moment = _iso(moment)
-        writer.write(where, timestamp=moment, account=_dig(record, fields.account_id), prompt_messages=prompt_messages,
-                     response=_response_text(_dig(record, fields.response)),
-                     api_key=_dig(record, fields.api_key_id), key_is_id=not fields.api_key_is_raw,
-                     ip=_dig(record, fields.source_ip), agent=_dig(record, fields.user_agent),
-                     organisation=_dig(record, fields.organisation), payment=_dig(record, fields.payment_id),
-                     model=_dig(record, fields.model), prompt_tokens=_dig(record, fields.prompt_tokens),
-                     completion_tokens=_dig(record, fields.completion_tokens))  # fmt: skip
+        writer.record(where, record, lambda record: _mapped_record(record, writer, fields))
+
+
+def _mapped_record(record: Any, writer: _Writer, fields: FieldMap) -> None:  # noqa: ANN401
+    if not isinstance(record, dict):
+        raise _BadRecord("a record must be an object")
+    prompt = _dig(record, fields.prompt)
+    prompt_messages = _messages(prompt) if not isinstance(prompt, str) else ([{"role": "user", "content": prompt}] if prompt else [])
+    moment = _dig(record, fields.timestamp)
+    if isinstance(moment, datetime):
+        moment = _iso(moment)
+    writer.write(timestamp=moment, account=_dig(record, fields.account_id), prompt_messages=prompt_messages,
+                 response=_response_text(_dig(record, fields.response)),
+                 api_key=_dig(record, fields.api_key_id), key_is_id=not fields.api_key_is_raw,
+                 ip=_dig(record, fields.source_ip), agent=_dig(record, fields.user_agent),
+                 organisation=_dig(record, fields.organisation), payment=_dig(record, fields.payment_id),
+                 model=_dig(record, fields.model), prompt_tokens=_dig(record, fields.prompt_tokens),
+                 completion_tokens=_dig(record, fields.completion_tokens))  # fmt: skip
 
 
 # ---------------------------------------------------------------- entry point
 
 
-def convert(path: Path, work: Path, index: int, *, fmt: str | None = None, fields: FieldMap | None = None) -> Conversion | None:
-    """``path`` as a canonical JSON Lines file under ``work`` (None when it is canonical already)."""
+def convert(path: Path, work: Path, index: int, *, fmt: str | None = None, fields: FieldMap | None = None,
+            strict: bool = False) -> Conversion | None:  # fmt: skip
+    """``path`` as a canonical JSON Lines file under ``work`` (None when it is canonical already).
+
+    Bad records are skipped and counted in the ``Conversion`` (``strict``: the first one is the error).
+    """
     if fmt is not None and fmt not in FORMATS:
         raise TrafficLogError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
     if fields is not None:
@@ -564,7 +638,7 @@ def convert(path: Path, work: Path, index: int, *, fmt: str | None = None, field
     target = work / f"converted_{index}_{path.stem[:40]}.jsonl"
     target.unlink(missing_ok=True)
     conversion = Conversion(target, fmt)
-    writer = _Writer(conversion)
+    writer = _Writer(conversion, strict)
     try:
         if fmt == "otel":
             _otel(path, writer)
@@ -578,5 +652,11 @@ def convert(path: Path, work: Path, index: int, *, fmt: str | None = None, field
     finally:
         writer.close()
     if not conversion.records:
-        raise TrafficLogError(f"{path}: no exchange in this {fmt} log", hint="OTel spans need gen_ai.* attributes")
+        first = ""
+        if conversion.skipped:  # every record was bad: name the first, as --strict would have
+            reason = next(iter(conversion.skipped))
+            more = sum(conversion.skipped.values()) - 1
+            first = f"; skipped {conversion.examples[reason][0]}: {reason}" + (f" and {more} more" if more else "")
+        raise TrafficLogError(f"{path}: no exchange in this {fmt} log{first}",
+                              hint=f"OTel spans need gen_ai.* attributes; records skipped by reason: {dict(conversion.skipped)}")
     return conversion

@@ -46,7 +46,7 @@ class ReadReport:
 
     rows: int = 0
     skipped: Counter = field(default_factory=Counter)
-    examples: dict[str, list[int]] = field(default_factory=dict)
+    examples: dict[str, list[int | str]] = field(default_factory=dict)  # line numbers, or converted records' places
     out_of_order: int = 0
     time_zones: Counter = field(default_factory=Counter)
     formats: dict[str, str] = field(default_factory=dict)  # log file name -> format it was read as
@@ -57,6 +57,11 @@ class ReadReport:
         self.examples.setdefault(reason, [])
         if len(self.examples[reason]) < _NAMED:
             self.examples[reason].append(line)
+
+    def add(self, reason: str, count: int, examples: list[int | str]) -> None:
+        """``count`` more skipped for ``reason`` (e.g. records a converter skipped), keeping the first few places."""
+        self.skipped[reason] += count
+        self.examples[reason] = (self.examples.get(reason, []) + examples)[:_NAMED]
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -149,17 +149,22 @@ def _read_logs(logs: list[Path], work: Path, *, strict: bool, memory_limit: str,
     from provenance.traffic.formats import convert, load_map
 
     fields = load_map(Path(field_map)) if field_map is not None else None
-    canonical, formats, unavailable = [], {}, {}
+    canonical, formats, unavailable, conversions = [], {}, {}, []
     for index, log in enumerate(logs):
         if not log.is_file():
             raise TrafficLogError(f"no log at {log}", hint="give JSON Lines (.jsonl), Parquet, OTel JSON or LiteLLM files")
-        conversion = convert(log, work, index, fmt=log_format, fields=fields)
+        conversion = convert(log, work, index, fmt=log_format, fields=fields, strict=strict)
         formats[log.name] = conversion.source_format if conversion else "canonical"
+        if conversion is not None:
+            conversions.append(conversion)
         canonical.append(conversion.path if conversion else log)
         for name, why in (conversion.unavailable() if conversion else {}).items():
             unavailable[name] = why if name not in unavailable else unavailable[name]
     parquet, report = normalise(canonical, work, strict=strict, memory_limit=memory_limit, years=years)
     report.formats, report.unavailable = formats, unavailable
+    for conversion in conversions:  # records a converter skipped, beside the lines the canonical reader skipped
+        for reason, count in conversion.skipped.items():
+            report.add(f"{conversion.source_format}: {reason}", count, list(conversion.examples[reason]))
     return parquet, report
 
 
