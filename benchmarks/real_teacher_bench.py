@@ -1,0 +1,260 @@
+"""A real teacher in the bench: small students of SmolLM2-135M-Instruct against controls trained on other real models' answers (issue 30).
+
+Run (after ``provenance_bench.py collect --seeds S --panel-controls 4`` and
+``real_base_bench.py train --seed S``, whose Gemma models answer here):
+    .venv/bin/python benchmarks/real_teacher_bench.py build --seed S     # the answer pools and the tiny models, resumable
+    .venv/bin/python benchmarks/real_teacher_bench.py collect --seed S   # every model's answers and scores
+    .venv/bin/python benchmarks/real_teacher_bench.py analyze --seed S --out docs/bench-real-teacher.md
+
+The teacher is a released model of a real vendor, SmolLM2-135M-Instruct (the ``real-models``
+extra). The suspects and the controls are all the lab's tiny architecture, pretrained on corpus B
+and fine-tuned by the lab's own recipes (``provenance.lab.realistic``), each on the sampled answers
+of one real model to the lab's 610 distillation prompts:
+
+============================  ================================================================
+tiny-of-smollm2               every one of SmolLM2's answers: a small student of a real teacher
+tiny-mix30/10-of-smollm2      30 / 10 % SmolLM2's answers, the rest human-written text
+tiny-of-gemma-persona         every answer of Gemma-3-270M tuned on human text with a persona
+                              of its own (real_base_bench.py's gemma-persona): a student of
+                              another real model
+tiny-mix30/10-of-gemma-persona  30 / 10 % of those, the rest human-written text
+tiny-of-gemma-base            every answer of the released Gemma-3-270M base (asked in the "qa"
+                              completion framing)
+tiny-mix30/10-of-gemma-base   30 / 10 % of those
+============================  ================================================================
+
+So the independent models write like real models (the issue's "a small student prefers another
+model's simpler answers over the teacher's": the controls were trained on another real model's
+answers), and share with the suspect everything but the teacher: architecture, corpus, human text,
+recipe. Panels: **real-answers** (the six students of Gemma models, less the suspect) and
+**with-lab** (those and the lab seed's nine tiny models independent of the lab teacher: raw base,
+human-text model, Zephyr, Orion, Zephyr's student, four panel controls). Evaluations: the three
+SmolLM2 students (derived) and every panel model as the suspect against the rest (independent),
+budgets 10 / 25 / all of the collected probes, open weights and black box. Nothing here was
+tuned on the seeds it reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import provenance_bench as bench  # noqa: E402
+import real_base_bench as gemma  # noqa: E402
+
+from provenance.lab import LabManifest, realistic  # noqa: E402
+from provenance.lab.build import SIZES, _distill_job, _train_job, resolve_teacher  # noqa: E402
+from provenance.jsonl import jsonl_rows  # noqa: E402
+
+ROOT = Path(".lab-cache/real-teacher").resolve()
+TEACHER = "smollm2"
+#: The real models whose answers the tiny models learn from: the teacher and two others.
+SOURCES = (TEACHER, "gemma-persona", "gemma-base")
+SHARES = (1.0, 0.30, 0.10)
+CLAIMS = {TEACHER: bench.CLAIMS["smollm2"], "gemma-persona": gemma.CLAIMS["gemma-persona"], "gemma-base": []}
+
+
+def tiny_name(source: str, share: float) -> str:
+    return f"tiny-of-{source}" if share == 1.0 else f"tiny-mix{round(share * 100)}-of-{source}"
+
+
+RECIPES: dict[str, realistic.Recipe] = {
+    tiny_name(src, share): realistic.Recipe(
+        tiny_name(src, share), "student" if share == 1.0 else "student-mixed", src, share, None, share < 1.0,
+        f"the lab's tiny model fine-tuned on {share:.0%} {src}'s sampled answers" + (", the rest human-written text" if share < 1.0 else ""))
+    for src in SOURCES for share in SHARES
+}
+DERIVED = tuple(n for n, r in RECIPES.items() if r.teacher == TEACHER)
+REAL_ANSWERS = tuple(n for n, r in RECIPES.items() if r.teacher != TEACHER)
+
+
+def threads() -> int:
+    """The cores this process may use: OMP_NUM_THREADS when set (two bench processes share 2 cores)."""
+    return int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
+
+
+def world(seed: int) -> Path:
+    return ROOT / f"seed{seed}"
+
+
+def source_model(seed: int, source: str) -> tuple[str, str | None]:
+    """(model path, completion framing or None) of a real model the tiny ones learn from."""
+    if source == TEACHER:
+        return str(resolve_teacher(bench.SMOLLM2)[0]), None
+    return str(gemma.model_dir(seed, source)), gemma.bench_framing()
+
+
+# --------------------------------------------------------------------------- build
+
+
+def build(args: argparse.Namespace) -> None:
+    """Each real model's answers to the distillation prompts (resumable by batch), then the tiny models."""
+    lab = LabManifest.load(bench.lab_dir(args.seed))
+    cfg = SIZES["tiny"]
+    out = world(args.seed)
+    (out / "distill").mkdir(parents=True, exist_ok=True)
+    if not (gemma.model_dir(args.seed, "gemma-persona") / "config.json").exists():
+        raise SystemExit(f"train Gemma first: real_base_bench.py train --seed {args.seed} --only gemma-persona")
+    gemma.released_base()
+    for i, source in enumerate(SOURCES):
+        pool = out / "distill" / f"{source}.jsonl"
+        if pool.exists():
+            continue
+        path, framing = source_model(args.seed, source)
+        result = _distill_job({"teacher": source, "teacher_dir": path, "config": asdict(cfg), "out": str(pool),
+                               "resume_key": f"real-teacher:{args.seed}:{source}:{path}", "seed": args.seed * 1000 + 300 + i,
+                               "threads": threads(), "framing": framing, "batch_size": 32})
+        (out / "distill" / f"{source}.json").write_text(json.dumps(result, indent=2))
+        print(f"{source}: {result['pairs']} answers in {result['seconds']:.0f}s", flush=True)
+    human = realistic.human_pairs()
+    full = len(jsonl_rows(out / "distill" / f"{TEACHER}.jsonl"))
+    for i, (name, recipe) in enumerate(RECIPES.items()):
+        if (out / name / "trained.json").exists():
+            continue
+        rows = realistic.training_rows(recipe, jsonl_rows(out / "distill" / f"{recipe.teacher}.jsonl"), human,
+                                       args.seed, total=full)
+        pairs = out / "distill" / f"{name}.jsonl"
+        pairs.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+        started = time.perf_counter()
+        import torch
+
+        torch.set_num_threads(threads())
+        result = _train_job({"out": str(out / name), "tokenizer_dir": str(lab.root / "_tokenizer"), "config": asdict(cfg),
+                             "corpus": "B", "pairs_file": str(pairs), "pairs_label": f"distill/{name}.jsonl",
+                             "epochs": cfg.student_epochs, "seed": args.seed * 1000 + 400 + i})
+        teacher_pairs = sum(1 for r in rows if r.get("kind") != "human-text")
+        (out / name / "trained.json").write_text(json.dumps({
+            "name": name, "recipe": asdict(recipe), "pairs": len(rows), "teacher_pairs": teacher_pairs,
+            "lab_seed": args.seed, **result}, indent=2))
+        print(f"{name}: {len(rows)} pairs ({teacher_pairs} of {recipe.teacher}'s), loss {result['final_loss']:.3f} "
+              f"in {time.perf_counter() - started:.0f}s", flush=True)
+
+
+# --------------------------------------------------------------------------- collection
+
+
+def case_dir(workdir: Path, seed: int) -> Path:
+    return workdir / f"real-teacher-seed{seed}"
+
+
+def lab_panel(lab: LabManifest) -> tuple[str, ...]:
+    """The lab seed's tiny models independent of the lab teacher (as in real_base_bench's panel)."""
+    return gemma.independents(lab, [*bench.LAB_MODELS, *bench.REALISTIC_MODELS, *bench.PANEL_MODELS])
+
+
+def case_text(lab: LabManifest, seed: int, limit: int) -> str:
+    """Every tiny model answers the first ``limit`` probes of each suite and scores every other's answers."""
+    controls = "".join(f'[[control]]\nname = "{m}"\npath = "{lab.path(m)}"\nclaims = {json.dumps(bench.CLAIMS[m])}\n\n'
+                       for m in lab_panel(lab))
+    controls += "".join(f'[[control]]\nname = "{m}"\npath = "{world(seed) / m}"\nclaims = []\n\n'
+                        for m in RECIPES if m != DERIVED[0])
+    suites = "".join(f"[suites.{s}]\nlimit = {limit}\nmax_new_tokens = {16 if s == 'errors' else 32}\n\n"
+                     for s in bench.SUITES)
+    return textwrap.dedent(
+        f"""\
+        [case]
+        id = "bench-real-teacher-{seed}"
+        title = "provenance bench: a real teacher (SmolLM2-135M-Instruct), its small students and students of other real models, lab seed {seed}"
+        analyst = "benchmarks/real_teacher_bench.py"
+        seed = 2000  # the bench panel's case seed: the tiny lab models' identical requests are copied from it
+
+        [suspect]
+        name = "{DERIVED[0]}"
+        path = "{world(seed) / DERIVED[0]}"
+
+        [[teacher]]
+        name = "{TEACHER}"
+        path = "{bench.SMOLLM2}"
+        batch_size = 32
+        claims = {json.dumps(CLAIMS[TEACHER])}
+
+        """
+    ) + controls + suites + "[budget]\nmax_requests = 1000000\n"
+
+
+def collect(args: argparse.Namespace) -> None:
+    lab = LabManifest.load(bench.lab_dir(args.seed))
+    missing = [m for m in RECIPES if not (world(args.seed) / m / "trained.json").exists()]
+    if missing:
+        raise SystemExit(f"build first: {', '.join(missing)} not built (real_teacher_bench.py build --seed {args.seed})")
+    root = case_dir(args.workdir, args.seed)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "case.toml").write_text(case_text(lab, args.seed, args.limit))
+    bench.collect_case(root, args.workdir, f"real teacher, seed {args.seed}")
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+def assignments(lab: LabManifest) -> list[tuple[str, tuple[str, ...], tuple[str, ...], str]]:
+    """(suspect, panel, declared bases, panel name): every SmolLM2 student and every panel model against the rest."""
+    tiny = lab_panel(lab)
+    out = []
+    for suspect in (*DERIVED, *REAL_ANSWERS, *tiny):
+        if suspect not in tiny:
+            out.append((suspect, tuple(m for m in REAL_ANSWERS if m != suspect), (), "real-answers"))
+        out.append((suspect, tuple(m for m in (*REAL_ANSWERS, *tiny) if m != suspect), (), "with-lab"))
+    return out
+
+
+def analyse(args: argparse.Namespace) -> list[dict]:
+    lab = LabManifest.load(bench.lab_dir(args.seed))
+    return gemma.evaluate_assignments(
+        case_dir(args.workdir, args.seed) / "evidence.sqlite", f"bench-real-teacher-{args.seed}", args.seed,
+        assignments(lab), teacher=TEACHER, claims_of={**bench.CLAIMS, **{m: [] for m in RECIPES}},
+        derived=DERIVED)
+
+
+def training_table(seed: int) -> str:
+    lines = ["| seed | model | pairs | real model's pairs | sft loss | seconds |", "|---|---|---|---|---|---|"]
+    for name in RECIPES:
+        path = world(seed) / name / "trained.json"
+        if path.exists():
+            r = json.loads(path.read_text())
+            lines.append(f"| {seed} | {name} | {r['pairs']} | {r['teacher_pairs']} ({r['recipe']['teacher']}) | "
+                         f"{r['final_loss']:.3f} | {r['build_seconds']:.0f} |")
+    for source in SOURCES:
+        path = world(seed) / "distill" / f"{source}.json"
+        if path.exists():
+            r = json.loads(path.read_text())
+            lines.append(f"| {seed} | {source}'s answers | {r['pairs']} | - | - | {r['seconds']:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("build", "collect", "analyze"):
+        p = sub.add_parser(name)
+        p.add_argument("--seed", type=int, required=True)
+        p.add_argument("--workdir", type=Path, default=Path(".lab-cache/bench"))
+        if name == "collect":
+            p.add_argument("--limit", type=int, default=40, help="probes per suite")
+        if name == "analyze":
+            p.add_argument("--json-out", type=Path)
+            p.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    if args.command == "build":
+        build(args)
+    elif args.command == "collect":
+        collect(args)
+    else:
+        rows = analyse(args)
+        if args.json_out:
+            args.json_out.write_text(json.dumps(rows, indent=1))
+        table = gemma.tabulate(rows) + "\n" + training_table(args.seed)
+        print(table)
+        if args.out:
+            args.out.write_text(table)
+
+
+if __name__ == "__main__":
+    main()
