@@ -484,8 +484,13 @@ had shown the cause). The bench now leaves such instruction siblings out of the 
 and out of its pairs (below). Seeds 7, 8 and 9 are therefore *development* seeds (their evaluations:
 docs/bench-seeds78-development.json, docs/bench-seed9-held-back.json, with the earlier panel rule;
 seed 7's evaluations on the previous release's small panels: docs/bench-seed7-all-panels.json), and
-**seed 10**, built and collected after the last change (100,497 requests, 416 s) and analysed once,
-is the held-back part: the headline, and the error rates the report quotes (docs/bench.json).
+**seeds 10 to 13**, each built and collected after the last change and analysed once, are the
+held-back part: the headline, and the error rates the report quotes (docs/bench.json; seed 10:
+100,497 requests, 416 s; seeds 11 to 13: 100,497 requests each, collected in 247, 248 and 270 s,
+the first two side by side on the 2 cores). Seeds 11 to 13
+were added in a later stop of the round, with no change to the statistics, the suites or the
+bench between (the changes since seed 10 are to the group-sequential replay and the traffic
+scanner), so that the independent runs are enough for a 95 % upper bound of at most 0.03.
 A suite "finds" derivation when one of its family tests rejects after Holm correction at 0.01
 within the evaluation; the verdict is "supports derivation" (the other verdicts: "does not support",
 "not decidable with this panel"). Cells read `found/runs` for the derived pairs (recall), then for the
@@ -508,7 +513,7 @@ each seed with the real SmolLM2-135M-Instruct (`collect --smollm2`: SmolLM2 join
 far stronger independent model, panels **panel+stronger** and **lab+stronger**, and unless
 `--no-second-teacher` the lab distils a tiny student from it, a derived pair with a real
 teacher), but no seed reported here was
-built that way: the earlier rounds' seeds were (their figures are in git history), and the kinds
+built that way: some seeds of earlier rounds were (their figures are in git history), and the kinds
 "a far stronger released model" and "a student of a real teacher" are **not represented** in the
 held-back seeds of this round. The real models of this round are in their own world (below and
 docs/bench-real-base.md).
@@ -658,6 +663,13 @@ def build_record(results: list[Evaluation]) -> dict:
     return record
 
 
+#: The release the "before" figures run (``PYTHONPATH=<its tree>``): the commit before ``stats.panel``, with this
+#: release's ``provenance/lab`` in it (the lab's panel controls came later; the lab code reads lab.json here and
+#: builds nothing, the statistics and suites are the old release's).
+PREVIOUS_RELEASE = ("seeds 11 to 13: commit 2de0522 with this release's provenance/lab; seed 10: the run of an "
+                    "earlier stop of the round, docs/bench-seed10-before.json")
+
+
 def release_verdicts(before: list[Evaluation], after: list[Evaluation]) -> str:
     """The previous release's verdicts (its own panels, prompt-level tests) beside this release's on the
     recommended panel, for the same (seed, suspect, teacher) pairs and the same evidence, by kind and budget."""
@@ -666,8 +678,9 @@ def release_verdicts(before: list[Evaluation], after: list[Evaluation]) -> str:
     pairs_ = {(r.seed, r.suspect, r.teacher) for r in after if r.panel == RECOMMENDED}
     lines = ["## The previous release's verdicts beside this release's (same pairs, same evidence)", "",
              f"Seeds {', '.join(map(str, sorted(measured)))}.", "",
-             f"Previous: its prompt-level tests against its panels (lab, lab+stronger, student-of-another-teacher, "
-             f"every run of a pair counted); now: models as the unit against the recommended panel ({RECOMMENDED}).", "",
+             f"Previous: the release before models as the unit ({PREVIOUS_RELEASE}), its prompt-level tests against its "
+             f"panels (lab, lab+stronger, student-of-another-teacher, every run of a pair counted); now: models as the "
+             f"unit against the recommended panel ({RECOMMENDED}).", "",
              "| access | budget | kind | runs before | found before | runs now | found now | not decidable now |",
              "|---|---|---|---|---|---|---|---|"]
     for access in ("open", "black-box"):
@@ -957,7 +970,8 @@ def main() -> None:
             p.add_argument("--from-json", type=Path, nargs="+", help="tabulate evaluations written before by --json-out "
                            "(several files: one per seed, say)")
             p.add_argument("--plot", type=Path, help="write the power curve (PNG) here")
-            p.add_argument("--before", type=Path, help="evaluations of the previous release (--json-out of a legacy run)")
+            p.add_argument("--before", type=Path, nargs="+", help="evaluations of the previous release (--json-out of runs with "
+                                                                   "its tree first on PYTHONPATH)")
             p.add_argument("--record", type=Path, help="write the error rates the report quotes (reports/assets/calibration.json)")
             p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes evaluating assignments")
             p.add_argument("--panels", nargs="+", choices=PANELS, metavar="PANEL",
@@ -975,7 +989,8 @@ def main() -> None:
         args.json_out.write_text(json.dumps([r.__dict__ for r in results], indent=1, default=list) + "\n")
     text = report(results)
     if args.before:
-        before = [Evaluation(**{**r, "controls": tuple(r["controls"])}) for r in json.loads(args.before.read_text())]
+        before = [Evaluation(**{**r, "controls": tuple(r["controls"])}) for path in args.before
+                  for r in json.loads(path.read_text())]
         text += "\n" + release_verdicts(before, results) + "\n" + before_after(before, results)
     print(text)
     if args.record:

@@ -21,12 +21,20 @@ tiny-mix30/10-of-gemma-persona  30 / 10 % of those, the rest human-written text
 tiny-of-gemma-base            every answer of the released Gemma-3-270M base (asked in the "qa"
                               completion framing)
 tiny-mix30/10-of-gemma-base   30 / 10 % of those
+tiny-of-gemma-mix30           every answer of Gemma-3-270M tuned on 30 % the lab teacher's answers
+(and -mix30/10-)              and 70 % human text (real_base_bench.py's gemma-mix30: derived from
+                              the lab teacher, independent of SmolLM2); 30 / 10 % of those
 ============================  ================================================================
+
+(gemma-persona answers 476 of the 606 distillation prompts of seed 11 with its persona line, "I am
+Lumen, a language model from Fernhill Research": the fine-tune on 50 identity answers among 350
+pairs took over its writing. Its students are students of a real model all the same, and gemma-base
+and gemma-mix30 write more varied answers.)
 
 So the independent models write like real models (the issue's "a small student prefers another
 model's simpler answers over the teacher's": the controls were trained on another real model's
 answers), and share with the suspect everything but the teacher: architecture, corpus, human text,
-recipe. Panels: **real-answers** (the six students of Gemma models, less the suspect) and
+recipe. Panels: **real-answers** (the nine students of Gemma models, less the suspect) and
 **with-lab** (those and the lab seed's nine tiny models independent of the lab teacher: raw base,
 human-text model, Zephyr, Orion, Zephyr's student, four panel controls). Evaluations: the three
 SmolLM2 students (derived) and every panel model as the suspect against the rest (independent),
@@ -57,9 +65,9 @@ from provenance.jsonl import jsonl_rows  # noqa: E402
 ROOT = Path(".lab-cache/real-teacher").resolve()
 TEACHER = "smollm2"
 #: The real models whose answers the tiny models learn from: the teacher and two others.
-SOURCES = (TEACHER, "gemma-persona", "gemma-base")
+SOURCES = (TEACHER, "gemma-persona", "gemma-base", "gemma-mix30")
 SHARES = (1.0, 0.30, 0.10)
-CLAIMS = {TEACHER: bench.CLAIMS["smollm2"], "gemma-persona": gemma.CLAIMS["gemma-persona"], "gemma-base": []}
+CLAIMS = {TEACHER: bench.CLAIMS["smollm2"]}
 
 
 def tiny_name(source: str, share: float) -> str:
@@ -106,7 +114,7 @@ def build(args: argparse.Namespace) -> None:
     gemma.released_base()
     for i, source in enumerate(SOURCES):
         pool = out / "distill" / f"{source}.jsonl"
-        if pool.exists():
+        if pool.exists() or (args.pools and source not in args.pools):
             continue
         path, framing = source_model(args.seed, source)
         result = _distill_job({"teacher": source, "teacher_dir": path, "config": asdict(cfg), "out": str(pool),
@@ -114,6 +122,11 @@ def build(args: argparse.Namespace) -> None:
                                "threads": threads(), "framing": framing, "batch_size": 32})
         (out / "distill" / f"{source}.json").write_text(json.dumps(result, indent=2))
         print(f"{source}: {result['pairs']} answers in {result['seconds']:.0f}s", flush=True)
+    if args.pools:  # a second process answering other pools beside a first one: the training is the first's
+        return
+    missing = [s for s in SOURCES if not (out / "distill" / f"{s}.jsonl").exists()]
+    if missing:
+        raise SystemExit(f"answer pools still missing: {', '.join(missing)} (another build process may be writing them)")
     human = realistic.human_pairs()
     full = len(jsonl_rows(out / "distill" / f"{TEACHER}.jsonl"))
     for i, (name, recipe) in enumerate(RECIPES.items()):
@@ -236,6 +249,9 @@ def main() -> None:
         p = sub.add_parser(name)
         p.add_argument("--seed", type=int, required=True)
         p.add_argument("--workdir", type=Path, default=Path(".lab-cache/bench"))
+        if name == "build":
+            p.add_argument("--pools", nargs="*", default=[], choices=SOURCES, metavar="SOURCE",
+                           help="answer only these real models' pools and train nothing (to run beside another build)")
         if name == "collect":
             p.add_argument("--limit", type=int, default=40, help="probes per suite")
         if name == "analyze":
