@@ -656,6 +656,12 @@ def build_record(results: list[Evaluation]) -> dict:
                 f"{ALPHA}. Measured on tiny laboratory models; a real case's rate may differ."),
         "full_probe_sets_from": 73,
         "panel": f"the bench's recommended panel: every lab model independent of the teacher, {sizes} models",
+        # What the quoted rate covers, for the report's verdict box: the kinds of model the rate was measured on.
+        "represented": ("The rate is measured on tiny laboratory models"
+                        + (" and one small released model (SmolLM2-135M-Instruct)" if smollm2 else "")
+                        + "; released models (Gemma-3-270M and its fine-tunes; small students of SmolLM2-135M-Instruct) "
+                          "are measured apart, on few pairs (docs/bench-real-base.md, docs/bench-real-teacher.md): "
+                          "a case of other kinds of model is not represented in it."),
         "suites": default["suites"],
         "overall": default["overall"],
         "conditions": conditions,

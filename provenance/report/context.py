@@ -137,8 +137,8 @@ def calibration_for(findings: Findings, view: EvidenceView, record: dict[str, An
         f"Measured for this condition ({access} access, {label}, {panel}): {chosen['overall']}."
         + (f" The measured false-positive rate ({fp}/{n}) is above the case's alpha ({findings.alpha}): the verdict's "
            "error rate is the measured one, not alpha." if n and fp / n > findings.alpha else "")
-        + " The bench's models are tiny laboratory models and one small released model (SmolLM2-135M-Instruct); "
-          "a case of other kinds of model is not represented in it."
+        + " " + record.get("represented", "The bench's models are tiny laboratory models and one small released "
+                           "model (SmolLM2-135M-Instruct); a case of other kinds of model is not represented in it.")
     )
     record["how"] = f"{record.get('how', '')} Rates for this case's conditions: {access} access, {label}, {panel}."
     return record
