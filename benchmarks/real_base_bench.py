@@ -42,8 +42,8 @@ import math
 import os
 import random
 import sys
-import textwrap
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -243,37 +243,41 @@ def independents(lab: LabManifest, models: list[str] | tuple[str, ...]) -> tuple
                  and not bench.derived_in(lab, m, "teacher") and not bench.derived_in(lab, "teacher", m))
 
 
+def control_blocks(models: dict[str, tuple[Path | str, list[str]]], extra: str = "") -> str:
+    """``[[control]]`` tables for name -> (path, claims); ``extra`` lines go into each (a framing, a batch size)."""
+    return "".join(f'[[control]]\nname = "{m}"\npath = "{path}"\n{extra}claims = {json.dumps(claims)}\n\n'
+                   for m, (path, claims) in models.items())
+
+
+def world_case_text(case_id: str, title: str, analyst: str, suspect: str, teacher: str, controls: str, limit: int) -> str:
+    """A bench world's case: the suspect and teacher tables given, every control answering the first ``limit``
+    probes of each suite and scoring every other's answers, under the bench panel's case seed."""
+    suites = "".join(f"[suites.{s}]\nlimit = {limit}\nmax_new_tokens = {16 if s == 'errors' else 32}\n\n"
+                     for s in bench.SUITES)
+    return (f'[case]\nid = "{case_id}"\ntitle = "{title}"\nanalyst = "{analyst}"\n'
+            "seed = 2000  # the bench panel's case seed: the tiny models' identical requests are copied from it\n\n"
+            f"[suspect]\n{suspect}\n[[teacher]]\n{teacher}\n" + controls + suites + "[budget]\nmax_requests = 1000000\n")
+
+
+def collect_world(root: Path, workdir: Path, text: str, label: str) -> None:
+    """Write a world's case into ``root`` and collect it (identical requests copied from the other cases)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "case.toml").write_text(text)
+    bench.collect_case(root, workdir, label)
+
+
 def case_text(lab: LabManifest, seed: int, limit: int) -> str:
     """Every model answers the first ``limit`` probes of each suite and scores every other's answers."""
     tiny = independents(lab, [*bench.LAB_MODELS, *bench.REALISTIC_MODELS, *bench.PANEL_MODELS])
-    controls = "".join(f'[[control]]\nname = "{m}"\npath = "{lab.path(m)}"\nclaims = {json.dumps(bench.CLAIMS[m])}\n\n'
-                       for m in tiny)
-    controls += "".join(
-        f'[[control]]\nname = "{m}"\npath = "{model_dir(seed, m)}"\nframing = "qa"\nbatch_size = 16\n'
-        f'claims = {json.dumps(CLAIMS[m])}\n\n' for m in RECIPES if m != "gemma-n300")
-    suites = "".join(f"[suites.{s}]\nlimit = {limit}\nmax_new_tokens = {16 if s == 'errors' else 32}\n\n"
-                     for s in bench.SUITES)
-    return textwrap.dedent(
-        f"""\
-        [case]
-        id = "bench-real-base-{seed}"
-        title = "provenance bench: a real released base (Gemma-3-270M) and its fine-tunes, lab seed {seed}"
-        analyst = "benchmarks/real_base_bench.py"
-        seed = 2000  # the bench panel's case seed: the tiny models' identical requests are copied from it
-
-        [suspect]
-        name = "gemma-n300"
-        path = "{model_dir(seed, 'gemma-n300')}"
-        framing = "qa"
-        batch_size = 16
-
-        [[teacher]]
-        name = "teacher"
-        path = "{lab.path('teacher')}"
-        claims = {json.dumps(bench.CLAIMS['teacher'])}
-
-        """
-    ) + controls + suites + "[budget]\nmax_requests = 1000000\n"
+    controls = control_blocks({m: (lab.path(m), bench.CLAIMS[m]) for m in tiny})
+    controls += control_blocks({m: (model_dir(seed, m), CLAIMS[m]) for m in RECIPES if m != "gemma-n300"},
+                               'framing = "qa"\nbatch_size = 16\n')
+    return world_case_text(
+        f"bench-real-base-{seed}", f"provenance bench: a real released base (Gemma-3-270M) and its fine-tunes, lab seed {seed}",
+        "benchmarks/real_base_bench.py",
+        f'name = "gemma-n300"\npath = "{model_dir(seed, "gemma-n300")}"\nframing = "qa"\nbatch_size = 16\n',
+        f'name = "teacher"\npath = "{lab.path("teacher")}"\nclaims = {json.dumps(bench.CLAIMS["teacher"])}\n',
+        controls, limit)
 
 
 def collect(args: argparse.Namespace) -> None:
@@ -281,10 +285,8 @@ def collect(args: argparse.Namespace) -> None:
     missing = [m for m in RECIPES if not (model_dir(args.seed, m) / "config.json").exists()]
     if missing:
         raise SystemExit(f"train first: {', '.join(missing)} not built (real_base_bench.py train --seed {args.seed})")
-    root = case_dir(args.workdir, args.seed)
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "case.toml").write_text(case_text(lab, args.seed, args.limit))
-    bench.collect_case(root, args.workdir, f"real base, seed {args.seed}")
+    collect_world(case_dir(args.workdir, args.seed), args.workdir, case_text(lab, args.seed, args.limit),
+                  f"real base, seed {args.seed}")
 
 
 # --------------------------------------------------------------------------- analysis
@@ -379,34 +381,43 @@ def training_table(seeds: list[int]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def world_cli(doc: str, build: tuple[str, Callable[[argparse.Namespace], None], Callable[[argparse.ArgumentParser], None]],
+              collect_: Callable[[argparse.Namespace], None], analyse_: Callable[[argparse.Namespace], list[dict]],
+              training: Callable[[int], str], limit_help: str) -> None:
+    """The command line of a bench world: ``build`` (its name, function and extra options), collect, analyze."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("train", "collect", "analyze"):
+    for name in (build[0], "collect", "analyze"):
         p = sub.add_parser(name)
         p.add_argument("--seed", type=int, required=True)
         p.add_argument("--workdir", type=Path, default=Path(".lab-cache/bench"))
-        if name == "train":
-            p.add_argument("--only", nargs="*", default=[], help="train only these recipes")
+        if name == build[0]:
+            build[2](p)
         if name == "collect":
-            p.add_argument("--limit", type=int, default=40, help="probes per suite (40: a rate among the panel needs 40 identity answers)")
+            p.add_argument("--limit", type=int, default=40, help=limit_help)
         if name == "analyze":
             p.add_argument("--json-out", type=Path)
             p.add_argument("--out", type=Path)
     args = parser.parse_args()
-    os.environ.setdefault("OMP_NUM_THREADS", "2")
-    if args.command == "train":
-        train(args)
+    if args.command == build[0]:
+        build[1](args)
     elif args.command == "collect":
-        collect(args)
+        collect_(args)
     else:
-        rows = analyse(args)
+        rows = analyse_(args)
         if args.json_out:
             args.json_out.write_text(json.dumps(rows, indent=1))
-        table = tabulate(rows) + "\n" + training_table([args.seed])
+        table = tabulate(rows) + "\n" + training(args.seed)
         print(table)
         if args.out:
             args.out.write_text(table)
+
+
+def main() -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "2")
+    world_cli(__doc__, ("train", train, lambda p: p.add_argument("--only", nargs="*", default=[], help="train only these recipes")),
+              collect, analyse, lambda seed: training_table([seed]),
+              "probes per suite (40: a rate among the panel needs 40 identity answers)")
 
 
 if __name__ == "__main__":

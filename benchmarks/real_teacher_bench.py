@@ -48,7 +48,6 @@ import argparse
 import json
 import os
 import sys
-import textwrap
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -165,32 +164,14 @@ def lab_panel(lab: LabManifest) -> tuple[str, ...]:
 
 def case_text(lab: LabManifest, seed: int, limit: int) -> str:
     """Every tiny model answers the first ``limit`` probes of each suite and scores every other's answers."""
-    controls = "".join(f'[[control]]\nname = "{m}"\npath = "{lab.path(m)}"\nclaims = {json.dumps(bench.CLAIMS[m])}\n\n'
-                       for m in lab_panel(lab))
-    controls += "".join(f'[[control]]\nname = "{m}"\npath = "{world(seed) / m}"\nclaims = []\n\n'
-                        for m in RECIPES if m != DERIVED[0])
-    suites = "".join(f"[suites.{s}]\nlimit = {limit}\nmax_new_tokens = {16 if s == 'errors' else 32}\n\n"
-                     for s in bench.SUITES)
-    return textwrap.dedent(
-        f"""\
-        [case]
-        id = "bench-real-teacher-{seed}"
-        title = "provenance bench: a real teacher (SmolLM2-135M-Instruct), its small students and students of other real models, lab seed {seed}"
-        analyst = "benchmarks/real_teacher_bench.py"
-        seed = 2000  # the bench panel's case seed: the tiny lab models' identical requests are copied from it
-
-        [suspect]
-        name = "{DERIVED[0]}"
-        path = "{world(seed) / DERIVED[0]}"
-
-        [[teacher]]
-        name = "{TEACHER}"
-        path = "{bench.SMOLLM2}"
-        batch_size = 32
-        claims = {json.dumps(CLAIMS[TEACHER])}
-
-        """
-    ) + controls + suites + "[budget]\nmax_requests = 1000000\n"
+    controls = gemma.control_blocks({m: (lab.path(m), bench.CLAIMS[m]) for m in lab_panel(lab)})
+    controls += gemma.control_blocks({m: (world(seed) / m, []) for m in RECIPES if m != DERIVED[0]})
+    return gemma.world_case_text(
+        f"bench-real-teacher-{seed}", "provenance bench: a real teacher (SmolLM2-135M-Instruct), its small students "
+        f"and students of other real models, lab seed {seed}", "benchmarks/real_teacher_bench.py",
+        f'name = "{DERIVED[0]}"\npath = "{world(seed) / DERIVED[0]}"\n',
+        f'name = "{TEACHER}"\npath = "{bench.SMOLLM2}"\nbatch_size = 32\nclaims = {json.dumps(CLAIMS[TEACHER])}\n',
+        controls, limit)
 
 
 def collect(args: argparse.Namespace) -> None:
@@ -198,10 +179,8 @@ def collect(args: argparse.Namespace) -> None:
     missing = [m for m in RECIPES if not (world(args.seed) / m / "trained.json").exists()]
     if missing:
         raise SystemExit(f"build first: {', '.join(missing)} not built (real_teacher_bench.py build --seed {args.seed})")
-    root = case_dir(args.workdir, args.seed)
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "case.toml").write_text(case_text(lab, args.seed, args.limit))
-    bench.collect_case(root, args.workdir, f"real teacher, seed {args.seed}")
+    gemma.collect_world(case_dir(args.workdir, args.seed), args.workdir, case_text(lab, args.seed, args.limit),
+                        f"real teacher, seed {args.seed}")
 
 
 # --------------------------------------------------------------------------- analysis
@@ -243,33 +222,11 @@ def training_table(seed: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("build", "collect", "analyze"):
-        p = sub.add_parser(name)
-        p.add_argument("--seed", type=int, required=True)
-        p.add_argument("--workdir", type=Path, default=Path(".lab-cache/bench"))
-        if name == "build":
-            p.add_argument("--pools", nargs="*", default=[], choices=SOURCES, metavar="SOURCE",
-                           help="answer only these real models' pools and train nothing (to run beside another build)")
-        if name == "collect":
-            p.add_argument("--limit", type=int, default=40, help="probes per suite")
-        if name == "analyze":
-            p.add_argument("--json-out", type=Path)
-            p.add_argument("--out", type=Path)
-    args = parser.parse_args()
-    if args.command == "build":
-        build(args)
-    elif args.command == "collect":
-        collect(args)
-    else:
-        rows = analyse(args)
-        if args.json_out:
-            args.json_out.write_text(json.dumps(rows, indent=1))
-        table = gemma.tabulate(rows) + "\n" + training_table(args.seed)
-        print(table)
-        if args.out:
-            args.out.write_text(table)
+    def pools_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--pools", nargs="*", default=[], choices=SOURCES, metavar="SOURCE",
+                       help="answer only these real models' pools and train nothing (to run beside another build)")
+
+    gemma.world_cli(__doc__, ("build", build, pools_option), collect, analyse, training_table, "probes per suite")
 
 
 if __name__ == "__main__":
