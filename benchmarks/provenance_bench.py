@@ -533,7 +533,11 @@ wording): the lab's independent models share training data the way two models tu
 dataset do.
 
 A real released base (issue 30, item 6): Gemma-3-270M as released and fine-tuned three ways on
-lab seed 7's teacher, in its own world (`benchmarks/real_base_bench.py`, docs/bench-real-base.md).
+the lab teacher of seeds 7 and 11, in its own world (`benchmarks/real_base_bench.py`,
+docs/bench-real-base.md). A real teacher: small students of SmolLM2-135M-Instruct against students
+of three Gemma models and the lab's tiny models, on seed 11 (`benchmarks/real_teacher_bench.py`,
+docs/bench-real-teacher.md; a development world: the 30 % and 10 % mixes are not found, and one
+independent model is found by a defect of the marker test's panel without spread, stated there).
 """
 
 
