@@ -493,7 +493,11 @@ held-back part: the headline, and the error rates the report quotes (docs/bench.
 the first two side by side on the 2 cores). Seeds 11 to 13
 were added in a later stop of the round, with no change to the statistics, the suites or the
 bench between (the changes since seed 10 are to the group-sequential replay and the traffic
-scanner), so that the independent runs are enough for a 95 % upper bound of at most 0.03.
+scanner), so that the independent runs are enough for a 95 % upper bound of at most 0.03. **Seed
+14**, last, is built the same way with `collect --smollm2 --no-second-teacher`: the real
+SmolLM2-135M-Instruct joins its panels (answering in 16 tokens, so that the tiny models can score
+its answers in their 128-token context) and is a suspect against every lab teacher, the kind "a far
+stronger released model" (111,975 requests, 804 s; analysed once).
 A suite "finds" derivation when one of its family tests rejects after Holm correction at 0.01
 within the evaluation; the verdict is "supports derivation" (the other verdicts: "does not support",
 "not decidable with this panel"). Cells read `found/runs` for the derived pairs (recall), then for the
@@ -515,16 +519,15 @@ another teacher"); every other panel model is a suspect against each. The bench 
 each seed with the real SmolLM2-135M-Instruct (`collect --smollm2`: SmolLM2 joins the panel as a
 far stronger independent model, panels **panel+stronger** and **lab+stronger**, and unless
 `--no-second-teacher` the lab distils a tiny student from it, a derived pair with a real
-teacher), but no seed reported here was
-built that way: some seeds of earlier rounds were (their figures are in git history), and the kinds
-"a far stronger released model" and "a student of a real teacher" are **not represented** in the
-held-back seeds of this round. The real models of this round are in their own world (below and
-docs/bench-real-base.md).
+teacher). Of this round's seeds only seed 14 has SmolLM2, without its student: the kind "a student
+of a real teacher" is **not represented** in the held-back lab seeds of this round (some seeds of
+earlier rounds had it; their figures are in git history). The real models of this round are in
+their own worlds (below, docs/bench-real-base.md and docs/bench-real-teacher.md).
 
 Panels. **panel** (the README's recommendation): every model of the seed independent of the
 teacher other than the suspect (and SmolLM2 where a seed has it), so 5 to 14 models of the lab's
 kinds (raw bases, human-text models, students of other teachers among them); **panel+stronger**:
-the same and SmolLM2, far stronger than the rest (not in this round's seeds). The previous release's small panels on the same evidence, for
+the same and SmolLM2, far stronger than the rest (seed 14). The previous release's small panels on the same evidence, for
 the comparison: **lab** (the standard lab models independent of the teacher: 1 to 3),
 **lab+stronger** (and SmolLM2) and **student-of-another-teacher** (against Aurora, Zephyr's
 student alone). A panel control fine-tuned on a stand-in teacher's own instruction set (control-panel-1
