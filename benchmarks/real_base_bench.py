@@ -305,23 +305,25 @@ def assignments(lab: LabManifest, models: list[str]) -> list[tuple[str, tuple[st
 
 def analyse(args: argparse.Namespace) -> list[dict]:
     lab = LabManifest.load(bench.lab_dir(args.seed))
-    store = case_dir(args.workdir, args.seed) / "evidence.sqlite"
-    with EvidenceStore.open_existing(store, f"bench-real-base-{args.seed}") as opened:
-        models = sorted(EvidenceView.load(opened).answers)
-    return evaluate_assignments(store, f"bench-real-base-{args.seed}", args.seed, assignments(lab, models),
+    full = load_view(case_dir(args.workdir, args.seed) / "evidence.sqlite", f"bench-real-base-{args.seed}")
+    return evaluate_assignments(full, args.seed, assignments(lab, sorted(full.answers)),
                                 teacher="teacher", claims_of={**bench.CLAIMS, **CLAIMS}, derived=DERIVED)
 
 
-def evaluate_assignments(store_path: Path, case_id: str, seed: int,
+def load_view(store_path: Path, case_id: str) -> EvidenceView:
+    """A world's stored evidence, verified, as the analysis reads it."""
+    with EvidenceStore.open_existing(store_path, case_id) as store:
+        return EvidenceView.load(store)
+
+
+def evaluate_assignments(full: EvidenceView, seed: int,
                          plan: list[tuple[str, tuple[str, ...], tuple[str, ...], str]], *, teacher: str,
                          claims_of: dict[str, list[str]], derived: tuple[str, ...]) -> list[dict]:
     """Every (suspect, panel, declared bases, panel name) of ``plan`` at every budget and access mode.
 
-    The suites' own analysis (``analysis.run.evaluate``), on the case's stored evidence restricted as
+    The suites' own analysis (``analysis.run.evaluate``), on the world's stored evidence restricted as
     the bench restricts it (the first probes of a seeded order; scores dropped for black box).
     """
-    with EvidenceStore.open_existing(store_path, case_id) as store:
-        full = EvidenceView.load(store)
     models = sorted(full.answers)
     views = {(access, budget): bench.restricted(full, budget, 7000 + seed, access == "black-box")
              for access in ("open", "black-box") for budget in BUDGETS}
