@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -104,6 +106,45 @@ def test_a_panel_without_spread_uses_the_sampling_error_and_still_rejects_a_far_
     assert far.p_value < 1e-3
     near = run(ModelStatistic.proportion(1, 40), panel)
     assert near.p_value > 0.05  # one claim in 40 is within sampling error of never
+
+
+def _sparse_marker_panels(*, k: int, sims: int, shape: float, mean: float, shift: float = 1.0, seed: int = 3) -> float:
+    """Rejection rate at alpha = 1 % among k models whose rare-phrase rates are so skewed that most panels are all 0."""
+    rng = np.random.default_rng(seed)
+    hits = 0
+    for _ in range(sims):
+        lams = rng.gamma(shape, mean / shape, size=k + 1)
+        lams[0] *= shift
+        stats = [ModelStatistic.mean_of(rng.poisson(lam * 60, size=50) / 60, chances=50 * 60) for lam in lams]
+        r = panel_outlier_test(stats[0], {f"m{i}": s for i, s in enumerate(stats[1:])}, name="t", quantity="rate",
+                               unit="share", null_words="n", alt_words="a", scale="cbrt")
+        hits += r.p_value <= 0.01
+    return hits / sims
+
+
+def test_a_panel_of_zeros_is_not_taken_to_show_that_independent_models_never_differ():
+    """Most independent models never use the phrases, one kind sometimes does (gamma spread, shape 0.1): a
+    panel of zeros with tau = 0 rejected that kind as an outlier in 3.5 % of exchangeable draws at alpha = 1 %
+    (measured before the detection-limit floor); with the floor the level holds."""
+    assert _sparse_marker_panels(k=8, sims=1500, shape=0.1, mean=0.0003) <= 0.01
+    zeros = {f"m{i}": ModelStatistic.mean_of(np.zeros(50), chances=3000) for i in range(8)}
+    r = panel_outlier_test(ModelStatistic.mean_of(np.r_[np.full(3, 1 / 60), np.zeros(47)], chances=3000), zeros,
+                           name="t", quantity="rate", unit="share", null_words="n", alt_words="a", scale="cbrt")
+    assert r.details["spread_floor"] == pytest.approx((math.sqrt(2) / 3000) ** (1 / 3), rel=0.01)
+    assert r.details["form"] == "parametric" and r.p_value > 0.01  # 3 phrases in 50 answers: within the floor
+    # A marker phrase in every answer is beyond the spread a panel of zeros could hide, more surely the larger it is.
+    far = ModelStatistic.mean_of(np.full(50, 0.05), chances=3000)
+    p8, p17 = (panel_outlier_test(far, {f"m{i}": zeros["m0"] for i in range(k)}, name="t", quantity="rate",
+                                  unit="share", null_words="n", alt_words="a", scale="cbrt").p_value for k in (8, 17))
+    assert p8 < 0.01 and p17 < 1e-3
+
+
+def test_a_panel_without_spread_or_sampling_error_gets_the_exact_rank_form():
+    same = {f"m{i}": ModelStatistic(0.0, 0.0, 40) for i in range(9)}
+    r = panel_outlier_test(ModelStatistic(0.2, 0.0, 40), same, name="t", quantity="overlap", unit="Jaccard",
+                           null_words="n", alt_words="a")
+    assert r.details["form"] == "rank" and r.p_value == pytest.approx(0.1)
+    assert not r.details["checks"]["passed"]
 
 
 def _gamma_rate_panels(scale: str, *, shape: float, k: int, sims: int, shift: float = 1.0, seed: int = 11) -> float:

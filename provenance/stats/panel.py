@@ -25,6 +25,15 @@ suspect is tested as an outlier among them, in two forms:
   With more prompts the sampling errors shrink but tau^2 does not, so the level does
   not drift with the number of probes.
 
+A panel whose models all have the same value (typically a rate of 0: no independent
+model ever names the teacher, or uses its phrases) shows no spread, and the moment
+estimate tau = 0 would claim that independent models do not differ at all. A panel of
+zeros cannot show that: a model with no event in n chances may still have a rate up to
+about 3/n. So tau is then taken as the panel's detection limit, the standard error a
+count of no events leaves (``zero_count_se``, carried as ``ModelStatistic.se_at_zero``),
+the largest spread such a panel could hide; a panel with no spread and no detection
+limit (every standard error 0) cannot be checked and gets the exact rank form.
+
 The parametric form assumes the between-model spread is normal. The assumption is
 checked on the panel itself: a Shapiro-Wilk test of the panel values and an outlier
 check (each panel model against the others by the same prediction interval, two-sided,
@@ -65,12 +74,26 @@ def cube_root_scale(stat: ModelStatistic, quantity: str = "rate") -> ModelStatis
     """A non-negative rate on the cube-root scale, its error carried over as cbrt(v + se) - cbrt(v).
 
     That is the delta method's se / (3 v^(2/3)) wherever the rate is well above its error, and stays
-    finite at a rate of zero (where the delta method divides by zero): cbrt(se).
+    finite at a rate of zero (where the delta method divides by zero): cbrt(se). The detection limit
+    (``se_at_zero``, an error at a rate of zero) becomes its cube root.
     """
     if stat.value < 0:
         raise StatsInputError(f"{quantity}: the cube-root scale needs a non-negative rate, got {stat.value}")
     root = stat.value ** (1 / 3)
-    return ModelStatistic(root, (stat.value + stat.se) ** (1 / 3) - root, stat.n)
+    at_zero = None if stat.se_at_zero is None else stat.se_at_zero ** (1 / 3)
+    return ModelStatistic(root, (stat.value + stat.se) ** (1 / 3) - root, stat.n, at_zero)
+
+
+def zero_count_se(n: int) -> float:
+    """The standard error of a rate of no events in ``n`` chances: Agresti-Coull's, about sqrt(2) / n.
+
+    A plug-in error of an observed 0 is 0, as if the rate were known to be 0; the adjusted rate
+    (k + 2) / (n + 4) keeps the error a count of no events leaves (a rate up to about 3/n fits it).
+    """
+    if n < 1:
+        raise StatsInputError(f"a rate needs at least one chance, got n={n}")
+    p = 2 / (n + 4)
+    return math.sqrt(p * (1 - p) / (n + 4))
 
 
 EXACT = "exact under a known randomness"
@@ -84,13 +107,21 @@ class ModelStatistic:
     value: float
     se: float
     n: int
+    #: For a rate of events: the standard error it would have at zero, in its number of chances
+    #: (``zero_count_se``). A panel of zeros takes it as the spread between models it could hide.
+    se_at_zero: float | None = None
 
     @classmethod
-    def mean_of(cls, per_item: Sequence[float] | np.ndarray) -> ModelStatistic:
-        """The mean of per-prompt values and its standard error (sample sd / sqrt(n))."""
+    def mean_of(cls, per_item: Sequence[float] | np.ndarray, *, chances: int | None = None) -> ModelStatistic:
+        """The mean of per-prompt values and its standard error (sample sd / sqrt(n)).
+
+        ``chances``: for per-prompt rates of events, the number of chances in all (n-grams, say),
+        which sets the detection limit ``se_at_zero``; for a per-prompt value in [0, 1] the number of
+        prompts (a mean of such values is at most the share of prompts where it is not 0).
+        """
         x = as_1d(per_item, "per-prompt values", min_size=1)
         se = float(x.std(ddof=1) / math.sqrt(x.size)) if x.size > 1 else 0.0
-        return cls(float(x.mean()), se, int(x.size))
+        return cls(float(x.mean()), se, int(x.size), None if chances is None else zero_count_se(max(1, chances)))
 
     @classmethod
     def proportion(cls, k: int, n: int) -> ModelStatistic:
@@ -98,7 +129,7 @@ class ModelStatistic:
         if n < 1 or not 0 <= k <= n:
             raise StatsInputError(f"a proportion needs 0 <= k <= n and n >= 1, got k={k}, n={n}")
         p = (k + 2) / (n + 4)
-        return cls(k / n, math.sqrt(p * (1 - p) / (n + 4)), n)
+        return cls(k / n, math.sqrt(p * (1 - p) / (n + 4)), n, zero_count_se(n))
 
 
 def rank_p_value(suspect: float, panel: Sequence[float]) -> float:
@@ -107,21 +138,39 @@ def rank_p_value(suspect: float, panel: Sequence[float]) -> float:
     return float((1 + np.sum(values >= suspect)) / (values.size + 1))
 
 
-def prediction_t(value: float, se: float, panel_values: np.ndarray, panel_se: np.ndarray) -> tuple[float, float, float]:
-    """(t statistic, prediction sd, tau) of ``value`` against a panel, by the random-effects prediction interval."""
+def prediction_t(value: float, se: float, panel_values: np.ndarray, panel_se: np.ndarray,
+                 spread_floor: float = 0.0) -> tuple[float, float, float]:
+    """(t statistic, prediction sd, tau) of ``value`` against a panel, by the random-effects prediction interval.
+
+    ``spread_floor``: the least between-model sd taken (a panel without spread: its detection limit).
+    """
     k = panel_values.size
     mean = float(panel_values.mean())
     s2 = float(panel_values.var(ddof=1)) if k > 1 else 0.0
     within = float(np.mean(panel_se ** 2))
-    tau2 = max(0.0, s2 - within)
+    tau2 = max(spread_floor ** 2, s2 - within)
     pred_var = tau2 + se ** 2 + (tau2 + within) / k
     sd = math.sqrt(pred_var)
     t = (value - mean) / sd if sd > 0 else (math.inf if value > mean else (-math.inf if value < mean else 0.0))
     return float(t), sd, math.sqrt(tau2)
 
 
-def panel_checks(panel_values: np.ndarray, panel_se: np.ndarray, *, alpha: float = PANEL_CHECK_ALPHA) -> dict:
-    """The parametric form's assumption checked on the panel: normality and no outlier among its models."""
+def no_spread_floor(panel: Sequence[ModelStatistic]) -> float:
+    """The between-model sd a panel whose models all have the same value is taken to hide: its detection limit.
+
+    The root mean square of the models' ``se_at_zero`` (else their standard errors): a rate of no events
+    in n chances is not known to be 0, only below about 3/n, and independent models may differ that much.
+    """
+    errors = [s.se_at_zero if s.se_at_zero is not None else s.se for s in panel]
+    return float(math.sqrt(np.mean(np.square(errors))))
+
+
+def panel_checks(panel_values: np.ndarray, panel_se: np.ndarray, *, alpha: float = PANEL_CHECK_ALPHA,
+                 spread_floor: float = 0.0) -> dict:
+    """The parametric form's assumption checked on the panel: normality and no outlier among its models.
+
+    ``spread_floor``: for a panel without spread, the detection limit taken as its between-model sd.
+    """
     k = panel_values.size
     out: dict = {"alpha": alpha}
     if k < 3:
@@ -130,10 +179,16 @@ def panel_checks(panel_values: np.ndarray, panel_se: np.ndarray, *, alpha: float
         return out
     if float(np.ptp(panel_values)) == 0.0:
         # Every panel model has the same value (typically a rate of 0: no independent model ever names the
-        # teacher): a normal spread with tau = 0 fits exactly, and the prediction rests on sampling error.
-        out.update(normality_p=None, outlier_p=None, passed=True,
-                   note="every panel model has the same value: no spread between models to check; the prediction "
-                        "rests on the models' sampling error alone")
+        # teacher). Such a panel cannot show that independent models do not differ, only that they differ by
+        # less than it can detect: the prediction takes that detection limit as the spread between models.
+        if spread_floor > 0:
+            out.update(normality_p=None, outlier_p=None, passed=True, spread_floor=spread_floor,
+                       note="every panel model has the same value: no spread between models to check; the spread "
+                            f"is taken as the panel's detection limit (sd {spread_floor:.3g})")
+        else:
+            out.update(normality_p=None, outlier_p=None, passed=False,
+                       note="every panel model has the same value and no sampling error: nothing shows how far "
+                            "independent models differ")
         return out
     out["normality_p"] = float(sps.shapiro(panel_values).pvalue)
     worst, worst_p = None, 1.0
@@ -197,10 +252,11 @@ def panel_outlier_test(
         raise StatsInputError(f"{quantity}: panel and suspect values must be finite")
     k = len(names)
     rank_p = rank_p_value(suspect.value, values)
-    checks = panel_checks(values, ses, alpha=check_alpha)
+    floor = no_spread_floor(list(panel.values())) if float(np.ptp(values)) == 0.0 else 0.0
+    checks = panel_checks(values, ses, alpha=check_alpha, spread_floor=floor)
     if checks.get("outlier_index") is not None:
         checks["outlier_model"] = names[checks.pop("outlier_index")]
-    t, sd, tau = prediction_t(suspect.value, suspect.se, values, ses)
+    t, sd, tau = prediction_t(suspect.value, suspect.se, values, ses, spread_floor=floor)
     df = k - 1
     if k > 1 and sd > 0:
         parametric_p: float | None = float(sps.t.sf(t, df=df))
@@ -274,6 +330,7 @@ def panel_outlier_test(
             }),
             "panel_mean": mean,
             "between_model_sd": tau,
+            "spread_floor": floor,
             "prediction_sd": sd,
             "df": df,
             "ci_note": "interval for the suspect's excess over the panel mean: the prediction interval of a new "

@@ -28,7 +28,7 @@ from provenance.backends.base import Capability
 from provenance.config import MIN_SIGNAL_EVENTS
 from provenance.analysis.view import Answer
 from provenance.features.attribution import AttributionSpace
-from provenance.features.markers import MarkerCounts, marker_rate, split_prompts
+from provenance.features.markers import MarkerCounts, marker_rate, ngrams, split_prompts
 from provenance.stats import binomial_test, token_match_rate_test
 from provenance.stats.panel import ModelStatistic
 from provenance.suites.base import Suite, SuiteContext, SuiteTest, Uninformative, rows_of
@@ -127,7 +127,8 @@ class DistributionSuite(Suite):
                 "on the selection half: no idiosyncrasy to inherit was found",
                 {"markers": len(markers[ctx.suspect])},
             )
-        stats = {m: ModelStatistic.mean_of([marker_rate(answers[m][p].text, markers[m]) for p in test])
+        stats = {m: ModelStatistic.mean_of([marker_rate(answers[m][p].text, markers[m]) for p in test],
+                                           chances=sum(len(ngrams(answers[m][p].text)) for p in test))
                  for m in setup.backgrounds}
         example = sorted(markers[ctx.suspect])[:6]
         test_result = panel_finding(

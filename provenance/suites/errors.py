@@ -62,7 +62,7 @@ class ErrorsSuite(Suite):
             if len(wrong) < _MIN_WRONG:
                 left_out[m] = f"wrong on {len(wrong)} questions: too few to compare wrong answers"
                 continue
-            stats[m] = ModelStatistic.mean_of([jaccard(words[m][p], words[t][p]) for p in wrong])
+            stats[m] = ModelStatistic.mean_of([jaccard(words[m][p], words[t][p]) for p in wrong], chances=len(wrong))
         overlap = panel_finding(ctx, self.name, "shared-wrong-answers", stats, quantity="overlap",
                                 unit="Jaccard of content words", rows=rows_of(answers, probes),
                                 what="overlap of its wrong answers with the teacher's answers", left_out=left_out)

@@ -64,6 +64,8 @@ def panel_finding(
         + (f"(mean {d['panel_mean']:{fmt}}, between-model sd {d['between_model_sd']:{fmt}}). " if scale == "raw" else
            f"(mean {d['raw_panel_mean']:{fmt}}; tested on the cube-root scale, where a rate's spread between "
            f"models is closer to normal: between-model sd {d['between_model_sd']:{fmt}}). ")
+        + ("Every panel model has the same value, which shows only that independent models differ by less than "
+           "it can detect: that detection limit is taken as the between-model sd. " if d["spread_floor"] > 0 else "")
         + (f"Parametric p = {d['parametric_p']:.3g} (prediction interval, t with {d['df']} df); exact rank p = "
            f"{d['rank_p']:.3g}." if d["form"] == "parametric"
            else f"Exact rank p = {d['rank_p']:.3g}; the smallest a panel of {len(panel)} can give is {d['rank_floor']:.3g}.")

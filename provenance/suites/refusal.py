@@ -58,8 +58,8 @@ class RefusalSuite(Suite):
             if len(where) < _MIN_REFUSALS_FOR_WORDING:
                 left_out[m] = f"refused {len(where)} prompts: too few to compare refusal wording"
                 continue
-            stats[m] = ModelStatistic.mean_of(
-                [jaccard(phrases[m][p], phrases[t][p]) if p in phrases[t] else 0.0 for p in where])
+            stats[m] = ModelStatistic.mean_of(  # an overlap in [0, 1] per refusal: its detection limit is theirs
+                [jaccard(phrases[m][p], phrases[t][p]) if p in phrases[t] else 0.0 for p in where], chances=len(where))
         return [panel_finding(ctx, self.name, "refusal-wording-overlap", stats, quantity="overlap",
                               unit="Jaccard of refusal-phrase trigrams", rows=rows_of(answers, probes),
                               what="overlap of its refusal wording with the teacher's", left_out=left_out)]
