@@ -489,9 +489,8 @@ had shown the cause). The bench now leaves such instruction siblings out of the 
 and out of its pairs (below). Seeds 7, 8 and 9 are therefore *development* seeds (their evaluations:
 docs/bench-seeds78-development.json, docs/bench-seed9-held-back.json, with the earlier panel rule;
 seed 7's evaluations on the previous release's small panels: docs/bench-seed7-all-panels.json), and
-**seeds 10 to 13**, each built and collected after the last change and analysed once, are the
-held-back part: the headline, and the error rates the report quotes (docs/bench.json; seed 10:
-100,497 requests, 416 s; seeds 11 to 13: 100,497 requests each, collected in 247, 248 and 270 s,
+**seeds 10 to 13**, each built and collected after the last change and analysed once, were the
+held-back part of stop 37 (seed 10: 100,497 requests, 416 s; seeds 11 to 13: 100,497 requests each, collected in 247, 248 and 270 s,
 the first two side by side on the 2 cores). Seeds 11 to 13
 were added in a later stop of the round, with no change to the statistics, the suites or the
 bench between (the changes since seed 10 are to the group-sequential replay and the traffic
@@ -499,7 +498,63 @@ scanner), so that the independent runs are enough for a 95 % upper bound of at m
 14**, last, is built the same way with `collect --smollm2 --no-second-teacher`: the real
 SmolLM2-135M-Instruct joins its panels (answering in 16 tokens, so that the tiny models can score
 its answers in their 128-token context) and is a suspect against every lab teacher, the kind "a far
-stronger released model" (111,975 requests, 804 s; analysed once).
+stronger released model" (111,975 requests, 804 s; analysed once). **Stop 38 changed the
+statistics** once more: a panel whose models all have the same value (a marker rate of 0, say) had
+been taken to show that independent models never differ (tau = 0), and on the real-teacher world
+(docs/bench-real-teacher.md, a development world) Zephyr was found derived by the marker test
+against 17 panel models with no marker at all; such a panel's between-model sd is now its detection
+limit (`provenance/stats/panel.py`, `zero_count_se`). The change was made on that world and on
+simulated panels, not on a bench seed. **Seeds 15 and 16** are new (built and collected while the
+change was made, with the lab and collection code of seed 10; analysed once, with the changed
+statistics only): seed 15 as seeds 11 to 13 (`collect --panel-controls 4`: build 233 s, 100,497 requests in 1,147 s
+beside other work), seed 16 with `collect --panel-controls 4 --smollm2`: SmolLM2 joins its panels
+and the lab distils a tiny student from SmolLM2's answers (`student-of-second-teacher`), so the kind "a
+student of a real teacher" is in the held-back part (build 1,120 s and 124,079 requests in 1,626 s, beside other work). Seeds 11 to 14 were analysed
+again with the changed statistics (their evidence unchanged; the change was not chosen on them). Seed 10's evidence store was lost
+with an earlier checkout, so the held-back part of this release is seeds 11 to 16 (seed 10's
+evaluations with stop 37's code are in docs/bench-stop37.json, with stop 37's evaluations of seeds
+11 to 16). The change on the same evidence (seeds 11 to 16, recommended panel, stop 37's code
+against this one): no verdict on an independent pair changed (the false positives below are found
+by both); 6 of the 330 derived evaluations were lost, all at 10 or 25 probes per suite, each by
+the identity-claim test against a panel in which no model names the teacher: with the panel's
+detection limit as its spread, that test's p-value about doubles (0.0033 to 0.0091 for 3 claims
+in 10 answers against 9 models).
+
+**A false positive on held-back seed 15**, with both codes: `human-tuned` against Zephyr (a
+stand-in teacher) with every probe, open weights and black box, by the marker test alone
+(parametric p = 0.0017 against 12 panel models; exact rank p = 1/13). Zephyr's markers, chosen
+for this suspect against the other models' answers (never its own), include the word "the": the
+lab's templated answers rarely use it, Zephyr somewhat more. `human-tuned` (fine-tuned on
+docstrings only) answers the distribution prompts with degenerate text ("thehe the the the ss."),
+so 38 % of its n-grams are that one marker, against 0 to 5 % for the panel models, whose own
+markers are chosen with `human-tuned` in the background (so "the" is none of theirs). The rank
+form is exact here; the parametric form extrapolates a normal spread fitted to 12 models to a
+suspect seven times the largest of them. The marker statistic counts one common word spammed by
+a degenerate model as inherited phrasing. Not changed in this stop: a change found on seed 15
+makes it a development seed, and the candidates (markers of two words or more; how many of the
+teacher's markers a model uses rather than their share of its n-grams; markers chosen against
+each background model rather than their pool) must be measured on seeds collected after them.
+
+**Two false-positive pairs on held-back seed 16**, the seed with a real teacher:
+- `human-tuned` against SmolLM2 as the teacher, open weights, at 10, 50, 100 probes and every
+  probe, by cross-likelihood (parametric p 0.0011 to 0.0025 against 16 panel models; exact rank p
+  = 1/17), at 100 probes also by the marker test (and black box at 100 by it alone). `human-tuned`
+  is the only model of the panel fine-tuned on human-written prose, and SmolLM2 is the only fluent
+  writer among the models: most likely (not yet checked prompt by prompt) the prose model gains
+  more on the fluent teacher's text than the lab's instruction-tuned models do, and no model of
+  its kind is in the panel to show that independent prose models do the same.
+- `student-of-second-teacher` (the student of SmolLM2) against Aurora at 100 probes, both modes,
+  by the marker test (parametric p = 0.0007 against 9 panel models; rank p = 0.1). Nearly all its
+  marker hits (64 of 74) are one common word, "i'm", one of Aurora's markers, which the student
+  learnt from SmolLM2's answers ("I'm sorry..."); the templated lab models rarely write it. The
+  same mechanism as on seed 15: a common word as a marker, used by a suspect of another kind.
+
+All three false-positive pairs of this release rest on the parametric form with the exact rank
+form at its floor: the suspect is of a kind the panel does not hold (the one degenerate model, the
+one prose model, the one student of a fluent teacher), and the normal spread fitted to the panel
+is carried far beyond its largest model. Exchangeability, which both forms need, fails exactly
+there: the panel does not represent the suspect's kind. Not changed in this stop, for the same
+reason as above.
 A suite "finds" derivation when one of its family tests rejects after Holm correction at 0.01
 within the evaluation; the verdict is "supports derivation" (the other verdicts: "does not support",
 "not decidable with this panel"). Cells read `found/runs` for the derived pairs (recall), then for the
@@ -521,9 +576,9 @@ another teacher"); every other panel model is a suspect against each. The bench 
 each seed with the real SmolLM2-135M-Instruct (`collect --smollm2`: SmolLM2 joins the panel as a
 far stronger independent model, panels **panel+stronger** and **lab+stronger**, and unless
 `--no-second-teacher` the lab distils a tiny student from it, a derived pair with a real
-teacher). Of this round's seeds only seed 14 has SmolLM2, without its student: the kind "a student
-of a real teacher" is **not represented** in the held-back lab seeds of this round (some seeds of
-earlier rounds had it; their figures are in git history). The real models of this round are in
+teacher). Of this round's seeds, seed 14 has SmolLM2 without its student and seed 16 has SmolLM2
+and its student (`student-of-second-teacher`, the kind "a student of a real teacher"; some seeds of earlier
+rounds had it too, their figures are in git history). The real models of this round are also in
 their own worlds (below, docs/bench-real-base.md and docs/bench-real-teacher.md).
 
 Panels. **panel** (the README's recommendation): every model of the seed independent of the
@@ -684,8 +739,8 @@ def build_record(results: list[Evaluation]) -> dict:
 #: The release the "before" figures run (``PYTHONPATH=<its tree>``): the commit before ``stats.panel``, with this
 #: release's ``provenance/lab`` in it (the lab's panel controls came later; the lab code reads lab.json here and
 #: builds nothing, the statistics and suites are the old release's).
-PREVIOUS_RELEASE = ("seeds 11 to 13: commit 2de0522 with this release's provenance/lab; seed 10: the run of an "
-                    "earlier stop of the round, docs/bench-seed10-before.json")
+PREVIOUS_RELEASE = ("commit 2de0522 with this release's provenance/lab: docs/bench-seeds11-13-before.json and "
+                    "docs/bench-seeds14-16-before.json")
 
 
 def release_verdicts(before: list[Evaluation], after: list[Evaluation]) -> str:
