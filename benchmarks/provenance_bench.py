@@ -539,10 +539,11 @@ each background model rather than their pool) must be measured on seeds collecte
 - `human-tuned` against SmolLM2 as the teacher, open weights, at 10, 50, 100 probes and every
   probe, by cross-likelihood (parametric p 0.0011 to 0.0025 against 16 panel models; exact rank p
   = 1/17), at 100 probes also by the marker test (and black box at 100 by it alone). `human-tuned`
-  is the only model of the panel fine-tuned on human-written prose, and SmolLM2 is the only fluent
-  writer among the models: most likely (not yet checked prompt by prompt) the prose model gains
-  more on the fluent teacher's text than the lab's instruction-tuned models do, and no model of
-  its kind is in the panel to show that independent prose models do the same.
+  and the raw base `base-b` are the two models not tuned on the lab's templated instructions, and
+  SmolLM2 is the only fluent writer among the models. Both gain far more on SmolLM2's text than the
+  instruction-tuned models do (every probe: `human-tuned` 1.22 nats/byte, `base-b` 0.99, the other
+  15 panel models -0.13 to 0.55): the panel holds one model of the suspect's kind, and a normal
+  spread fitted mostly to instruction-tuned models puts 1.22 beyond it.
 - `student-of-second-teacher` (the student of SmolLM2) against Aurora at 100 probes, both modes,
   by the marker test (parametric p = 0.0007 against 9 panel models; rank p = 0.1). Nearly all its
   marker hits (64 of 74) are one common word, "i'm", one of Aurora's markers, which the student
@@ -551,7 +552,7 @@ each background model rather than their pool) must be measured on seeds collecte
 
 All three false-positive pairs of this release rest on the parametric form with the exact rank
 form at its floor: the suspect is of a kind the panel does not hold (the one degenerate model, the
-one prose model, the one student of a fluent teacher), and the normal spread fitted to the panel
+one prose model with the raw base, the one student of a fluent teacher), and the normal spread fitted to the panel
 is carried far beyond its largest model. Exchangeability, which both forms need, fails exactly
 there: the panel does not represent the suspect's kind. Not changed in this stop, for the same
 reason as above.
