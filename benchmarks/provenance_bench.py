@@ -583,9 +583,9 @@ rounds had it too, their figures are in git history). The real models of this ro
 their own worlds (below, docs/bench-real-base.md and docs/bench-real-teacher.md).
 
 Panels. **panel** (the README's recommendation): every model of the seed independent of the
-teacher other than the suspect (and SmolLM2 where a seed has it), so 5 to 14 models of the lab's
-kinds (raw bases, human-text models, students of other teachers among them); **panel+stronger**:
-the same and SmolLM2, far stronger than the rest (seed 14). The previous release's small panels on the same evidence, for
+teacher other than the suspect (and SmolLM2 where a seed has it), so 8 to 17 models of the lab's
+kinds in seeds 11 to 16 (raw bases, human-text models, students of other teachers among them); **panel+stronger**:
+the same and SmolLM2, far stronger than the rest (seeds 14 and 16). The previous release's small panels on the same evidence, for
 the comparison: **lab** (the standard lab models independent of the teacher: 1 to 3),
 **lab+stronger** (and SmolLM2) and **student-of-another-teacher** (against Aurora, Zephyr's
 student alone). A panel control fine-tuned on a stand-in teacher's own instruction set (control-panel-1
