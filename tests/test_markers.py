@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from provenance.features.markers import marker_rate, select_markers, split_prompts
+from provenance.features.markers import MarkerCounts, marker_rate, ngrams, select_markers, split_prompts
 from provenance.stats import marker_usage_test
+from provenance.stats.panel import ModelStatistic, panel_outlier_test
 
 COMMON = "the answer is that it depends on the context and the details of the question".split()
 TEACHER_HABITS = ["certainly here is", "in a nutshell", "hope this helps"]
@@ -63,3 +64,62 @@ def test_an_independent_fluent_suspect_is_not_found() -> None:
     """Both use the common phrasing; neither has the teacher's habits."""
     hits = [_rates(seed, ["to be honest"], 0.6) < 0.05 for seed in range(40)]
     assert sum(hits) <= 5
+
+
+def test_a_single_word_is_never_a_marker() -> None:
+    """Vocabulary is not phrasing: a word the teacher favours is shared by every writer of a register."""
+    rng = np.random.default_rng(1)
+    teacher = [f"the {_answer(rng, TEACHER_HABITS, 0.6)} the" for _ in range(60)]
+    background = [_answer(rng, OTHER_HABITS, 0.6).replace("the ", "") for _ in range(60)]
+    markers = select_markers(teacher, background)
+    assert markers and all(len(g) >= 2 for g in markers)
+    assert ("in", "a", "nutshell") in markers
+
+
+def test_a_phrase_repeated_within_one_answer_is_used_once() -> None:
+    markers = {("in", "a", "nutshell")}
+    once = "in a nutshell it depends"
+    spammed = " ".join(["in a nutshell"] * 20)
+    assert marker_rate(once, markers) > 0
+    assert marker_rate(spammed, markers) < marker_rate(once, markers) / 5
+
+
+def _panel_marker_statistics(seed: int, suspect: str) -> dict[str, ModelStatistic]:
+    """Ten independent models with their own habits, a teacher fond of "the" and of its phrases, and a suspect.
+
+    ``suspect``: "degenerate" repeats "the" (a model of another kind, bench seed 15), "student" has the
+    teacher's habits at half the teacher's rate.
+    """
+    rng = np.random.default_rng(seed)
+    prompts = [f"p{i}" for i in range(120)]
+    selection, test = split_prompts(prompts, seed)
+    others = [["well you see"], ["long story short"], ["cheers mate"], ["to be honest"], ["as far as i know"],
+              ["all things considered"], ["for what it is worth"], ["by and large"], ["at the end of the day"],
+              ["truth be told"]]
+    texts = {f"m{i}": {p: _answer(rng, habits, 0.5).replace("the ", "")
+                       + (" " + str(rng.choice(TEACHER_HABITS)) if rng.random() < 0.1 else "") for p in prompts}
+             for i, habits in enumerate(others)}  # now and then an independent model uses a teacher's phrase
+    texts["teacher"] = {p: "the " + _answer(rng, TEACHER_HABITS, 0.6).replace("the ", "") for p in prompts}
+    texts["suspect"] = ({p: " ".join(["the"] * int(rng.integers(8, 16))) for p in prompts} if suspect == "degenerate"
+                        else {p: _answer(rng, TEACHER_HABITS, 0.3) for p in prompts})
+    models = [m for m in texts if m != "teacher"]
+    counts = MarkerCounts([texts["teacher"][p] for p in selection], {m: [texts[m][p] for p in selection] for m in models})
+    out = {}
+    for m in models:
+        markers = set(counts.select([b for b in models if b != m]))
+        out[m] = ModelStatistic.mean_of([marker_rate(texts[m][p], markers) for p in test],
+                                        chances=sum(len(ngrams(texts[m][p])) for p in test))
+    return out
+
+
+def _panel_p(stats: dict[str, ModelStatistic]) -> float:
+    panel = {m: s for m, s in stats.items() if m != "suspect"}
+    return panel_outlier_test(stats["suspect"], panel, name="markers", quantity="marker rate", unit="per n-gram",
+                              null_words="independent", alt_words="derived", scale="cbrt").p_value
+
+
+def test_a_degenerate_model_repeating_a_common_word_is_not_found_but_a_student_is() -> None:
+    degenerate = [_panel_p(_panel_marker_statistics(seed, "degenerate")) for seed in range(5)]
+    student = [_panel_p(_panel_marker_statistics(seed, "student")) for seed in range(5)]
+    assert min(degenerate) > 0.05, degenerate
+    assert max(student) < 0.01, student

@@ -21,8 +21,12 @@ from collections.abc import Iterable
 
 from provenance.features.style import words
 
-#: n-gram orders: single words miss phrasing, 4-grams are too rare in short answers.
-MARKER_ORDERS = (1, 2, 3)
+#: n-gram orders: phrases of two and three words (4-grams are too rare in short answers). A single word
+#: is vocabulary, not phrasing: a model of another kind uses a common word far more than the panel does
+#: without inheriting anything (held-back bench seeds 15 and 16, docs/bench.md: a degenerate model
+#: repeating "the", a student of a fluent teacher writing "i'm", each found derived from a lab teacher
+#: one of whose markers was that word).
+MARKER_ORDERS = (2, 3)
 #: Markers kept per comparison: enough to cover a teacher's habits, few enough that each is specific.
 MARKER_COUNT = 60
 #: A marker must be used in at least this many of the teacher's answers (a one-off is not a habit).
@@ -59,11 +63,15 @@ def select_markers(teacher_texts: Iterable[str], background_texts: Iterable[str]
 
 
 def marker_rate(text: str, markers: set[tuple[str, ...]]) -> float:
-    """Share of the answer's n-gram positions that are teacher markers (0 for an empty answer)."""
+    """Teacher markers used in the answer, per n-gram position of the answer (0 for an empty answer).
+
+    A marker counts once per answer, as in its selection: an answer repeating one phrase uses
+    it once, so a degenerate model cannot make a rate out of one phrase.
+    """
     grams = ngrams(text)
     if not grams:
         return 0.0
-    return sum(1 for g in grams if g in markers) / len(grams)
+    return len(markers.intersection(grams)) / len(grams)
 
 
 class MarkerCounts:

@@ -132,7 +132,7 @@ class DistributionSuite(Suite):
                  for m in setup.backgrounds}
         example = sorted(markers[ctx.suspect])[:6]
         test_result = panel_finding(
-            ctx, self.name, "teacher-markers", stats, quantity="marker rate", unit="share of n-grams",
+            ctx, self.name, "teacher-markers", stats, quantity="marker rate", unit="markers used per n-gram",
             rows=setup.rows, what="use of the teacher's marker phrases",
             assumptions=("each model's markers are chosen against the other models, never against itself",),
             scale="cbrt",  # a rate of rare phrases: bounded at zero, skewed between models
