@@ -22,13 +22,13 @@ from provenance.suites.base import SuiteContext, SuiteTest
 REFUSALS, IDENTITY = CONTENT_KINDS
 
 
-def _result(p: float, *, form: str = "parametric", rank_p: float = 1 / 7) -> TestResult:
+def _result(p: float, *, form: str = "parametric", rank_p: float = 1 / 7, extrapolated: bool = False) -> TestResult:
     return TestResult(
         name="t", null_hypothesis="h0", alternative_hypothesis="h1", alternative="greater", statistic=3.0,
         statistic_name="t", p_value=p, effect=0.1, effect_name="e", ci=None, ci_level=0.95,
         n={"panel_models": 6, "items": 40}, method="m",
         details={"form": form, "floor": 0.0 if form == "parametric" else rank_p, "rank_p": rank_p,
-                 "evidence_kind": CALIBRATED},
+                 "evidence_kind": CALIBRATED, "extrapolated": extrapolated},
     )
 
 
@@ -37,10 +37,12 @@ def _ctx(view: EvidenceView | None = None) -> SuiteContext:
                         controls=("c1", "c2", "c3", "c4", "c5", "c6"), teacher_claims=("Aurora", "Northwind Labs"), seed=1)
 
 
-def _decided(p_values: dict[str, float], rows: dict[str, tuple[int, ...]] | None = None):  # noqa: ANN202
+def _decided(p_values: dict[str, float], rows: dict[str, tuple[int, ...]] | None = None,
+             extrapolated: frozenset[str] = frozenset()):  # noqa: ANN202
     """The rule applied to one test per suite with the given p-values, with lines (no content re-run: empty view)."""
     contexts = [_ctx()]
-    raw = [("teacher", SuiteTest(s, f"{s}-test", _result(p), True, (rows or {}).get(s, (i,)), "summary"))
+    raw = [("teacher", SuiteTest(s, f"{s}-test", _result(p, extrapolated=s in extrapolated), True,
+                                 (rows or {}).get(s, (i,)), "summary"))
            for i, (s, p) in enumerate(p_values.items())]
     coverage = {"teacher": []}
     tests, verdicts = run._decide(contexts, raw, 0.01, coverage)
@@ -207,3 +209,11 @@ def test_findings_of_schema_1_2_are_still_read() -> None:
     findings = Findings.model_validate(old)
     assert findings.schema_version == "1.2" and SCHEMA_VERSION == "1.4"
     assert findings.verdicts[0].lines == [] and findings.verdicts[0].qualifications == []
+
+
+def test_a_verdict_resting_only_on_extrapolation_past_the_panel_says_so() -> None:
+    """Rank p at its floor, parametric p below it: sound only if the panel holds the suspect's kind."""
+    past, _ = _decided({"identity": 0.5, "distribution": 0.0001}, extrapolated=frozenset({"distribution"}))
+    assert past.decision == "supports" and "beyond every panel model" in past.text
+    both, _ = _decided({"identity": 0.001, "distribution": 0.0001}, extrapolated=frozenset({"distribution"}))
+    assert both.decision == "supports" and "beyond every panel model" not in both.text  # one rejection does not rest on it

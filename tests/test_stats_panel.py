@@ -66,6 +66,18 @@ def test_rejects_a_suspect_far_outside_the_spread_of_independent_models():
     assert rejection_rate(200, shift=1.0, alpha=0.01, reps=200) >= 0.93
 
 
+def test_a_parametric_p_below_the_rank_floor_says_it_extrapolates_past_the_panel():
+    rng = np.random.default_rng(5)
+    suspect, panel = simulate(rng, 12, 500, 0.1, suspect_shift=1.0)
+    far = run(suspect, panel)
+    assert far.details["form"] == "parametric" and far.p_value < far.details["rank_floor"]
+    assert far.details["extrapolated"] is True
+    top = max(m.value for m in panel.values())
+    assert far.details["beyond_largest_sd"] == pytest.approx((suspect.value - top) / far.details["prediction_sd"])
+    inside = run(ModelStatistic(float(np.median([m.value for m in panel.values()])), suspect.se, 500), panel)
+    assert inside.details["extrapolated"] is False and inside.details["beyond_largest_sd"] is None
+
+
 def test_small_panel_uses_the_exact_rank_form_and_reports_its_floor():
     rng = np.random.default_rng(3)
     suspect, panel = simulate(rng, MIN_PANEL_PARAMETRIC - 1, 200, 0.1, suspect_shift=5.0)
@@ -75,6 +87,7 @@ def test_small_panel_uses_the_exact_rank_form_and_reports_its_floor():
     assert result.p_value == pytest.approx(1 / (k + 1))  # the best this panel can do, however far the suspect is
     assert result.details["floor"] == pytest.approx(1 / (k + 1))
     assert result.n["panel_models"] == k
+    assert result.details["extrapolated"] is False  # the rank form never goes below its floor
 
 
 def test_an_outlier_in_the_panel_fails_the_check_and_sends_the_test_to_the_rank_form():

@@ -96,10 +96,15 @@ def _verdict(suspect: str, teacher: str, alpha: float, family: list[TestFinding]
         )
     elif rejected:
         decision = "supports"
+        past = all(t.result.get("details", {}).get("extrapolated") for t in mine if t.reject)
         text = (
             f"The evidence supports the hypothesis that the suspect '{suspect}' was derived from the teacher "
             f"'{teacher}' at family-wise alpha = {alpha:g}: {len(rejected)} of {len(mine)} tests rejected their null "
             f"after Holm correction ({', '.join(rejected)})." + rests
+            + (" Every rejection rests on the parametric form below the exact rank form's floor: the suspect lies "
+               "beyond every panel model, and the panel's normal spread is carried past the models it holds. That "
+               "is sound only if the panel holds models of the suspect's kind (its training and quality); the "
+               "bench's false positives were of this form." if past else "")
         )
     elif undecidable or not mine:
         decision = "not-decidable"
