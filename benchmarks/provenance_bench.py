@@ -75,8 +75,9 @@ except ImportError:
 
 #: Seeds any choice was made on (0, 1: tuning; 7, 8: development, where the attribution and marker faults were
 #: found; 9: held back for the final statistics, then made development by the panel rule that leaves out a
-#: stand-in teacher's instruction siblings, whose need seed 7 showed).
-TUNING_SEEDS = (0, 1, 7, 8, 9)
+#: stand-in teacher's instruction siblings, whose need seed 7 showed; 15, 16: held back in stop 38, then made
+#: development by the marker statistic of stop 39, chosen on their false positives).
+TUNING_SEEDS = (0, 1, 7, 8, 9, 15, 16)
 #: The suites whose tests are in the family (the verdict's). The style suite is descriptive (outside the
 #: family: it never changes a verdict), so the bench collects its inputs but does not run it.
 SUITES = ("identity", "refusal", "distribution", "errors")
@@ -550,12 +551,29 @@ each background model rather than their pool) must be measured on seeds collecte
   learnt from SmolLM2's answers ("I'm sorry..."); the templated lab models rarely write it. The
   same mechanism as on seed 15: a common word as a marker, used by a suspect of another kind.
 
-All three false-positive pairs of this release rest on the parametric form with the exact rank
+All three false-positive pairs of stop 38 rest on the parametric form with the exact rank
 form at its floor: the suspect is of a kind the panel does not hold (the one degenerate model, the
 one prose model with the raw base, the one student of a fluent teacher), and the normal spread fitted to the panel
 is carried far beyond its largest model. Exchangeability, which both forms need, fails exactly
-there: the panel does not represent the suspect's kind. Not changed in this stop, for the same
+there: the panel does not represent the suspect's kind. Not changed in stop 38, for the same
 reason as above.
+
+**Stop 39 changed the marker statistic** (`provenance/features/markers.py`), on those false
+positives: a marker counts once per answer (an answer repeating a word or phrase uses it once, so
+a degenerate model repeating "the" no longer has a marker at every third n-gram). Markers of two and
+three words only were tried first, on seed 15 built again (its models are not those of stop 38: the
+build is not bit-reproducible across machines): the independent models then use almost no marker on
+any budget, the panel of zeros fails the check of a normal spread, and the 10 % mix was not decidable
+black box with every probe (marker test: rank p = 0.1, the student at 0.074 against a panel of
+0 to 0.0015); with single words kept and the count once per answer it is found (p = 0.0045). The
+"i'm" false positive of seed 16 (one use per answer) is not addressed by this change. Seeds 15 and 16 are therefore development seeds
+now (`TUNING_SEEDS`); their stop-38 evaluations, with seeds 11 to 14's, are in
+docs/bench-stop38.json. Where the parametric p-value of a test is below the exact rank form's floor
+with the suspect beyond every panel model, the test's summary and a verdict resting only on such
+tests now say that this holds only if the panel holds models of the suspect's kind (a disclosure,
+not a change of any verdict). The held-back part of this release is **new seeds 17, 18 and 19**,
+built and collected after the change (the lab and collection code of seed 10) and analysed once:
+@@HELD@@
 A suite "finds" derivation when one of its family tests rejects after Holm correction at 0.01
 within the evaluation; the verdict is "supports derivation" (the other verdicts: "does not support",
 "not decidable with this panel"). Cells read `found/runs` for the derived pairs (recall), then for the

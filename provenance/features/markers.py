@@ -21,12 +21,11 @@ from collections.abc import Iterable
 
 from provenance.features.style import words
 
-#: n-gram orders: phrases of two and three words (4-grams are too rare in short answers). A single word
-#: is vocabulary, not phrasing: a model of another kind uses a common word far more than the panel does
-#: without inheriting anything (held-back bench seeds 15 and 16, docs/bench.md: a degenerate model
-#: repeating "the", a student of a fluent teacher writing "i'm", each found derived from a lab teacher
-#: one of whose markers was that word).
-MARKER_ORDERS = (2, 3)
+#: n-gram orders: single words miss phrasing, 4-grams are too rare in short answers. Single words stay: with
+#: phrases of two and three words only, most independent models use no marker on a small budget, and a panel
+#: of zeros fails the check of a normal spread (the exact rank form cannot reach alpha); a common word used
+#: by a model of another kind is met by counting a marker once per answer (``marker_rate``).
+MARKER_ORDERS = (1, 2, 3)
 #: Markers kept per comparison: enough to cover a teacher's habits, few enough that each is specific.
 MARKER_COUNT = 60
 #: A marker must be used in at least this many of the teacher's answers (a one-off is not a habit).
