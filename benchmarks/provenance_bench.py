@@ -587,8 +587,12 @@ cross-likelihood at 0.020 against Holm's threshold, and its 3 % mix); students w
 of 10 % or more at 50 probes per suite (200 suspect queries): 15/16 in both modes. Not decidable
 with every probe: 23 of the 72 independent runs (22 on seed 19), each because the marker test's
 panel fails the check of a normal spread (many independent models use no marker) and its exact
-rank form cannot reach alpha. The comparison with stop 38's code and with the previous release on
-the same evidence is below (`--before`) where it was run.
+rank form cannot reach alpha. The previous release (2de0522) and stop 38's code were started on
+seeds 17 and 19 and stopped for time, so this release's tables have no `--before` section: the
+previous release's verdicts beside stop 38's, on seeds 11 to 16, are in git history (docs/bench.md
+of commit 330a7c0; the evaluations docs/bench-seeds11-13-before.json,
+docs/bench-seeds14-16-before.json and docs/bench-stop38.json): 56/293 independent runs found
+derived with every probe (open weights) by the previous release, 2/242 by stop 38.
 A suite "finds" derivation when one of its family tests rejects after Holm correction at 0.01
 within the evaluation; the verdict is "supports derivation" (the other verdicts: "does not support",
 "not decidable with this panel"). Cells read `found/runs` for the derived pairs (recall), then for the
@@ -773,8 +777,8 @@ def build_record(results: list[Evaluation]) -> dict:
 #: The release the "before" figures run (``PYTHONPATH=<its tree>``): the commit before ``stats.panel``, with this
 #: release's ``provenance/lab`` in it (the lab's panel controls came later; the lab code reads lab.json here and
 #: builds nothing, the statistics and suites are the old release's).
-PREVIOUS_RELEASE = ("commit 2de0522 with this release's provenance/lab: docs/bench-seeds17-19-before.json (seeds 11 "
-                    "to 16: docs/bench-seeds11-13-before.json and docs/bench-seeds14-16-before.json)")
+PREVIOUS_RELEASE = ("commit 2de0522 with this release's provenance/lab: docs/bench-seeds11-13-before.json and "
+                    "docs/bench-seeds14-16-before.json")
 
 
 def release_verdicts(before: list[Evaluation], after: list[Evaluation]) -> str:
