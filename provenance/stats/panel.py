@@ -283,9 +283,10 @@ def panel_outlier_test(
             why = f"the panel fails a check of a normal between-model spread ({_checked()}, level {check_alpha})"
     mean = float(values.mean())
     effect = suspect.value - mean
-    # How far past the panel's largest model the suspect lies, in prediction sds: a parametric p-value below
-    # the rank floor rests on the normal spread carried beyond every model the panel holds, which is sound
-    # only where the panel holds models of the suspect's kind (docs/bench.md, the false positives).
+    # How far past the panel's largest model the suspect lies, in prediction sds. "Extrapolated": a parametric
+    # p-value below the rank floor for a suspect beyond every panel model, which rests on the normal spread
+    # carried past the models the panel holds: sound only where it holds models of the suspect's kind
+    # (docs/bench.md, the false positives).
     top = float(values.max())
     beyond = (suspect.value - top) / sd if sd > 0 and suspect.value > top else None
     half = float(sps.t.ppf(0.5 + level / 2, df=df)) * sd if k > 1 and sd > 0 else math.inf
@@ -339,7 +340,7 @@ def panel_outlier_test(
             "prediction_sd": sd,
             "df": df,
             "beyond_largest_sd": beyond,
-            "extrapolated": bool(parametric and p < 1 / (k + 1)),
+            "extrapolated": bool(parametric and p < 1 / (k + 1) and beyond is not None),
             "ci_note": "interval for the suspect's excess over the panel mean: the prediction interval of a new "
                        "independent model, shifted by the suspect's value",
         },

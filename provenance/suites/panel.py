@@ -71,8 +71,7 @@ def panel_finding(
            else f"Exact rank p = {d['rank_p']:.3g}; the smallest a panel of {len(panel)} can give is {d['rank_floor']:.3g}.")
         + (f" The suspect lies beyond every panel model ({d['beyond_largest_sd']:.1f} prediction sds past the "
            "largest), so a p-value below the rank floor carries the panel's normal spread past the models it holds: "
-           "sound where the panel holds models of the suspect's kind, not otherwise." if d["extrapolated"]
-           and d["beyond_largest_sd"] is not None else "")
+           "sound where the panel holds models of the suspect's kind, not otherwise." if d["extrapolated"] else "")
         + (" Left out: " + "; ".join(f"'{m}' ({r})" for m, r in left_out.items()) + "." if left_out else "")
     )
     return SuiteTest(suite, test_id, result, True, rows, summary)
