@@ -20,7 +20,7 @@ Design (settled on the tuning seed before the held-back seed was collected):
   the other panel models' answers are reference text for cross-likelihood.
   With ``--smollm2`` the real SmolLM2-135M-Instruct joins the panel: an independent
   model far *stronger* than every lab control (the "a better model looks derived" case).
-* **Conditions.** Query budget: the first 10 / 25 / 50 / 100 / all probes of every
+* **Conditions.** Query budget: the first 10 / 25 / 50 / 75 / 100 / all probes of every
   suite (a fixed seeded order per seed, the same for every model). Access: open
   weights (scores used) or black box (scores dropped: a black-box backend cannot score).
 * **Split.** Lab seeds 0 and 1 are the *tuning* part: any choice of method was made
@@ -112,7 +112,12 @@ LAB_NAMES = {"smollm2": realistic.SECOND_TEACHER}
 #: models independent of the teacher), "lab+stronger" (and SmolLM2), "student-of-another-teacher" (one control).
 PANELS = ("panel", "panel+stronger", "lab", "lab+stronger", "student-of-another-teacher")
 RECOMMENDED = "panel"
-BUDGETS = (10, 25, 50, 100, None)
+#: Probes per suite at which every pair is evaluated (None: every probe). 75 is the issue's goal of at most 300
+#: suspect queries (four suites of 75); it joined after seeds 17 and 19 were analysed, which were then evaluated at
+#: 75 alone (``analyze --budgets 75``) with the code that had analysed them.
+BUDGETS = (10, 25, 50, 75, 100, None)
+#: The group-sequential plan's looks (issue 31): the bench's budgets before any seed was collected, kept fixed.
+LOOKS = (10, 25, 50, 100, None)
 ALPHA = 0.01
 
 
@@ -376,7 +381,7 @@ def analyse(args: argparse.Namespace) -> list[Evaluation]:
         models = [m for m in (*LAB_MODELS, *REALISTIC_MODELS, *PANEL_MODELS, "smollm2") if m in full.answers
                   and m not in getattr(args, "leave_out", ())]
         views = {(access, budget): restricted(full, budget, 7000 + seed, access == "black-box")
-                 for access in ("open", "black-box") for budget in BUDGETS}
+                 for access in ("open", "black-box") for budget in (getattr(args, "budgets", None) or BUDGETS)}
         _PANEL = (seed, models, lab, views)
         # Holm in statsmodels calls gc.collect() on every correction; with the panel's views frozen out of
         # the collector's reach that is cheap, and the forked workers share the pages instead of copying them.
@@ -865,6 +870,8 @@ def form_rules(results: list[Evaluation]) -> str:
         for access in ("open", "black-box"):
             for budget in (*BUDGETS, "pooled"):
                 sub = [r for r in rs if r.access == access and (budget == "pooled" or r.budget == budget)]
+                if not sub:
+                    continue
                 found = [(not r.outside_panel) and _holm_rejects([pick(f) for f in r.family.values()]) for r in sub]
                 fp = sum(f for f, r in zip(found, sub) if not r.derived)
                 tp = sum(f for f, r in zip(found, sub) if r.derived)
@@ -878,7 +885,7 @@ def sequential_section(results: list[Evaluation]) -> str:
     """Issue 31, item 3 on the bench: the group-sequential plan of :mod:`provenance.stats.sequential_panel`
     with the bench's budgets as its looks, fixed before any seed was collected, against the fixed design.
 
-    Look ``j`` reads the first ``BUDGETS[j]`` probes of every suite (the evaluation at that budget) and the
+    Look ``j`` reads the first ``LOOKS[j]`` probes of every suite (the evaluation at that budget) and the
     verdict's family p there is Holm's smallest step, min(1, m * min p); the plan stops at the first look
     where it is at most alpha / L (Bonferroni over the L looks: valid whatever the looks' dependence). A
     suspect more capable than every panel model is not decided at that look.
@@ -887,13 +894,13 @@ def sequential_section(results: list[Evaluation]) -> str:
     if not rs:
         return ""  # the previous release's evaluations (--before runs) have no family p-values
     from provenance.stats.sequential_panel import group_sequential  # not in the previous release's package
-    looks = [b if b is not None else math.inf for b in BUDGETS]
+    looks = [b if b is not None else math.inf for b in LOOKS]
     by_pair: dict[tuple, dict[float, Evaluation]] = defaultdict(dict)
     for r in rs:
         by_pair[(r.seed, r.suspect, r.teacher, r.access)][r.budget if r.budget is not None else math.inf] = r
     lines = ["## Deciding with fewer queries: the group-sequential plan (issue 31)", "",
-             f"Looks at {', '.join('all' if b is None else str(b) for b in BUDGETS)} probes per suite, each at alpha / "
-             f"{len(BUDGETS)} = {ALPHA / len(BUDGETS):g} (`provenance.stats.sequential_panel.group_sequential`; the "
+             f"Looks at {', '.join('all' if b is None else str(b) for b in LOOKS)} probes per suite, each at alpha / "
+             f"{len(LOOKS)} = {ALPHA / len(LOOKS):g} (`provenance.stats.sequential_panel.group_sequential`; the "
              "looks were the bench's budgets before any seed was collected). Queries: the suspect's answers read "
              f"up to the stop, every suite together. Fixed: every probe, tested once at alpha = {ALPHA}.", "",
              "| seeds | access | design | recall | false-positive rate | median queries, derived (decided only) | "
@@ -1060,6 +1067,16 @@ def gap_bin_key(r: Evaluation) -> tuple[str]:
     return (f"suspect stronger than every control (gap > {GAP_COMPARABLE})",)
 
 
+def _budget(text: str) -> int | None:
+    """A budget on the command line: a number of probes per suite, or 'all'."""
+    if text == "all":
+        return None
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a budget is at least one probe per suite, got {value}")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -1087,6 +1104,9 @@ def main() -> None:
                                                                    "its tree first on PYTHONPATH)")
             p.add_argument("--record", type=Path, help="write the error rates the report quotes (reports/assets/calibration.json)")
             p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes evaluating assignments")
+            p.add_argument("--budgets", nargs="+", type=_budget, metavar="PROBES",
+                           help="evaluate at these probes per suite only, 'all' for every probe (default: "
+                                + ", ".join("all" if b is None else str(b) for b in BUDGETS) + ")")
             p.add_argument("--panels", nargs="+", choices=PANELS, metavar="PANEL",
                            help="evaluate these control panels only (default: every panel the seed allows)")
     args = parser.parse_args()
