@@ -753,7 +753,10 @@ def build_record(results: list[Evaluation]) -> dict:
                                 f"(95 % CI {ci_text(fp, len(neg))}), recall {tp}/{len(pos)} derived runs "
                                 f"(95 % CI {ci_text(tp, len(pos))})"),
                 })
-    default = next(c for c in conditions if c["access"] == "open" and c["budget"] is None and c["controls"] is None)
+    # The report's default condition: open weights, every probe; an analysis at chosen budgets only
+    # (``--budgets``) takes its largest.
+    default = max((c for c in conditions if c["access"] == "open" and c["controls"] is None),
+                  key=lambda c: math.inf if c["budget"] is None else c["budget"])
     smollm2 = any("smollm2" in (r.suspect, r.teacher, *r.controls) for r in held)
     sizes = f"{min(len(r.controls) for r in held)} to {max(len(r.controls) for r in held)}"
     record = {
