@@ -787,8 +787,8 @@ def build_record(results: list[Evaluation]) -> dict:
 #: The release the "before" figures run (``PYTHONPATH=<its tree>``): the commit before ``stats.panel``, with this
 #: release's ``provenance/lab`` in it (the lab's panel controls came later; the lab code reads lab.json here and
 #: builds nothing, the statistics and suites are the old release's).
-PREVIOUS_RELEASE = ("commit 2de0522 with this release's provenance/lab: docs/bench-seeds11-13-before.json and "
-                    "docs/bench-seeds14-16-before.json")
+PREVIOUS_RELEASE = ("commit 2de0522 with this release's provenance/lab: docs/bench-seeds17-21-before.json; seeds 11 "
+                    "to 16: docs/bench-seeds11-13-before.json and docs/bench-seeds14-16-before.json")
 
 
 def release_verdicts(before: list[Evaluation], after: list[Evaluation]) -> str:
