@@ -576,30 +576,38 @@ now (`TUNING_SEEDS`); their stop-38 evaluations, with seeds 11 to 14's, are in
 docs/bench-stop38.json. Where the parametric p-value of a test is below the exact rank form's floor
 with the suspect beyond every panel model, the test's summary and a verdict resting only on such
 tests now say that this holds only if the panel holds models of the suspect's kind (a disclosure,
-not a change of any verdict). The held-back part of this release is **new seeds 17 and 19**, built
-and collected in this stop with the lab and collection code of seed 10 (`collect --panel-controls
-4`; collection does not depend on the statistics; 100,497 requests each, in 1,374 and 1,508 s beside
-other work) and analysed once, with the final code, after the change above (a first analysis of
-seed 17 with the markers of two and three words was stopped before it wrote anything, when seed 15
-showed their fault). Seed 18, with SmolLM2
-and its student, was started and stopped for time (its build alone took over 40 minutes beside
-the others), so the kinds "a far stronger released model" and "a student of a real teacher" are
-not in this release's held-back part (they are in seeds 14 and 16, docs/bench-stop38.json).
-**held-back seeds 17 and 19** (90 pairs of known truth: 18 derived, 72 independent; recommended
-panels of 8 to 13 models): **no independent run found derived at any budget, in either access
-mode** (0/72 at 10, 25, 50, 100 probes per suite and with every probe; two seeds are too few for a
-95 % upper bound of 0.03: 0/72 gives 0.05). Derived runs found with every probe: 16/18 in both
-modes (missed: seed 19's 10 % mix, whose best test is the marker test at p = 0.019 and
-cross-likelihood at 0.020 against Holm's threshold, and its 3 % mix); students with a teacher share
-of 10 % or more at 50 probes per suite (200 suspect queries): 15/16 in both modes. Not decidable
-with every probe: 23 of the 72 independent runs (22 on seed 19), each because the marker test's
-panel fails the check of a normal spread (many independent models use no marker) and its exact
-rank form cannot reach alpha. The previous release (2de0522) and stop 38's code were started on
-seeds 17 and 19 and stopped for time, so this release's tables have no `--before` section: the
-previous release's verdicts beside stop 38's, on seeds 11 to 16, are in git history (docs/bench.md
-of commit 330a7c0; the evaluations docs/bench-seeds11-13-before.json,
-docs/bench-seeds14-16-before.json and docs/bench-stop38.json): 56/293 independent runs found
-derived with every probe (open weights) by the previous release, 2/242 by stop 38.
+not a change of any verdict). The held-back part of this release is **seeds 17, 19, 20 and 21**, each built
+and collected after the change with the lab and collection code of seed 10 (`collect --panel-controls
+4`; collection does not depend on the statistics; 100,497 requests each: seeds 17 and 19 in 1,374 and
+1,508 s, seeds 20 and 21 side by side in 1,806 s each, beside other work), and analysed once with the
+statistics of stop 39 (a first analysis of seed 17 with the markers of two and three words was
+stopped before it wrote anything, when seed 15 showed their fault). Seeds 20 and 21 were added in
+stop 40 with no change to the statistics, the suites or the lab, so that the independent runs are
+enough for a 95 % upper bound of 0.03; stop 40 changed only the bench: it also evaluates at **75
+probes per suite**, the issue's goal of at most 300 suspect queries (seeds 17 and 19 were evaluated
+at 75 alone, `analyze --budgets 75`, with the same statistics; the group-sequential plan keeps its
+five looks, fixed before collection). Seed 18, with SmolLM2 and its student, is described below
+where it ran. **Held-back seeds 17, 19, 20 and 21** (180 pairs of known truth: 36 derived, 144
+independent; recommended panels of 8 to 13 models): **no independent run found derived at any
+budget, in either access mode** (0/144 at 10, 25, 50, 75, 100 probes per suite and with every
+probe: 95 % upper bound 0.026). Derived runs found with every probe: 32/36 in both modes (missed:
+seed 19's 10 % mix, whose best tests are the marker test at p = 0.019 and cross-likelihood at 0.020
+against Holm's threshold, seed 19's and seed 21's 3 % mixes, and seed 20's 100-exchange student,
+found at 25 to 75 probes open weights and 50 to 75 black box, not decidable at 100 and with every
+probe); students with a teacher share of 10 %
+or more at 50 and at 75 probes per suite (200 and 298 suspect queries): **31/32 in both modes (0.97)**.
+Not decidable with every probe: 44 of the 144 independent runs in each mode, because one family
+test's panel fails the check of a normal spread and its exact rank form cannot reach alpha: the
+marker test in 31 (many independent models use no marker), the attribution test in 13. A count
+model for the marker test's sparse panels (gamma-Poisson, `benchmarks/marker_count_model.py`, on
+development seed 15: docs/marker-count-model.md) does not help: a panel of mostly zeros cannot
+exclude a heavy-tailed spread, and at 50 probes even a suspect whose every n-gram were a marker
+would get p = 0.005 to 0.01 against the lab teacher's panel; such a panel needs more models. **The
+previous release on the same evidence** (2de0522, docs/bench-seeds17-21-before.json; its small
+panels, every run of a pair): independent runs found derived, open weights, 0/128 at 10 probes,
+7/128 at 25, 9/128 at 50, 20/128 at 100 and **33/128 with every probe** (black box 0, 6, 8, 19,
+30/128): the growth with the number of probes that the issue describes, on seeds it never saw; its
+recall with every probe 68/68 open, 65/68 black box.
 A suite "finds" derivation when one of its family tests rejects after Holm correction at 0.01
 within the evaluation; the verdict is "supports derivation" (the other verdicts: "does not support",
 "not decidable with this panel"). Cells read `found/runs` for the derived pairs (recall), then for the
