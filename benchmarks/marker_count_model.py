@@ -38,7 +38,7 @@ import provenance_bench as B  # noqa: E402
 
 from provenance.analysis.view import EvidenceView  # noqa: E402
 from provenance.evidence import EvidenceStore  # noqa: E402
-from provenance.features.markers import MarkerCounts, ngrams  # noqa: E402
+from provenance.features.markers import MarkerCounts, marker_rate, ngrams  # noqa: E402
 from provenance.lab import LabManifest  # noqa: E402
 from provenance.stats.panel import ModelStatistic, panel_outlier_test  # noqa: E402
 from provenance.suites import SuiteContext  # noqa: E402
@@ -105,7 +105,7 @@ def main() -> None:
                 grams = [ngrams(answers[m][p].text) for p in test]
                 hits = [len(markers.intersection(g)) for g in grams]
                 used[m], exposure[m] = sum(hits), sum(len(g) for g in grams)
-                stat[m] = ModelStatistic.mean_of([h / len(g) if g else 0.0 for h, g in zip(hits, grams)],
+                stat[m] = ModelStatistic.mean_of([marker_rate(answers[m][p].text, markers) for p in test],
                                                  chances=exposure[m])
             others = [m for m in setup.backgrounds if m != suspect]
             release = panel_outlier_test(stat[suspect], {m: stat[m] for m in others}, name="teacher-markers",
