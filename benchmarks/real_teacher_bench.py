@@ -14,6 +14,8 @@ of one real model to the lab's 610 distillation prompts:
 ============================  ================================================================
 tiny-of-smollm2               every one of SmolLM2's answers: a small student of a real teacher
 tiny-mix30/10-of-smollm2      30 / 10 % SmolLM2's answers, the rest human-written text
+tiny-x4-of-smollm2            four sampled answers of SmolLM2 per prompt (2,440 pairs; the first
+                              sample is the pool of the three students above): a larger dose
 tiny-of-gemma-persona         every answer of Gemma-3-270M tuned on human text with a persona
                               of its own (real_base_bench.py's gemma-persona): a student of
                               another real model
@@ -83,6 +85,14 @@ RECIPES: dict[str, realistic.Recipe] = {
         f"the lab's tiny model fine-tuned on {share:.0%} {src}'s sampled answers" + (", the rest human-written text" if share < 1.0 else ""))
     for src in SOURCES for share in SHARES
 }
+#: How many answers the teacher samples per distillation prompt: its first sample is the pool of the students above
+#: (as in the first collection of this world), all of them train one more student, a larger dose of the same teacher.
+TEACHER_SAMPLES = 4
+DOSED = f"tiny-x{TEACHER_SAMPLES}-of-{TEACHER}"
+RECIPES[DOSED] = realistic.Recipe(
+    DOSED, "student", TEACHER, 1.0, None, False,
+    f"the lab's tiny model fine-tuned on {TEACHER_SAMPLES} sampled answers of {TEACHER} per distillation prompt",
+    samples=TEACHER_SAMPLES)
 DERIVED = tuple(n for n, r in RECIPES.items() if r.teacher == TEACHER)
 REAL_ANSWERS = tuple(n for n, r in RECIPES.items() if r.teacher != TEACHER)
 
@@ -108,21 +118,27 @@ def source_model(seed: int, source: str) -> tuple[str, str | None]:
 
 def build(args: argparse.Namespace) -> None:
     """Each real model's answers to the distillation prompts (resumable by batch), then the tiny models."""
-    lab = LabManifest.load(bench.lab_dir(args.seed))
     cfg = SIZES["tiny"]
     out = world(args.seed)
     (out / "distill").mkdir(parents=True, exist_ok=True)
-    if not (gemma.model_dir(args.seed, "gemma-persona") / "config.json").exists():
-        raise SystemExit(f"train Gemma first: real_base_bench.py train --seed {args.seed} --only gemma-persona")
-    gemma.released_base()
     for i, source in enumerate(SOURCES):
         pool = out / "distill" / f"{source}.jsonl"
         if pool.exists() or (args.pools and source not in args.pools):
             continue
+        if source != TEACHER:  # the Gemma models answer once they are trained (the released base once de-quantised)
+            gemma.released_base()
+            if not (gemma.model_dir(args.seed, source) / "config.json").exists():
+                raise SystemExit(f"train Gemma first: real_base_bench.py train --seed {args.seed} (no {source} yet)")
         path, framing = source_model(args.seed, source)
-        result = _distill_job({"teacher": source, "teacher_dir": path, "config": asdict(cfg), "out": str(pool),
-                               "resume_key": f"real-teacher:{args.seed}:{source}:{path}", "seed": args.seed * 1000 + 300 + i,
-                               "threads": threads(), "framing": framing, "batch_size": 32})
+        samples = TEACHER_SAMPLES if source == TEACHER else 1
+        dosed = pool.with_name(f"{source}-x{samples}.jsonl") if samples > 1 else pool
+        result = _distill_job({"teacher": source, "teacher_dir": path, "config": {**asdict(cfg), "samples_per_prompt": samples},
+                               "out": str(dosed), "resume_key": f"real-teacher:{args.seed}:{source}:{path}:x{samples}",
+                               "seed": args.seed * 1000 + 300 + i, "threads": threads(), "framing": framing, "batch_size": 32})
+        if samples > 1:  # the first sample (the job's seed itself) is the pool a one-sample job would have written
+            first = [r for r in jsonl_rows(dosed) if r["sample"] == 0]
+            pool.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in first), encoding="utf-8")
+            dosed.with_suffix(".json").write_text(json.dumps(result, indent=2))
         (out / "distill" / f"{source}.json").write_text(json.dumps(result, indent=2))
         print(f"{source}: {result['pairs']} answers in {result['seconds']:.0f}s", flush=True)
     if args.pools:  # a second process answering other pools beside a first one: the training is the first's
@@ -132,14 +148,16 @@ def build(args: argparse.Namespace) -> None:
         raise SystemExit(f"answer pools still missing: {', '.join(missing)} (another build process may be writing them)")
     import torch
 
+    lab = LabManifest.load(bench.lab_dir(args.seed))
     torch.set_num_threads(threads())
     human = realistic.human_pairs()
     full = len(jsonl_rows(out / "distill" / f"{TEACHER}.jsonl"))
     for i, (name, recipe) in enumerate(RECIPES.items()):
         if (out / name / "trained.json").exists():
             continue
-        rows = realistic.training_rows(recipe, jsonl_rows(out / "distill" / f"{recipe.teacher}.jsonl"), human,
-                                       args.seed, total=full)
+        pool_rows = jsonl_rows(out / "distill" / f"{recipe.pool}.jsonl")
+        rows = realistic.training_rows(recipe, pool_rows, human, args.seed,
+                                       total=len(pool_rows) if recipe.samples > 1 else full)
         pairs = out / "distill" / f"{name}.jsonl"
         pairs.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
         started = time.perf_counter()
