@@ -238,7 +238,9 @@ def training_table(seed: int) -> str:
         path = world(seed) / "distill" / f"{source}.json"
         if path.exists():
             r = json.loads(path.read_text())
-            lines.append(f"| {seed} | {source}'s answers | {r['pairs']} | - | - | {r['seconds']:.0f} |")
+            per = r.get("samples_per_prompt", 1)
+            label = f"{source}'s answers" + (f" ({per} per prompt)" if per > 1 else "")
+            lines.append(f"| {seed} | {label} | {r['pairs']} | - | - | {r['seconds']:.0f} |")
     return "\n".join(lines) + "\n"
 
 
