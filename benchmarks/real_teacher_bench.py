@@ -144,8 +144,9 @@ def build(args: argparse.Namespace) -> None:
     if args.pools:  # a second process answering other pools beside a first one: the training is the first's
         return
     missing = [s for s in SOURCES if not (out / "distill" / f"{s}.jsonl").exists()]
-    if missing:
-        raise SystemExit(f"answer pools still missing: {', '.join(missing)} (another build process may be writing them)")
+    if missing and not args.trained_so_far:
+        raise SystemExit(f"answer pools still missing: {', '.join(missing)} (another build process may be writing them; "
+                         "--trained-so-far trains the models whose pools are there)")
     import torch
 
     lab = LabManifest.load(bench.lab_dir(args.seed))
@@ -153,7 +154,7 @@ def build(args: argparse.Namespace) -> None:
     human = realistic.human_pairs()
     full = len(jsonl_rows(out / "distill" / f"{TEACHER}.jsonl"))
     for i, (name, recipe) in enumerate(RECIPES.items()):
-        if (out / name / "trained.json").exists():
+        if (out / name / "trained.json").exists() or recipe.teacher in missing:
             continue
         pool_rows = jsonl_rows(out / "distill" / f"{recipe.pool}.jsonl")
         rows = realistic.training_rows(recipe, pool_rows, human, args.seed,
@@ -248,6 +249,8 @@ def main() -> None:
     def pools_option(p: argparse.ArgumentParser) -> None:
         p.add_argument("--pools", nargs="*", default=[], choices=SOURCES, metavar="SOURCE",
                        help="answer only these real models' pools and train nothing (to run beside another build)")
+        p.add_argument("--trained-so-far", action="store_true",
+                       help="train the models whose answer pools are written, while other processes write the rest")
 
     gemma.world_cli(__doc__, ("build", build, pools_option), collect, analyse, training_table, "probes per suite")
 
