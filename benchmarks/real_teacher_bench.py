@@ -123,8 +123,8 @@ def build(args: argparse.Namespace) -> None:
     (out / "distill").mkdir(parents=True, exist_ok=True)
     for i, source in enumerate(SOURCES):
         pool = out / "distill" / f"{source}.jsonl"
-        if pool.exists() or (args.pools and source not in args.pools):
-            continue
+        if pool.exists() or (args.pools and source not in args.pools) or args.trained_so_far:
+            continue  # (a process training beside the ones answering must not answer their pools too)
         if source != TEACHER:  # the Gemma models answer once they are trained (the released base once de-quantised)
             gemma.released_base()
             if not (gemma.model_dir(args.seed, source) / "config.json").exists():
