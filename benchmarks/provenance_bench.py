@@ -614,7 +614,14 @@ previous release on the same evidence** (2de0522, docs/bench-seeds17-21-before.j
 panels, every run of a pair): independent runs found derived, open weights, 0/128 at 10 probes,
 7/128 at 25, 9/128 at 50, 20/128 at 100 and **33/128 with every probe** (black box 0, 6, 8, 19,
 30/128): the growth with the number of probes that the issue describes, on seeds it never saw; its
-recall with every probe 68/68 open, 65/68 black box.
+recall with every probe 68/68 open, 65/68 black box. **Seed 22** was added in stop 41 with no change
+to the statistics, the suites or the lab (built 621 s; `collect --panel-controls 4`: 100,497
+requests in 618 s, 8,602 of them copied from the real worlds built on the same seed; analysed once,
+about 6 minutes with 2 workers): 45 pairs, 9 derived and 36 independent runs, **0/36 found derived
+at every budget in both modes**, 9/9 derived runs found with every probe and at 75 probes, only 3
+of the 36 independent runs not decidable with every probe. The previous release on it
+(docs/bench-seed22-before.json): 0/32 independent runs at 10 probes, 2 at 25, 3 at 50, 5 at 100 and
+8/32 with every probe open weights (black box 0, 0, 1, 3, 7/32).
 A suite "finds" derivation when one of its family tests rejects after Holm correction at 0.01
 within the evaluation; the verdict is "supports derivation" (the other verdicts: "does not support",
 "not decidable with this panel"). Cells read `found/runs` for the derived pairs (recall), then for the
@@ -813,7 +820,8 @@ def build_record(results: list[Evaluation]) -> dict:
 #: The release the "before" figures run (``PYTHONPATH=<its tree>``): the commit before ``stats.panel``, with this
 #: release's ``provenance/lab`` in it (the lab's panel controls came later; the lab code reads lab.json here and
 #: builds nothing, the statistics and suites are the old release's).
-PREVIOUS_RELEASE = ("commit 2de0522 with this release's provenance/lab: docs/bench-seeds17-21-before.json; seeds 11 "
+PREVIOUS_RELEASE = ("commit 2de0522 with this release's provenance/lab: docs/bench-seeds17-21-before.json and "
+                    "docs/bench-seed22-before.json; seeds 11 "
                     "to 16: docs/bench-seeds11-13-before.json and docs/bench-seeds14-16-before.json")
 
 
