@@ -123,15 +123,15 @@ def build(args: argparse.Namespace) -> None:
     (out / "distill").mkdir(parents=True, exist_ok=True)
     for i, source in enumerate(SOURCES):
         pool = out / "distill" / f"{source}.jsonl"
-        if pool.exists() or (args.pools and source not in args.pools) or args.trained_so_far:
+        samples = TEACHER_SAMPLES if source == TEACHER else 1
+        dosed = pool.with_name(f"{source}-x{samples}.jsonl") if samples > 1 else pool
+        if dosed.exists() or (args.pools and source not in args.pools) or args.trained_so_far:
             continue  # (a process training beside the ones answering must not answer their pools too)
         if source != TEACHER:  # the Gemma models answer once they are trained (the released base once de-quantised)
             gemma.released_base()
             if not (gemma.model_dir(args.seed, source) / "config.json").exists():
                 raise SystemExit(f"train Gemma first: real_base_bench.py train --seed {args.seed} (no {source} yet)")
         path, framing = source_model(args.seed, source)
-        samples = TEACHER_SAMPLES if source == TEACHER else 1
-        dosed = pool.with_name(f"{source}-x{samples}.jsonl") if samples > 1 else pool
         result = _distill_job({"teacher": source, "teacher_dir": path, "config": {**asdict(cfg), "samples_per_prompt": samples},
                                "out": str(dosed), "resume_key": f"real-teacher:{args.seed}:{source}:{path}:x{samples}",
                                "seed": args.seed * 1000 + 300 + i, "threads": threads(), "framing": framing, "batch_size": 32})
@@ -143,7 +143,7 @@ def build(args: argparse.Namespace) -> None:
         print(f"{source}: {result['pairs']} answers in {result['seconds']:.0f}s", flush=True)
     if args.pools:  # a second process answering other pools beside a first one: the training is the first's
         return
-    missing = [s for s in SOURCES if not (out / "distill" / f"{s}.jsonl").exists()]
+    missing = sorted({r.pool for r in RECIPES.values() if not (out / "distill" / f"{r.pool}.jsonl").exists()})
     if missing and not args.trained_so_far:
         raise SystemExit(f"answer pools still missing: {', '.join(missing)} (another build process may be writing them; "
                          "--trained-so-far trains the models whose pools are there)")
@@ -154,7 +154,7 @@ def build(args: argparse.Namespace) -> None:
     human = realistic.human_pairs()
     full = len(jsonl_rows(out / "distill" / f"{TEACHER}.jsonl"))
     for i, (name, recipe) in enumerate(RECIPES.items()):
-        if (out / name / "trained.json").exists() or recipe.teacher in missing:
+        if (out / name / "trained.json").exists() or recipe.pool in missing:
             continue
         pool_rows = jsonl_rows(out / "distill" / f"{recipe.pool}.jsonl")
         rows = realistic.training_rows(recipe, pool_rows, human, args.seed,
