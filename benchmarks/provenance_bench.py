@@ -674,7 +674,7 @@ independent model was found by a defect of the marker test's panel without sprea
 runs are found derived at every budget in both modes, the student of SmolLM2's 610 answers is found
 with every probe against an 18-model panel only (attribution p = 0.0025, at Holm's first
 threshold), a student of four answers per prompt is found with open weights at every budget, and
-the mixes are not found. There, black box at 25 probes, no family test ran: the black-box
+the mixes are not found. There, black box at 25 probes, no family test ran for SmolLM2's students: the black-box
 distribution tests need 10 prompts in each half of a split that assigns prompts by one hash bit, so
 its halves are unbalanced (16 / 9 of 25 there; a half under 10 has about a 23 % chance at 25
 prompts, about 6 in a million at 50). Not changed in this stop: a balanced split would change every
