@@ -677,8 +677,11 @@ threshold), a student of four answers per prompt is found with open weights at e
 the mixes are not found. There, black box at 25 probes, no family test ran for SmolLM2's students: the black-box
 distribution tests need 10 prompts in each half of a split that assigns prompts by one hash bit, so
 its halves are unbalanced (16 / 9 of 25 there; a half under 10 has about a 23 % chance at 25
-prompts, about 6 in a million at 50). Not changed in this stop: a balanced split would change every
-budget's halves, and this table's held-back figures are for the split as it is.
+prompts, about 6 in a million at 50). A balanced split, tried on seed 22's evidence as a development
+measurement (docs/bench-real-teacher.md), found one independent run of the real-teacher world derived
+by attribution (p = 0.024 with this split, 0.0025 with it) and changed no found verdict of the main
+bench's seed 22: the attribution test's p-value depends on which prompts it learns on. Not changed in
+this stop; this table's held-back figures are for the split as it is.
 """
 
 
