@@ -63,6 +63,7 @@ import real_base_bench as gemma  # noqa: E402
 from provenance.lab import LabManifest, realistic  # noqa: E402
 from provenance.lab.build import SIZES, _distill_job, _train_job, resolve_teacher  # noqa: E402
 from provenance.jsonl import jsonl_rows  # noqa: E402
+from provenance.files import atomic_write  # noqa: E402
 
 ROOT = Path(".lab-cache/real-teacher").resolve()
 TEACHER = "smollm2"
@@ -116,31 +117,37 @@ def source_model(seed: int, source: str) -> tuple[str, str | None]:
 # --------------------------------------------------------------------------- build
 
 
+def answer_pool(seed: int, index: int, source: str, samples: int, out: Path) -> None:
+    """One real model's ``samples`` answers to each distillation prompt into ``out`` (resumable by batch)."""
+    if source != TEACHER:  # the Gemma models answer once they are trained (the released base once de-quantised)
+        gemma.released_base()
+        if not (gemma.model_dir(seed, source) / "config.json").exists():
+            raise SystemExit(f"train Gemma first: real_base_bench.py train --seed {seed} (no {source} yet)")
+    path, framing = source_model(seed, source)
+    result = _distill_job({"teacher": source, "teacher_dir": path,
+                           "config": {**asdict(SIZES["tiny"]), "samples_per_prompt": samples},
+                           "out": str(out), "resume_key": f"real-teacher:{seed}:{source}:{path}:x{samples}",
+                           "seed": seed * 1000 + 300 + index, "threads": threads(), "framing": framing, "batch_size": 32})
+    (out.parent / f"{source}.json").write_text(json.dumps(result, indent=2))
+    print(f"{source}: {result['pairs']} answers in {result['seconds']:.0f}s", flush=True)
+
+
 def build(args: argparse.Namespace) -> None:
     """Each real model's answers to the distillation prompts (resumable by batch), then the tiny models."""
-    cfg = SIZES["tiny"]
     out = world(args.seed)
     (out / "distill").mkdir(parents=True, exist_ok=True)
     for i, source in enumerate(SOURCES):
         pool = out / "distill" / f"{source}.jsonl"
         samples = TEACHER_SAMPLES if source == TEACHER else 1
         dosed = pool.with_name(f"{source}-x{samples}.jsonl") if samples > 1 else pool
-        if dosed.exists() or (args.pools and source not in args.pools) or args.trained_so_far:
-            continue  # (a process training beside the ones answering must not answer their pools too)
-        if source != TEACHER:  # the Gemma models answer once they are trained (the released base once de-quantised)
-            gemma.released_base()
-            if not (gemma.model_dir(args.seed, source) / "config.json").exists():
-                raise SystemExit(f"train Gemma first: real_base_bench.py train --seed {args.seed} (no {source} yet)")
-        path, framing = source_model(args.seed, source)
-        result = _distill_job({"teacher": source, "teacher_dir": path, "config": {**asdict(cfg), "samples_per_prompt": samples},
-                               "out": str(dosed), "resume_key": f"real-teacher:{args.seed}:{source}:{path}:x{samples}",
-                               "seed": args.seed * 1000 + 300 + i, "threads": threads(), "framing": framing, "batch_size": 32})
-        if samples > 1:  # the first sample (the job's seed itself) is the pool a one-sample job would have written
+        if not (dosed.exists() or (args.pools and source not in args.pools) or args.trained_so_far):
+            # (a process training beside the ones answering must not answer their pools too)
+            answer_pool(args.seed, i, source, samples, dosed)
+        if samples > 1 and dosed.exists() and not pool.exists():
+            # the first sample (the job's seed itself) is the pool a one-sample job would have written; derived
+            # whenever it is missing, so a build stopped between the two files finishes it on the next run
             first = [r for r in jsonl_rows(dosed) if r["sample"] == 0]
-            pool.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in first), encoding="utf-8")
-            dosed.with_suffix(".json").write_text(json.dumps(result, indent=2))
-        (out / "distill" / f"{source}.json").write_text(json.dumps(result, indent=2))
-        print(f"{source}: {result['pairs']} answers in {result['seconds']:.0f}s", flush=True)
+            atomic_write(pool, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in first))
     if args.pools:  # a second process answering other pools beside a first one: the training is the first's
         return
     missing = sorted({r.pool for r in RECIPES.values() if not (out / "distill" / f"{r.pool}.jsonl").exists()})
@@ -150,6 +157,7 @@ def build(args: argparse.Namespace) -> None:
     import torch
 
     lab = LabManifest.load(bench.lab_dir(args.seed))
+    cfg = SIZES["tiny"]
     torch.set_num_threads(threads())
     human = realistic.human_pairs()
     full = len(jsonl_rows(out / "distill" / f"{TEACHER}.jsonl"))
