@@ -28,7 +28,9 @@ def main() -> None:
     """Patch the split in this process only (so ``provenance_bench.py analyze`` needs ``--workers 1``) and run."""
     if len(sys.argv) < 2:
         raise SystemExit(__doc__)
-    if "provenance_bench.py" in sys.argv[1] and "--workers" not in sys.argv:
+    args = sys.argv[1:]
+    one_worker = "--workers" in args and args.index("--workers") + 1 < len(args) and args[args.index("--workers") + 1] == "1"
+    if "provenance_bench.py" in args[0] and not one_worker:
         raise SystemExit("provenance_bench.py analyze spawns workers without the patch: pass --workers 1")
     markers.split_prompts = balanced_split
     distribution.split_prompts = balanced_split
